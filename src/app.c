@@ -1,0 +1,73 @@
+#include <string.h>
+
+#include "app.h"
+#include "crypto.h"
+#include "log.h"
+#include "master.h"
+#include "store.h"
+#include "util.h"
+
+void
+app_init(struct app *app, const struct config *cfg, struct stats *stats,
+    int worker)
+{
+	memset(app, 0, sizeof(*app));
+	app->cfg = cfg;
+	app->stats = stats;
+	app->worker = worker;
+	app->policy.lifetime = cfg->session_lifetime;
+	app->policy.max_lifetime = cfg->session_max_lifetime;
+	app->pwparams.log2n = cfg->scrypt_log2n;
+	app->pwparams.r = cfg->scrypt_r;
+	app->pwparams.p = cfg->scrypt_p;
+}
+
+struct store *
+app_store(struct app *app)
+{
+	char	 err[512];
+
+	if (app->store != NULL)
+		return app->store;
+	if ((app->store = store_open(app->cfg->database, 0, err,
+	    sizeof(err))) == NULL)
+		log_error("%s", err);
+	return app->store;
+}
+
+const unsigned char *
+app_secret(struct app *app)
+{
+	struct store	*st;
+
+	if (app->have_secret)
+		return app->secret;
+	if ((st = app_store(app)) == NULL ||
+	    store_secret_get(st, app->secret) != STORE_OK)
+		return NULL;
+	app->have_secret = 1;
+	return app->secret;
+}
+
+void
+app_free(struct app *app)
+{
+	store_close(app->store);
+	app->store = NULL;
+	crypto_cleanse(app->secret, sizeof(app->secret));
+	app->have_secret = 0;
+}
+
+void
+app_tick(struct app *app)
+{
+	int64_t	 now;
+
+	if (!app->maint_self)
+		return;
+	now = util_now();
+	if (now < app->next_maint)
+		return;
+	maint_run(app->cfg, app->stats);
+	app->next_maint = now + app->cfg->maintenance_interval;
+}

@@ -1,0 +1,36 @@
+/* The state of one serving process (a worker, or the CGI process). */
+#ifndef AUTHGW_APP_H
+#define AUTHGW_APP_H
+
+#include "config.h"
+#include "password.h"
+#include "policy.h"
+
+struct store;
+struct stats;
+
+struct app {
+	const struct config	*cfg;
+	struct store		*store;		/* opened lazily; NULL if unusable */
+	struct stats		*stats;
+	int			 worker;	/* worker slot, -1 for CGI */
+	struct policy		 policy;
+	struct password_params	 pwparams;
+	unsigned char		 secret[32];	/* CSRF key, from the store */
+	int			 have_secret;
+	int			 maint_self;	/* no master: run maintenance */
+	int64_t			 next_maint;
+};
+
+/* Set up app for cfg; the store is opened on first use. */
+void		 app_init(struct app *, const struct config *, struct stats *,
+		    int worker);
+/* The store, (re)opening it if needed; NULL when SQLite is unusable. */
+struct store	*app_store(struct app *);
+/* The CSRF key; NULL when the store is unusable. */
+const unsigned char *app_secret(struct app *);
+void		 app_free(struct app *);
+/* Between requests: maintenance when the process has no master. */
+void		 app_tick(struct app *);
+
+#endif

@@ -1,0 +1,74 @@
+/* The configuration file of SPEC section 3: strict parser, defaults, printer. */
+#ifndef AUTHGW_CONFIG_H
+#define AUTHGW_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_PATH_MAX		1024
+#define CONFIG_LINE_MAX		4096
+#define CONFIG_WORKERS_MAX	256
+
+#ifndef AUTHGW_SYSCONFDIR
+#define AUTHGW_SYSCONFDIR	"/etc"
+#endif
+#ifndef AUTHGW_DATADIR
+#define AUTHGW_DATADIR		"/usr/share"
+#endif
+#define CONFIG_DEFAULT_PATH	AUTHGW_SYSCONFDIR "/authgw.conf"
+
+struct config {
+	char	 path[CONFIG_PATH_MAX];		/* file it was read from */
+	char	 listen[CONFIG_PATH_MAX];	/* "" = none */
+	int	 socket_mode;			/* unix socket permissions */
+	int	 workers;
+	char	 database[CONFIG_PATH_MAX];
+	char	 memcached[CONFIG_PATH_MAX];	/* "" = none */
+	int64_t	 cache_ttl;
+	char	 prefix[256];			/* "" when "/" */
+	char	 base_url[512];			/* without trailing '/' */
+	char	 cookie_name[64];
+	int	 cookie_secure;
+	char	 cookie_domain[256];
+	int64_t	 session_lifetime;
+	int64_t	 session_max_lifetime;
+	int64_t	 login_window;
+	int	 login_max_per_account;
+	int	 login_max_per_ip;
+	int	 require_verified_email;
+	int64_t	 verify_token_ttl;
+	int	 registration;
+	char	 mail_command[CONFIG_PATH_MAX];
+	char	 mail_from[256];
+	char	 www_dir[CONFIG_PATH_MAX];
+	char	 metrics_allow[1024];
+	int	 log_level;			/* enum log_level */
+	int	 syslog;
+	int64_t	 maintenance_interval;
+	int	 scrypt_log2n;			/* N = 2^scrypt_log2n */
+	int	 scrypt_r;
+	int	 scrypt_p;
+	char	 user[64];			/* drop privileges to, if root */
+};
+
+/* Fill cfg with the defaults of SPEC section 3. */
+void	config_defaults(struct config *cfg);
+
+/*
+ * Read path over the defaults. Returns 0, or -1 with a one-line reason
+ * ("FILE:LINE: ...") in err. cfg is only written on success.
+ */
+int	config_load(const char *path, struct config *cfg, char *err,
+	    size_t errsz);
+
+/*
+ * Apply one "key = value" pair (value without surrounding spaces).
+ * Returns 0, or -1 with a reason (without file:line) in err.
+ */
+int	config_set(struct config *cfg, const char *key, const char *value,
+	    char *err, size_t errsz);
+
+/* Print the effective configuration in the file's own syntax. */
+void	config_print(const struct config *cfg, FILE *fp);
+
+#endif

@@ -1,0 +1,182 @@
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "crypto.h"
+
+#define SCRYPT_MAXMEM	((uint64_t)1 << 31)	/* 2 GiB: refuse beyond */
+
+int
+crypto_random(void *buf, size_t len)
+{
+	if (len > INT32_MAX)
+		return -1;
+	return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
+}
+
+void
+crypto_sha256(const void *p, size_t len, unsigned char out[CRYPTO_SHA256_LEN])
+{
+	static EVP_MD	*md;
+
+	if (md == NULL)
+		md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (md == NULL || EVP_Digest(p, len, out, NULL, md, NULL) != 1) {
+		/* Cannot happen with a working libcrypto; never hash to zeros. */
+		OPENSSL_die("SHA-256 unavailable", __FILE__, __LINE__);
+	}
+}
+
+int
+crypto_hmac_sha256(const void *key, size_t keylen, const void *msg,
+    size_t msglen, unsigned char out[CRYPTO_SHA256_LEN])
+{
+	unsigned int	 outlen = CRYPTO_SHA256_LEN;
+
+	if (keylen > INT32_MAX)
+		return -1;
+	if (HMAC(EVP_sha256(), key, (int)keylen, msg, msglen, out,
+	    &outlen) == NULL || outlen != CRYPTO_SHA256_LEN)
+		return -1;
+	return 0;
+}
+
+int
+crypto_memeq(const void *a, const void *b, size_t len)
+{
+	return CRYPTO_memcmp(a, b, len) == 0;
+}
+
+void
+crypto_cleanse(void *p, size_t len)
+{
+	OPENSSL_cleanse(p, len);
+}
+
+int
+crypto_scrypt(const char *pass, size_t passlen, const unsigned char *salt,
+    size_t saltlen, uint64_t n, uint32_t r, uint32_t p, unsigned char *out,
+    size_t outlen)
+{
+	static EVP_KDF	*kdf;
+	EVP_KDF_CTX	*ctx;
+	OSSL_PARAM	 params[7];
+	uint64_t	 maxmem = SCRYPT_MAXMEM;
+	int		 rc;
+
+	if (kdf == NULL && (kdf = EVP_KDF_fetch(NULL, "SCRYPT", NULL)) == NULL)
+		return -1;
+	if ((ctx = EVP_KDF_CTX_new(kdf)) == NULL)
+		return -1;
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD,
+	    (void *)(uintptr_t)pass, passlen);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+	    (void *)(uintptr_t)salt, saltlen);
+	params[2] = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n);
+	params[3] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r);
+	params[4] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p);
+	params[5] = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM,
+	    &maxmem);
+	params[6] = OSSL_PARAM_construct_end();
+	rc = EVP_KDF_derive(ctx, out, outlen, params) == 1 ? 0 : -1;
+	EVP_KDF_CTX_free(ctx);
+	return rc;
+}
+
+static const char	b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int
+crypto_b64url_encode(const unsigned char *in, size_t len, char *out,
+    size_t outsz)
+{
+	size_t		 i, o = 0;
+	uint32_t	 v;
+
+	/* Unpadded: 4 characters per 3 bytes, 2 or 3 for a tail, and NUL. */
+	if (len > (SIZE_MAX - 3) / 4 || outsz < (len * 4 + 2) / 3 + 1)
+		return -1;
+	for (i = 0; len - i >= 3; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = b64url[v >> 18];
+		out[o++] = b64url[(v >> 12) & 63];
+		out[o++] = b64url[(v >> 6) & 63];
+		out[o++] = b64url[v & 63];
+	}
+	if (len - i == 1) {
+		v = (uint32_t)in[i] << 16;
+		out[o++] = b64url[v >> 18];
+		out[o++] = b64url[(v >> 12) & 63];
+	} else if (len - i == 2) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+		out[o++] = b64url[v >> 18];
+		out[o++] = b64url[(v >> 12) & 63];
+		out[o++] = b64url[(v >> 6) & 63];
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+static int
+b64url_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+int
+crypto_b64url_decode(const char *in, size_t len, unsigned char *out,
+    size_t outsz)
+{
+	size_t		 i, o = 0, need;
+	uint32_t	 acc = 0;
+	int		 bits = 0, v;
+
+	if (len % 4 == 1 || len > INT32_MAX)
+		return -1;
+	need = len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0);
+	if (need > outsz)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if ((v = b64url_value(in[i])) < 0)
+			return -1;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	if (acc != 0)		/* stray bits: not the canonical encoding */
+		return -1;
+	return (int)o;
+}
+
+void
+crypto_hex(const unsigned char *in, size_t len, char *out)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[in[i] >> 4];
+		out[2 * i + 1] = hex[in[i] & 15];
+	}
+	out[2 * len] = '\0';
+}

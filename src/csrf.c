@@ -1,0 +1,116 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "crypto.h"
+#include "csrf.h"
+#include "http.h"
+#include "parse.h"
+#include "util.h"
+
+#define CSRF_NONCE_B64	22	/* base64url of CSRF_NONCE_LEN bytes */
+
+/* The nonce cookie's value if well-formed: 0 and nonce set, or -1. */
+static int
+csrf_cookie(struct app *app, const struct request *req,
+    char nonce[CSRF_NONCE_B64 + 1])
+{
+	const char	*hdr = http_param(req, "HTTP_COOKIE");
+	const char	*v;
+	char		 name[96];
+	unsigned char	 raw[CSRF_NONCE_LEN];
+	size_t		 vlen;
+	int		 n;
+
+	n = snprintf(name, sizeof(name), "%s_csrf", app->cfg->cookie_name);
+	if (hdr == NULL || n < 0 || (size_t)n >= sizeof(name))
+		return -1;
+	if (!parse_cookie(hdr, strlen(hdr), name, &v, &vlen) ||
+	    vlen != CSRF_NONCE_B64 ||
+	    crypto_b64url_decode(v, vlen, raw, sizeof(raw)) != CSRF_NONCE_LEN)
+		return -1;
+	memcpy(nonce, v, vlen);
+	nonce[vlen] = '\0';
+	return 0;
+}
+
+/* token = base64url(HMAC-SHA256(secret, nonce)). */
+static int
+csrf_sign(struct app *app, const char *nonce, char *token, size_t tokensz)
+{
+	const unsigned char	*key;
+	unsigned char		 mac[CRYPTO_SHA256_LEN];
+
+	if ((key = app_secret(app)) == NULL ||
+	    crypto_hmac_sha256(key, 32, nonce, strlen(nonce), mac) == -1 ||
+	    crypto_b64url_encode(mac, sizeof(mac), token, tokensz) < 0)
+		return -1;
+	return 0;
+}
+
+int
+csrf_token(struct app *app, const struct request *req, struct response *resp,
+    char *token, size_t tokensz)
+{
+	char		 nonce[CSRF_NONCE_B64 + 1];
+	unsigned char	 raw[CSRF_NONCE_LEN];
+
+	if (csrf_cookie(app, req, nonce) == -1) {
+		if (crypto_random(raw, sizeof(raw)) == -1 ||
+		    crypto_b64url_encode(raw, sizeof(raw), nonce,
+		    sizeof(nonce)) != CSRF_NONCE_B64)
+			return -1;
+		resp_header(resp, "Set-Cookie",
+		    "%s_csrf=%s; Path=/; HttpOnly; SameSite=Strict%s",
+		    app->cfg->cookie_name, nonce,
+		    app->cfg->cookie_secure ? "; Secure" : "");
+	}
+	return csrf_sign(app, nonce, token, tokensz);
+}
+
+/* The request's own origin, from HTTPS/REQUEST_SCHEME and Host. */
+static int
+request_origin(const struct request *req, char *out, size_t outsz)
+{
+	const char	*host = http_param(req, "HTTP_HOST");
+	const char	*https = http_param(req, "HTTPS");
+	const char	*scheme = http_param(req, "REQUEST_SCHEME");
+	int		 n;
+
+	if (host == NULL || host[0] == '\0')
+		return -1;
+	if (https != NULL && (strcmp(https, "on") == 0 ||
+	    strcmp(https, "1") == 0))
+		scheme = "https";
+	else if (scheme == NULL || (strcmp(scheme, "http") != 0 &&
+	    strcmp(scheme, "https") != 0))
+		scheme = "http";
+	n = snprintf(out, outsz, "%s://%s", scheme, host);
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+int
+csrf_check(struct app *app, const struct request *req)
+{
+	const char	*origin = http_param(req, "HTTP_ORIGIN");
+	const char	*given;
+	char		 own[512], nonce[CSRF_NONCE_B64 + 1];
+	char		 want[CRYPTO_B64_LEN(CRYPTO_SHA256_LEN)];
+	size_t		 glen;
+	int		 ok;
+
+	if (origin != NULL && origin[0] != '\0') {
+		if (parse_origin_matches(origin, app->cfg->base_url))
+			return 1;
+		if (request_origin(req, own, sizeof(own)) == 0 &&
+		    parse_origin_matches(origin, own))
+			return 1;
+	}
+	given = fields_get(&req->form, "csrf", &glen);
+	if (given == NULL || csrf_cookie(app, req, nonce) == -1 ||
+	    csrf_sign(app, nonce, want, sizeof(want)) == -1)
+		return 0;
+	ok = glen == strlen(want) && crypto_memeq(given, want, glen);
+	crypto_cleanse(want, sizeof(want));
+	return ok;
+}

@@ -1,0 +1,343 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "routes.h"
+#include "stats.h"
+#include "template.h"
+#include "util.h"
+
+/* HTML answers carry no script and are never framed. */
+#define HTML_CSP	"default-src 'none'; style-src 'unsafe-inline'; " \
+			"img-src 'self' data:; form-action 'self'; " \
+			"frame-ancestors 'none'; base-uri 'none'"
+
+const char *
+http_param(const struct request *req, const char *name)
+{
+	const char	*v = req->io->param(req->io->ctx, name);
+
+	if (v != NULL && strlen(v) > HTTP_PARAM_MAX)
+		return NULL;
+	return v;
+}
+
+static const char *
+param_or_empty(const struct request *req, const char *name)
+{
+	const char	*v = http_param(req, name);
+
+	return v ? v : "";
+}
+
+const char *
+http_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 410: return "Gone";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+void
+resp_header(struct response *resp, const char *name, const char *fmt, ...)
+{
+	char	 value[HTTP_PARAM_MAX];
+	va_list	 ap;
+	int	 n;
+	size_t	 i;
+
+	va_start(ap, fmt);
+	n = vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(value)) {
+		log_error("header %s too long: dropped", name);
+		return;
+	}
+	/* A header value never carries a line break into the response. */
+	for (i = 0; i < (size_t)n; i++)
+		if (value[i] == '\r' || value[i] == '\n')
+			value[i] = ' ';
+	if (buf_printf(&resp->headers, "%s: %s\r\n", name, value) == -1)
+		log_error("out of memory for header %s", name);
+}
+
+void
+resp_text(struct response *resp, int status, const char *ctype,
+    const char *body)
+{
+	resp->status = status;
+	resp->content_type = ctype;
+	buf_reset(&resp->body);
+	if (buf_puts(&resp->body, body) == -1)
+		log_error("out of memory for a response body");
+}
+
+void
+resp_error(const struct request *req, struct response *resp, int status,
+    const char *reason)
+{
+	struct jobj	*j;
+	struct tvar	 vars[5];
+
+	resp->status = status;
+	buf_reset(&resp->body);
+	if (req->wants_json || req->role == ROLE_AUTHORIZER) {
+		resp->content_type = "application/json";
+		j = jobj_new();
+		jobj_str(j, "error", reason);
+		if (jobj_finish(j, &resp->body) == -1)
+			log_error("out of memory for an error body");
+		return;
+	}
+	vars[0] = (struct tvar){ "title", http_status_text(status) };
+	vars[1] = (struct tvar){ "message", reason };
+	vars[2] = (struct tvar){ "link", NULL };
+	vars[3] = (struct tvar){ "link_text", NULL };
+	vars[4] = (struct tvar){ "prefix", req->app_prefix };
+	resp->content_type = "text/html; charset=utf-8";
+	if (template_render(req->app_www, "message.html", vars, 5,
+	    &resp->body) == -1) {
+		resp->content_type = "text/plain; charset=utf-8";
+		buf_reset(&resp->body);
+		(void)buf_printf(&resp->body, "%d %s: %s\n", status,
+		    http_status_text(status), reason);
+	}
+}
+
+/* The route: the request path without its query and the prefix. */
+static int
+request_route(struct request *req, const char *prefix)
+{
+	const char	*uri = param_or_empty(req, "REQUEST_URI");
+	const char	*q;
+	char		 path[HTTP_PATH_MAX];
+	size_t		 len, plen = strlen(prefix);
+	int		 n;
+
+	if (uri[0] != '\0') {
+		len = (q = strchr(uri, '?')) ? (size_t)(q - uri) : strlen(uri);
+		if (len >= sizeof(path))
+			return -1;
+		memcpy(path, uri, len);
+		path[len] = '\0';
+	} else {
+		n = snprintf(path, sizeof(path), "%s%s",
+		    param_or_empty(req, "SCRIPT_NAME"),
+		    param_or_empty(req, "PATH_INFO"));
+		if (n < 0 || (size_t)n >= sizeof(path))
+			return -1;
+		len = (size_t)n;
+	}
+	if (len < plen || memcmp(path, prefix, plen) != 0 ||
+	    (path[plen] != '\0' && path[plen] != '/')) {
+		req->route[0] = '\0';	/* outside the prefix: 404 */
+		return 0;
+	}
+	if (path[plen] == '\0')
+		return util_strlcpy(req->route, "/", sizeof(req->route));
+	return util_strlcpy(req->route, path + plen, sizeof(req->route));
+}
+
+/* Read the body into out. Returns 0 or an HTTP status to answer with. */
+static int
+request_body(struct request *req, struct buf *out)
+{
+	const char	*cl = http_param(req, "CONTENT_LENGTH");
+	char		 chunk[8192];
+	int64_t		 want = -1;
+	long		 n;
+
+	if (cl != NULL && cl[0] != '\0') {
+		if (util_parse_int64(cl, strlen(cl), 0, INT64_MAX, &want) == -1)
+			return 400;
+		if (want > HTTP_BODY_MAX)
+			return 413;
+	}
+	for (;;) {
+		if (want >= 0 && (int64_t)out->len >= want)
+			break;
+		n = req->io->read(req->io->ctx, chunk, sizeof(chunk));
+		if (n < 0)
+			return 400;
+		if (n == 0)
+			break;
+		if ((size_t)n > HTTP_BODY_MAX - out->len)
+			return 413;
+		if (buf_append(out, chunk, (size_t)n) == -1)
+			return 500;
+	}
+	if (want >= 0 && (int64_t)out->len != want)
+		return 400;	/* shorter than announced */
+	return 0;
+}
+
+/* Parse the query and, for POST, the body. 0 or an HTTP status. */
+static int
+request_parse(struct request *req, const char **why)
+{
+	struct buf	 body = { 0 };
+	const char	*ct = param_or_empty(req, "CONTENT_TYPE");
+	enum parse_rc	 rc;
+	int		 status;
+
+	*why = "bad query string";
+	if ((rc = parse_urlencoded(req->query, strlen(req->query),
+	    &req->qs)) != PARSE_OK) {
+		*why = parse_strerror(rc);
+		return rc == PARSE_NOMEM ? 500 : 400;
+	}
+	if (strcmp(req->method, "POST") != 0)
+		return 0;
+	req->is_json_body = parse_content_type_is(ct, "application/json");
+	if (req->is_json_body)
+		req->wants_json = 1;
+	if ((status = request_body(req, &body)) != 0) {
+		*why = status == 413 ? "request body larger than 64 KiB" :
+		    "could not read the request body";
+		goto out;
+	}
+	if (req->is_json_body)
+		rc = json_parse_fields(body.data ? body.data : "", body.len,
+		    &req->form);
+	else if (ct[0] == '\0' || parse_content_type_is(ct,
+	    "application/x-www-form-urlencoded"))
+		rc = parse_urlencoded(body.data ? body.data : "", body.len,
+		    &req->form);
+	else {
+		*why = "unsupported content type";
+		status = 415;
+		goto out;
+	}
+	if (rc != PARSE_OK) {
+		*why = parse_strerror(rc);
+		status = rc == PARSE_NOMEM ? 500 : 400;
+	}
+out:
+	buf_free(&body);
+	return status;
+}
+
+static enum http_role
+request_role(const struct request *req)
+{
+	const char	*r = http_param(req, "FCGI_APACHE_ROLE");
+
+	if (r != NULL && (strcmp(r, "AUTHORIZER") == 0 ||
+	    strcmp(r, "AUTHENTICATOR") == 0 ||
+	    strcmp(r, "ACCESS_CHECKER") == 0))
+		return ROLE_AUTHORIZER;
+	r = http_param(req, "FCGI_ROLE");
+	if (r != NULL && strcmp(r, "AUTHORIZER") == 0)
+		return ROLE_AUTHORIZER;
+	return ROLE_RESPONDER;
+}
+
+static int
+response_send(const struct http_io *io, struct response *resp)
+{
+	struct buf	 head = { 0 };
+	int		 rc = -1;
+
+	if (buf_printf(&head, "Status: %d %s\r\nCache-Control: no-store\r\n",
+	    resp->status, http_status_text(resp->status)) == -1)
+		goto out;
+	if (resp->content_type != NULL) {
+		if (buf_printf(&head, "Content-Type: %s\r\n"
+		    "X-Content-Type-Options: nosniff\r\n",
+		    resp->content_type) == -1)
+			goto out;
+		if (strncmp(resp->content_type, "text/html", 9) == 0 &&
+		    buf_puts(&head, "Content-Security-Policy: " HTML_CSP "\r\n"
+		    "X-Frame-Options: DENY\r\n"
+		    "Referrer-Policy: same-origin\r\n") == -1)
+			goto out;
+	}
+	if (buf_append(&head, resp->headers.data, resp->headers.len) == -1 ||
+	    buf_printf(&head, "Content-Length: %zu\r\n\r\n",
+	    resp->body.len) == -1)
+		goto out;
+	if (io->write(io->ctx, head.data, head.len) == -1 ||
+	    (resp->body.len > 0 &&
+	    io->write(io->ctx, resp->body.data, resp->body.len) == -1))
+		goto out;
+	rc = 0;
+out:
+	buf_free(&head);
+	return rc;
+}
+
+int
+http_serve(struct app *app, const struct http_io *io)
+{
+	struct request	 req;
+	struct response	 resp;
+	const char	*why = NULL, *m;
+	char		 esc[256];
+	int		 status;
+
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	req.io = io;
+	req.now = util_now();
+	req.app_prefix = app->cfg->prefix;
+	req.app_www = app->cfg->www_dir;
+	m = http_param(&req, "REQUEST_METHOD");
+	req.method = m && m[0] ? m : "GET";
+	req.uri = param_or_empty(&req, "REQUEST_URI");
+	req.query = param_or_empty(&req, "QUERY_STRING");
+	req.remote_addr = param_or_empty(&req, "REMOTE_ADDR");
+	req.user_agent = param_or_empty(&req, "HTTP_USER_AGENT");
+	req.role = request_role(&req);
+	req.wants_json = parse_accepts(param_or_empty(&req, "HTTP_ACCEPT"),
+	    "application/json");
+	if (app->stats != NULL && app->worker >= 0)
+		atomic_fetch_add_explicit(&app->stats->w[app->worker].requests,
+		    1, memory_order_relaxed);
+
+	if (req.role == ROLE_AUTHORIZER)
+		route_authorize(app, &req, &resp);
+	else if (request_route(&req, app->cfg->prefix) == -1)
+		resp_error(&req, &resp, 414, "request path too long");
+	else if ((status = request_parse(&req, &why)) != 0)
+		resp_error(&req, &resp, status, why);
+	else
+		router_dispatch(app, &req, &resp);
+
+	if (resp.status == 0)
+		resp_error(&req, &resp, 500, "internal error");
+	/* The route only: a query may hold a token. */
+	log_debug("%s %s -> %d", req.role == ROLE_AUTHORIZER ? "AUTHORIZE" :
+	    req.method, log_escape(req.route, strlen(req.route), esc,
+	    sizeof(esc)), resp.status);
+	status = resp.status;
+	if (response_send(io, &resp) == -1)
+		log_warn("could not send the response");
+	buf_free(&resp.headers);
+	buf_free(&resp.body);
+	fields_free(&req.qs);
+	fields_free(&req.form);
+	return status;
+}

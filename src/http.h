@@ -1,0 +1,82 @@
+/*
+ * A request and its response in the project's own terms, independent of
+ * how they arrive (FastCGI or CGI). The transport (fcgi.c, cgi.c) fills a
+ * struct http_io; http_serve() reads the request through it, routes it and
+ * writes the response back.
+ */
+#ifndef AUTHGW_HTTP_H
+#define AUTHGW_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parse.h"
+#include "util.h"
+
+#define HTTP_BODY_MAX		(64 * 1024)	/* larger bodies get 413 */
+#define HTTP_PATH_MAX		2048
+#define HTTP_PARAM_MAX		8192		/* longest header we read */
+
+enum http_role {
+	ROLE_RESPONDER = 0,
+	ROLE_AUTHORIZER		/* also AUTHENTICATOR and ACCESS_CHECKER */
+};
+
+struct http_io {
+	/* A CGI/FastCGI parameter ("HTTP_COOKIE") or NULL. */
+	const char	*(*param)(void *ctx, const char *name);
+	/* Read up to len body bytes; 0 at the end, -1 on error. */
+	long		 (*read)(void *ctx, char *p, size_t len);
+	/* Write all of (p, len); 0 or -1. */
+	int		 (*write)(void *ctx, const char *p, size_t len);
+	void		*ctx;
+};
+
+struct request {
+	const struct http_io	*io;
+	enum http_role		 role;
+	const char		*method;	/* "GET", never NULL */
+	char			 route[HTTP_PATH_MAX];	/* path less prefix */
+	const char		*uri;		/* REQUEST_URI, or "" */
+	const char		*query;		/* QUERY_STRING, or "" */
+	const char		*remote_addr;	/* or "" */
+	const char		*user_agent;	/* or "" */
+	int			 wants_json;	/* answer in JSON */
+	int			 is_json_body;	/* body came as JSON */
+	struct fields		 qs;		/* query string fields */
+	struct fields		 form;		/* body fields (form or JSON) */
+	int64_t			 now;
+	const char		*app_prefix;	/* cfg->prefix, for pages */
+	const char		*app_www;	/* cfg->www_dir */
+};
+
+struct response {
+	int		 status;
+	struct buf	 headers;	/* "Name: value\r\n" lines */
+	struct buf	 body;
+	const char	*content_type;
+};
+
+/* A parameter of the request, or NULL. */
+const char	*http_param(const struct request *, const char *name);
+
+void	 resp_header(struct response *, const char *name, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* A body with its content type. */
+void	 resp_text(struct response *, int status, const char *ctype,
+	    const char *body);
+/* An error answer, JSON or HTML by what the client wants. */
+void	 resp_error(const struct request *, struct response *, int status,
+	    const char *reason);
+
+/* Reason phrase of a status code. */
+const char	*http_status_text(int status);
+
+struct app;
+/*
+ * Read, route and answer one request through io. Never fails the process:
+ * malformed input is answered 4xx. Returns the status sent.
+ */
+int	http_serve(struct app *, const struct http_io *io);
+
+#endif

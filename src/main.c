@@ -1,0 +1,182 @@
+/* authgw: option parsing and the choice of a mode (SPEC section 2). */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "cgi.h"
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+#include "master.h"
+#include "stats.h"
+#include "store.h"
+#include "util.h"
+
+#ifndef AUTHGW_VERSION
+#define AUTHGW_VERSION	"unknown"
+#endif
+
+static const char	usage_text[] =
+"usage: authgw [-c FILE]                 serve (FastCGI, or CGI)\n"
+"       authgw -c FILE check-config      validate, print the configuration\n"
+"       authgw -c FILE db migrate\n"
+"       authgw -c FILE user add EMAIL [--admin] [--verified]\n"
+"       authgw -c FILE user passwd EMAIL\n"
+"       authgw -c FILE user role EMAIL admin|user\n"
+"       authgw -c FILE user verify|disable|enable|del EMAIL\n"
+"       authgw -c FILE user list\n"
+"       authgw -c FILE session list [EMAIL] | revoke ID | purge\n"
+"       authgw --version | --help\n"
+"Passwords are read from the first line of standard input.\n";
+
+/* fds 1 and 2 (and 0 unless it may be a socket) must be open. */
+static void
+check_fds(int from)
+{
+	int	 fd;
+
+	for (fd = from; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
+		    open("/dev/null", O_RDWR) != fd)
+			abort();
+}
+
+static int
+is_listening_socket(int fd)
+{
+	int		 v = 0;
+	socklen_t	 len = sizeof(v);
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 &&
+	    v != 0;
+}
+
+/* fd 3 from systemd socket activation, or -1. */
+static int
+systemd_fd(void)
+{
+	const char	*fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+	int64_t		 n, p;
+
+	if (fds == NULL || pid == NULL ||
+	    util_parse_int64(fds, strlen(fds), 1, 64, &n) == -1 ||
+	    util_parse_int64(pid, strlen(pid), 1, INT32_MAX, &p) == -1 ||
+	    p != (int64_t)getpid())
+		return -1;
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDNAMES");
+	return 3;
+}
+
+static int
+serve_cgi(struct config *cfg)
+{
+	struct app	 app;
+	struct stats	*stats;
+	char		 err[1024];
+	int		 rc;
+
+	stats = stats_create(0);
+	app_init(&app, cfg, stats, -1);
+	/* The first request of a fresh install creates the schema. */
+	if ((app.store = store_open(cfg->database, 1, err,
+	    sizeof(err))) == NULL)
+		log_error("%s", err);
+	rc = cgi_serve(&app);
+	app_free(&app);
+	free(stats);
+	return rc;
+}
+
+static int
+serve(struct config *cfg)
+{
+	char	 err[1024];
+	int	 fd;
+
+	if (cfg->listen[0] != '\0') {
+		check_fds(0);
+		if ((fd = master_listen(cfg, err, sizeof(err))) == -1) {
+			log_error("%s", err);
+			return 1;
+		}
+		return master_run(cfg, fd, 0);
+	}
+	check_fds(1);
+	if ((fd = systemd_fd()) != -1)
+		return master_run(cfg, fd, 1);
+	if (is_listening_socket(0))
+		return master_run(cfg, 0, 1);
+	if (getenv("GATEWAY_INTERFACE") != NULL)
+		return serve_cgi(cfg);
+	log_error("%s: no 'listen' configured and fd 0 is not a listening "
+	    "socket (nor a CGI request)", cfg->path);
+	return EXIT_CONFIG;
+}
+
+/* CGI with a bad config still answers, so the browser sees an error. */
+static void
+cgi_config_error(void)
+{
+	if (getenv("GATEWAY_INTERFACE") != NULL && !is_listening_socket(0))
+		fputs("Status: 500 Internal Server Error\r\n"
+		    "Content-Type: text/plain\r\nCache-Control: no-store\r\n\r\n"
+		    "authgw: configuration error (see the server log)\n",
+		    stdout);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config	 cfg;
+	const char	*path = NULL;
+	char		 err[1024];
+	int		 i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--version") == 0 ||
+		    strcmp(argv[i], "-V") == 0) {
+			puts("authgw " AUTHGW_VERSION);
+			return 0;
+		}
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "-c") == 0) {
+			if (++i == argc) {
+				fputs(usage_text, stderr);
+				return EXIT_USAGE;
+			}
+			path = argv[i];
+		} else if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		} else if (argv[i][0] == '-') {
+			fprintf(stderr, "authgw: unknown option %s\n", argv[i]);
+			fputs(usage_text, stderr);
+			return EXIT_USAGE;
+		} else
+			break;
+	}
+	if (path == NULL && (path = getenv("AUTHGW_CONFIG")) == NULL)
+		path = CONFIG_DEFAULT_PATH;
+	log_init("authgw", LOG_LEVEL_INFO, 0);
+	if (config_load(path, &cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "authgw: %s\n", err);
+		cgi_config_error();
+		return EXIT_CONFIG;
+	}
+	log_init("authgw", (enum log_level)cfg.log_level, cfg.syslog);
+	if (i < argc)
+		return cli_run(&cfg, argc - i, argv + i);
+	return serve(&cfg);
+}

@@ -1,0 +1,160 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "password.h"
+#include "util.h"
+
+#define PREFIX		"$scrypt$"
+#define PREFIX_LEN	(sizeof(PREFIX) - 1)
+
+/* Parsed hash string; salt and key point into the caller's buffers. */
+struct parsed {
+	struct password_params	 params;
+	unsigned char		 salt[PASSWORD_SALT_LEN];
+	unsigned char		 key[PASSWORD_KEY_LEN];
+};
+
+static int
+params_valid(const struct password_params *pp)
+{
+	return pp->log2n >= 1 && pp->log2n <= 24 && pp->r >= 1 &&
+	    pp->r <= 64 && pp->p >= 1 && pp->p <= 64;
+}
+
+/* Parse one "name=value" with value in [1, 64]. Returns the end or NULL. */
+static const char *
+parse_param(const char *s, const char *name, char stop, int *out)
+{
+	size_t		 nlen = strlen(name);
+	const char	*end;
+	int64_t		 v;
+
+	if (strncmp(s, name, nlen) != 0 || s[nlen] != '=')
+		return NULL;
+	s += nlen + 1;
+	if ((end = strchr(s, stop)) == NULL)
+		return NULL;
+	if (util_parse_int64(s, (size_t)(end - s), 1, 64, &v) == -1)
+		return NULL;
+	*out = (int)v;
+	return end + 1;
+}
+
+static int
+hash_parse(const char *hash, struct parsed *out)
+{
+	const char	*s, *dollar;
+
+	if (strncmp(hash, PREFIX, PREFIX_LEN) != 0)
+		return -1;
+	s = hash + PREFIX_LEN;
+	if ((s = parse_param(s, "ln", ',', &out->params.log2n)) == NULL ||
+	    (s = parse_param(s, "r", ',', &out->params.r)) == NULL ||
+	    (s = parse_param(s, "p", '$', &out->params.p)) == NULL)
+		return -1;
+	if (!params_valid(&out->params))
+		return -1;
+	if ((dollar = strchr(s, '$')) == NULL)
+		return -1;
+	if (crypto_b64url_decode(s, (size_t)(dollar - s), out->salt,
+	    sizeof(out->salt)) != PASSWORD_SALT_LEN)
+		return -1;
+	s = dollar + 1;
+	if (crypto_b64url_decode(s, strlen(s), out->key, sizeof(out->key)) !=
+	    PASSWORD_KEY_LEN)
+		return -1;
+	return 0;
+}
+
+static int
+derive(const char *pw, size_t pwlen, const unsigned char *salt,
+    const struct password_params *pp, unsigned char key[PASSWORD_KEY_LEN])
+{
+	return crypto_scrypt(pw, pwlen, salt, PASSWORD_SALT_LEN,
+	    (uint64_t)1 << pp->log2n, (uint32_t)pp->r, (uint32_t)pp->p, key,
+	    PASSWORD_KEY_LEN);
+}
+
+int
+password_hash(const char *pw, size_t pwlen, const struct password_params *pp,
+    char *out, size_t outsz)
+{
+	unsigned char	 salt[PASSWORD_SALT_LEN], key[PASSWORD_KEY_LEN];
+	char		 salt64[CRYPTO_B64_LEN(PASSWORD_SALT_LEN)];
+	char		 key64[CRYPTO_B64_LEN(PASSWORD_KEY_LEN)];
+	int		 n, rc = -1;
+
+	if (!params_valid(pp) || pwlen > PASSWORD_MAX)
+		return -1;
+	if (crypto_random(salt, sizeof(salt)) == -1 ||
+	    derive(pw, pwlen, salt, pp, key) == -1)
+		goto out;
+	if (crypto_b64url_encode(salt, sizeof(salt), salt64,
+	    sizeof(salt64)) < 0 ||
+	    crypto_b64url_encode(key, sizeof(key), key64, sizeof(key64)) < 0)
+		goto out;
+	n = snprintf(out, outsz, PREFIX "ln=%d,r=%d,p=%d$%s$%s", pp->log2n,
+	    pp->r, pp->p, salt64, key64);
+	if (n < 0 || (size_t)n >= outsz)
+		goto out;
+	rc = 0;
+out:
+	crypto_cleanse(key, sizeof(key));
+	crypto_cleanse(key64, sizeof(key64));
+	return rc;
+}
+
+int
+password_verify(const char *pw, size_t pwlen, const char *hash)
+{
+	struct parsed	 ph;
+	unsigned char	 key[PASSWORD_KEY_LEN];
+	int		 rc;
+
+	if (hash_parse(hash, &ph) == -1)
+		return -1;
+	if (pwlen > PASSWORD_MAX)
+		return 0;
+	if (derive(pw, pwlen, ph.salt, &ph.params, key) == -1)
+		return -1;
+	rc = crypto_memeq(key, ph.key, sizeof(key));
+	crypto_cleanse(key, sizeof(key));
+	crypto_cleanse(&ph, sizeof(ph));
+	return rc;
+}
+
+int
+password_params_parse(const char *hash, struct password_params *pp)
+{
+	struct parsed	 ph;
+
+	if (hash_parse(hash, &ph) == -1)
+		return -1;
+	*pp = ph.params;
+	return 0;
+}
+
+int
+password_needs_rehash(const char *hash, const struct password_params *want)
+{
+	struct password_params	 have;
+
+	if (password_params_parse(hash, &have) == -1)
+		return 1;
+	return have.log2n != want->log2n || have.r != want->r ||
+	    have.p != want->p;
+}
+
+void
+password_dummy_verify(const char *pw, size_t pwlen,
+    const struct password_params *pp)
+{
+	unsigned char	 salt[PASSWORD_SALT_LEN] = { 0 };
+	unsigned char	 key[PASSWORD_KEY_LEN];
+
+	if (pwlen > PASSWORD_MAX)
+		return;
+	(void)derive(pw, pwlen, salt, pp, key);
+	crypto_cleanse(key, sizeof(key));
+}

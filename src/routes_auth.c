@@ -1,0 +1,260 @@
+/* Login, logout, refresh and the session as JSON. */
+#include <string.h>
+
+#include "app.h"
+#include "crypto.h"
+#include "csrf.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "parse.h"
+#include "password.h"
+#include "routes.h"
+#include "stats.h"
+#include "store.h"
+#include "template.h"
+#include "util.h"
+
+#define LOGIN_FAILED	"wrong email or password"
+
+/* The user and session as the JSON of GET /session. */
+static void
+session_json(struct response *resp, const struct session *se)
+{
+	struct jobj	*j = jobj_new(), *u, *s;
+
+	u = jobj_obj(j, "user");
+	jobj_int(u, "id", se->user.id);
+	jobj_str(u, "email", se->user.email);
+	jobj_str(u, "role", se->user.role);
+	jobj_bool(u, "verified", se->user.verified);
+	s = jobj_obj(j, "session");
+	jobj_str(s, "id", se->public_id);
+	jobj_int(s, "created", se->created);
+	jobj_int(s, "expires", se->expires);
+	jobj_int(s, "last_seen", se->last_seen);
+	resp->status = 200;
+	resp->content_type = "application/json";
+	buf_reset(&resp->body);
+	if (jobj_finish(j, &resp->body) == -1)
+		resp->status = 500;
+}
+
+/* The login page with an error message, status given. */
+static void
+login_page(struct app *app, struct request *req, struct response *resp,
+    int status, const char *error, const char *email, const char *next)
+{
+	char		 token[CSRF_TOKEN_MAX];
+	struct tvar	 vars[5];
+
+	if (csrf_token(app, req, resp, token, sizeof(token)) == -1) {
+		resp_error(req, resp, 503, "session storage unavailable");
+		return;
+	}
+	if (next == NULL || !parse_next_is_safe(next, strlen(next)))
+		next = "/";
+	vars[0] = (struct tvar){ "prefix", app->cfg->prefix };
+	vars[1] = (struct tvar){ "csrf", token };
+	vars[2] = (struct tvar){ "next", next };
+	vars[3] = (struct tvar){ "error", error };
+	vars[4] = (struct tvar){ "email", email };
+	resp->status = status;
+	resp->content_type = "text/html; charset=utf-8";
+	buf_reset(&resp->body);
+	if (template_render(app->cfg->www_dir, "login.html", vars, 5,
+	    &resp->body) == -1) {
+		log_error("cannot render %s/login.html", app->cfg->www_dir);
+		resp_text(resp, 500, "text/plain; charset=utf-8",
+		    "login page template missing\n");
+	}
+}
+
+void
+route_login_get(struct app *app, struct request *req, struct response *resp)
+{
+	login_page(app, req, resp, 200, NULL, NULL,
+	    fields_get_text(&req->qs, "next"));
+}
+
+/* A failed login: 401/403 as JSON or the form again. */
+static void
+login_refuse(struct app *app, struct request *req, struct response *resp,
+    int status, const char *why, const char *email, const char *next)
+{
+	if (req->wants_json)
+		resp_error(req, resp, status, why);
+	else
+		login_page(app, req, resp, status, why, email, next);
+}
+
+static void
+set_session_cookie(struct app *app, struct response *resp, const char *value,
+    int64_t max_age)
+{
+	const struct config	*c = app->cfg;
+
+	resp_header(resp, "Set-Cookie", "%s=%s; Path=/; Max-Age=%lld; "
+	    "HttpOnly; SameSite=Lax%s%s%s", c->cookie_name, value,
+	    (long long)max_age, c->cookie_secure ? "; Secure" : "",
+	    c->cookie_domain[0] ? "; Domain=" : "", c->cookie_domain);
+}
+
+/* Verify the password; 1 ok, 0 wrong, -1 storage error. Rehashes. */
+static int
+login_verify(struct app *app, struct store *st, const char *email,
+    const char *pw, size_t pwlen, struct user *u)
+{
+	char	 newhash[PASSWORD_HASH_MAX];
+
+	switch (store_user_get_email(st, email, u)) {
+	case STORE_OK:
+		break;
+	case STORE_NOTFOUND:
+		password_dummy_verify(pw, pwlen, &app->pwparams);
+		return 0;
+	default:
+		return -1;
+	}
+	if (password_verify(pw, pwlen, u->pwhash) != 1)
+		return 0;
+	if (password_needs_rehash(u->pwhash, &app->pwparams) &&
+	    password_hash(pw, pwlen, &app->pwparams, newhash,
+	    sizeof(newhash)) == 0) {
+		if (store_user_set_pwhash(st, u->id, newhash) == STORE_OK)
+			log_info("user %lld: password rehashed", (long long)u->id);
+		crypto_cleanse(newhash, sizeof(newhash));
+	}
+	return u->disabled ? 0 : 1;
+}
+
+void
+route_login_post(struct app *app, struct request *req, struct response *resp)
+{
+	const char	*email = fields_get_text(&req->form, "email");
+	const char	*next = fields_get_text(&req->form, "next");
+	const char	*pw;
+	char		 cookie[SESSION_COOKIE_LEN + 1];
+	struct store	*st;
+	struct user	 u;
+	struct session	 se;
+	size_t		 pwlen;
+
+	pw = fields_get(&req->form, "password", &pwlen);
+	if (email == NULL || email[0] == '\0' || pw == NULL || pwlen == 0) {
+		resp_error(req, resp, 400, "email and password are required");
+		return;
+	}
+	if ((st = app_store(app)) == NULL) {
+		resp_error(req, resp, 503, "session storage unavailable");
+		return;
+	}
+	switch (login_verify(app, st, email, pw, pwlen, &u)) {
+	case -1:
+		resp_error(req, resp, 503, "session storage unavailable");
+		return;
+	case 0:
+		stats_inc(app->stats, STAT_LOGINS_FAILED);
+		login_refuse(app, req, resp, 401, LOGIN_FAILED, email, next);
+		return;
+	}
+	crypto_cleanse(u.pwhash, sizeof(u.pwhash));
+	if (app->cfg->require_verified_email && !u.verified) {
+		stats_inc(app->stats, STAT_LOGINS_FAILED);
+		login_refuse(app, req, resp, 403, "this email address is not "
+		    "verified yet: follow the link in the mail we sent",
+		    email, next);
+		return;
+	}
+	if (session_create(app, &u, req->remote_addr, req->user_agent,
+	    cookie, sizeof(cookie), &se) != SESSION_OK) {
+		resp_error(req, resp, 503, "session storage unavailable");
+		return;
+	}
+	stats_inc(app->stats, STAT_LOGINS_OK);
+	set_session_cookie(app, resp, cookie, app->cfg->session_max_lifetime);
+	crypto_cleanse(cookie, sizeof(cookie));
+	if (req->wants_json) {
+		session_json(resp, &se);
+		return;
+	}
+	if (next == NULL || !parse_next_is_safe(next, strlen(next)))
+		next = "/";
+	resp_header(resp, "Location", "%s", next);
+	resp->status = 303;
+}
+
+void
+route_session(struct app *app, struct request *req, struct response *resp)
+{
+	struct session		 se;
+	enum session_source	 src;
+
+	req->wants_json = 1;
+	switch (route_session_load(app, req, 0, &se, &src, NULL)) {
+	case SESSION_OK:
+		session_json(resp, &se);
+		break;
+	case SESSION_NONE:
+		resp_error(req, resp, 401, "no valid session");
+		break;
+	default:
+		resp_error(req, resp, 503, "session storage unavailable");
+	}
+}
+
+void
+route_refresh(struct app *app, struct request *req, struct response *resp)
+{
+	struct session		 se;
+	enum session_source	 src;
+
+	req->wants_json = 1;
+	switch (route_session_load(app, req, 1, &se, &src, NULL)) {
+	case SESSION_OK:
+		session_json(resp, &se);
+		break;
+	case SESSION_NONE:
+		resp_error(req, resp, 401, "no valid session");
+		break;
+	default:
+		resp_error(req, resp, 503, "session storage unavailable");
+	}
+}
+
+void
+route_logout(struct app *app, struct request *req, struct response *resp)
+{
+	struct session		 se;
+	enum session_source	 src;
+	unsigned char		 hash[CRYPTO_SHA256_LEN];
+	const char		*all = fields_get_text(&req->form, "all");
+	enum session_rc		 rc;
+	struct buf		 url = { 0 };
+
+	rc = route_session_load(app, req, 1, &se, &src, hash);
+	if (rc == SESSION_OK) {
+		if (all != NULL && (strcmp(all, "1") == 0 ||
+		    strcmp(all, "true") == 0 || strcmp(all, "on") == 0))
+			rc = session_end_user(app, se.user.id);
+		else
+			rc = session_end(app, hash);
+		if (rc == SESSION_NONE)
+			rc = SESSION_OK;	/* ended concurrently */
+	}
+	if (rc == SESSION_ERROR) {
+		resp_error(req, resp, 503, "session storage unavailable");
+		return;
+	}
+	/* Logged out either way: the cookie goes. */
+	set_session_cookie(app, resp, "", 0);
+	if (req->wants_json) {
+		resp_text(resp, 200, "application/json",
+		    "{\"logged_out\":true}");
+		return;
+	}
+	if (buf_printf(&url, "%s/login", app->cfg->prefix) == 0)
+		resp_header(resp, "Location", "%s", url.data);
+	buf_free(&url);
+	resp->status = 303;
+}

@@ -1,0 +1,57 @@
+/*
+ * Sessions: creation at login, the check with renewal by extension, logout.
+ * Speaks to the store; the pure rules are in policy.c.
+ */
+#ifndef AUTHGW_SESSION_H
+#define AUTHGW_SESSION_H
+
+#include <stddef.h>
+
+#include "store.h"
+
+#define SESSION_TOKEN_LEN	32			/* random bytes */
+#define SESSION_COOKIE_LEN	43			/* base64url of 32 */
+
+struct app;
+
+enum session_rc {
+	SESSION_ERROR = -1,	/* storage unusable: 503 */
+	SESSION_OK = 0,
+	SESSION_NONE = 1	/* no, malformed or dead token: 401 */
+};
+
+enum session_source {
+	SOURCE_DB = 0,
+	SOURCE_CACHE
+};
+
+/*
+ * Decode a cookie value into the token's SHA-256. Returns 0, or -1 when it
+ * is not a well-formed token (which is answered like no session).
+ */
+int	session_cookie_hash(const char *val, size_t len,
+	    unsigned char hash[CRYPTO_SHA256_LEN]);
+
+/*
+ * Create a session for user; cookie gets the token (base64url,
+ * SESSION_COOKIE_LEN + 1 bytes). The token itself is never stored.
+ */
+enum session_rc	 session_create(struct app *, const struct user *,
+		    const char *ip, const char *ua, char *cookie, size_t cookiesz,
+		    struct session *out);
+
+/*
+ * Look up a live session by token hash and renew it by extension when due.
+ * fresh: bypass any cache (for /refresh). Writes nothing for a dead token.
+ */
+enum session_rc	 session_check(struct app *,
+		    const unsigned char hash[CRYPTO_SHA256_LEN], int fresh,
+		    struct session *out, enum session_source *src);
+
+/* End one session by hash. */
+enum session_rc	 session_end(struct app *,
+		    const unsigned char hash[CRYPTO_SHA256_LEN]);
+/* End every session of a user. */
+enum session_rc	 session_end_user(struct app *, int64_t user_id);
+
+#endif

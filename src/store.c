@@ -1,0 +1,682 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "migrations.h"
+#include "store.h"
+#include "util.h"
+
+#define STORE_BUSY_TIMEOUT_MS	5000
+
+enum stmt_id {
+	SQL_SECRET_GET,
+	SQL_SECRET_PUT,
+	SQL_USER_ADD,
+	SQL_USER_GET_EMAIL,
+	SQL_USER_SET_PWHASH,
+	SQL_USER_SET_ROLE,
+	SQL_USER_SET_VERIFIED,
+	SQL_USER_SET_DISABLED,
+	SQL_USER_DEL,
+	SQL_USER_EACH,
+	SQL_SESSION_ADD,
+	SQL_SESSION_GET,
+	SQL_SESSION_EXTEND,
+	SQL_SESSION_DEL_HASH,
+	SQL_SESSION_DEL_PUBLIC,
+	SQL_SESSION_DEL_PUBLIC_USER,
+	SQL_SESSION_DEL_USER,
+	SQL_SESSION_EACH_USER,
+	SQL_SESSION_EACH_ALL,
+	SQL_SESSION_PURGE,
+	SQL_SESSION_COUNT_LIVE,
+	SQL_PING,
+	SQL__COUNT
+};
+
+#define SESSION_COLS \
+	"s.id, s.public_id, s.token_hash, s.created, s.expires, s.last_seen, " \
+	"s.extensions, s.ip, s.user_agent, u.id, u.email, u.role, " \
+	"u.verified, u.disabled, u.created"
+#define USER_COLS "id, email, role, verified, disabled, created, pwhash"
+
+static const char *const sql_text[SQL__COUNT] = {
+	[SQL_SECRET_GET] = "SELECT value FROM meta WHERE key = 'secret'",
+	[SQL_SECRET_PUT] =
+	    "INSERT OR IGNORE INTO meta (key, value) VALUES ('secret', ?)",
+	[SQL_USER_ADD] = "INSERT INTO users (email, pwhash, role, verified, "
+	    "created) VALUES (?, ?, ?, ?, ?)",
+	[SQL_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE email = ?",
+	[SQL_USER_SET_PWHASH] = "UPDATE users SET pwhash = ? WHERE id = ?",
+	[SQL_USER_SET_ROLE] = "UPDATE users SET role = ? WHERE id = ?",
+	[SQL_USER_SET_VERIFIED] = "UPDATE users SET verified = ? WHERE id = ?",
+	[SQL_USER_SET_DISABLED] = "UPDATE users SET disabled = ? WHERE id = ?",
+	[SQL_USER_DEL] = "DELETE FROM users WHERE id = ?",
+	[SQL_USER_EACH] = "SELECT " USER_COLS " FROM users ORDER BY id",
+	[SQL_SESSION_ADD] = "INSERT INTO sessions (token_hash, public_id, "
+	    "user_id, created, expires, last_seen, ip, user_agent) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[SQL_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions s "
+	    "JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+	[SQL_SESSION_EXTEND] = "UPDATE sessions SET expires = ?, last_seen = ?, "
+	    "extensions = extensions + 1 WHERE id = ? AND expires = ?",
+	[SQL_SESSION_DEL_HASH] = "DELETE FROM sessions WHERE token_hash = ?",
+	[SQL_SESSION_DEL_PUBLIC] = "DELETE FROM sessions WHERE public_id = ?",
+	[SQL_SESSION_DEL_PUBLIC_USER] =
+	    "DELETE FROM sessions WHERE public_id = ? AND user_id = ?",
+	[SQL_SESSION_DEL_USER] = "DELETE FROM sessions WHERE user_id = ?",
+	[SQL_SESSION_EACH_USER] = "SELECT " SESSION_COLS " FROM sessions s "
+	    "JOIN users u ON u.id = s.user_id WHERE s.user_id = ? "
+	    "ORDER BY s.created DESC, s.id DESC",
+	[SQL_SESSION_EACH_ALL] = "SELECT " SESSION_COLS " FROM sessions s "
+	    "JOIN users u ON u.id = s.user_id ORDER BY s.created DESC, s.id DESC",
+	[SQL_SESSION_PURGE] = "DELETE FROM sessions WHERE expires <= ?",
+	[SQL_SESSION_COUNT_LIVE] =
+	    "SELECT count(*) FROM sessions WHERE expires > ?",
+	[SQL_PING] = "SELECT 1",
+};
+
+struct store {
+	sqlite3		*db;
+	sqlite3_stmt	*stmt[SQL__COUNT];
+};
+
+static void
+store_log(struct store *st, const char *what)
+{
+	log_error("sqlite: %s: %s", what, sqlite3_errmsg(st->db));
+}
+
+/* The prepared statement id, reset and with bindings cleared. */
+static sqlite3_stmt *
+stmt_get(struct store *st, enum stmt_id id)
+{
+	sqlite3_stmt	*s = st->stmt[id];
+
+	if (s == NULL) {
+		if (sqlite3_prepare_v3(st->db, sql_text[id], -1,
+		    SQLITE_PREPARE_PERSISTENT, &st->stmt[id], NULL) !=
+		    SQLITE_OK) {
+			store_log(st, "prepare");
+			return NULL;
+		}
+		s = st->stmt[id];
+	}
+	return s;
+}
+
+static void
+stmt_done(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+static int
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) == SQLITE_OK ? 0 : -1;
+}
+
+static int
+bind_blob(sqlite3_stmt *s, int i, const void *v, size_t len)
+{
+	return sqlite3_bind_blob(s, i, v, (int)len, SQLITE_STATIC) == SQLITE_OK ?
+	    0 : -1;
+}
+
+static int
+bind_int(sqlite3_stmt *s, int i, int64_t v)
+{
+	return sqlite3_bind_int64(s, i, v) == SQLITE_OK ? 0 : -1;
+}
+
+static void
+col_text(sqlite3_stmt *s, int i, char *dst, size_t dstsz)
+{
+	const unsigned char	*p = sqlite3_column_text(s, i);
+
+	(void)util_strlcpy(dst, p ? (const char *)p : "", dstsz);
+}
+
+/* Step a statement that returns no rows; maps constraint errors. */
+static enum store_rc
+step_done(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int	 rc = sqlite3_step(s);
+
+	stmt_done(s);
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return STORE_EXISTS;
+	store_log(st, what);
+	return STORE_ERROR;
+}
+
+static int
+exec(struct store *st, const char *sql)
+{
+	char	*msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_error("sqlite: %s", msg ? msg : "exec failed");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+user_version(struct store *st)
+{
+	sqlite3_stmt	*s;
+	int		 v = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* Apply every migration above the current user_version, each in one
+ * IMMEDIATE transaction (so concurrent starters serialise). */
+static int
+store_migrate(struct store *st, char *err, size_t errsz)
+{
+	size_t	 n = sizeof(migrations) / sizeof(migrations[0]);
+	int	 v;
+	char	 sql[64];
+
+	if (user_version(st) == (int)n)
+		return 0;	/* the common case: no write lock taken */
+	for (;;) {
+		if (exec(st, "BEGIN IMMEDIATE") == -1)
+			goto fail;
+		if ((v = user_version(st)) < 0)
+			goto rollback;
+		if ((size_t)v >= n) {
+			exec(st, "COMMIT");
+			break;
+		}
+		if (exec(st, migrations[v]) == -1)
+			goto rollback;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if (exec(st, sql) == -1 || exec(st, "COMMIT") == -1)
+			goto rollback;
+		log_info("database migrated to schema version %d", v + 1);
+	}
+	if (user_version(st) > (int)n) {
+		snprintf(err, errsz, "database schema version %d is newer than "
+		    "this program (%zu)", user_version(st), n);
+		return -1;
+	}
+	return 0;
+rollback:
+	exec(st, "ROLLBACK");
+fail:
+	snprintf(err, errsz, "migration failed: %s", sqlite3_errmsg(st->db));
+	return -1;
+}
+
+struct store *
+store_open(const char *path, int migrate, char *err, size_t errsz)
+{
+	struct store	*st;
+
+	st = xcalloc(1, sizeof(*st));
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "%s: %s", path,
+		    st->db ? sqlite3_errmsg(st->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	if (exec(st, "PRAGMA journal_mode = WAL") == -1 ||
+	    exec(st, "PRAGMA synchronous = NORMAL") == -1 ||
+	    exec(st, "PRAGMA foreign_keys = ON") == -1) {
+		snprintf(err, errsz, "%s: %s", path, sqlite3_errmsg(st->db));
+		goto fail;
+	}
+	if (migrate && store_migrate(st, err, errsz) == -1)
+		goto fail;
+	if (!migrate && user_version(st) !=
+	    (int)(sizeof(migrations) / sizeof(migrations[0]))) {
+		snprintf(err, errsz, "%s: schema is not at version %zu "
+		    "(run 'authgw db migrate')", path,
+		    sizeof(migrations) / sizeof(migrations[0]));
+		goto fail;
+	}
+	return st;
+fail:
+	store_close(st);
+	return NULL;
+}
+
+void
+store_close(struct store *st)
+{
+	size_t	 i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < SQL__COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+int
+store_schema_version(struct store *st)
+{
+	return user_version(st);
+}
+
+int
+store_ping(struct store *st)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if ((s = stmt_get(st, SQL_PING)) == NULL)
+		return 0;
+	rc = sqlite3_step(s) == SQLITE_ROW;
+	stmt_done(s);
+	return rc;
+}
+
+enum store_rc
+store_secret_get(struct store *st, unsigned char out[32])
+{
+	sqlite3_stmt	*s;
+	unsigned char	 fresh[32];
+	int		 rc, tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		if ((s = stmt_get(st, SQL_SECRET_GET)) == NULL)
+			return STORE_ERROR;
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 32) {
+			memcpy(out, sqlite3_column_blob(s, 0), 32);
+			stmt_done(s);
+			return STORE_OK;
+		}
+		stmt_done(s);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			store_log(st, "secret");
+			return STORE_ERROR;
+		}
+		/* None yet: create one; a concurrent creator may win. */
+		if (crypto_random(fresh, sizeof(fresh)) == -1 ||
+		    (s = stmt_get(st, SQL_SECRET_PUT)) == NULL ||
+		    bind_blob(s, 1, fresh, sizeof(fresh)) == -1) {
+			crypto_cleanse(fresh, sizeof(fresh));
+			return STORE_ERROR;
+		}
+		crypto_cleanse(fresh, sizeof(fresh));
+		if (step_done(st, s, "secret put") == STORE_ERROR)
+			return STORE_ERROR;
+	}
+	return STORE_ERROR;
+}
+
+enum store_rc
+store_user_add(struct store *st, const char *email, const char *pwhash,
+    const char *role, int verified, int64_t now, int64_t *id)
+{
+	sqlite3_stmt	*s;
+	enum store_rc	 rc;
+
+	if ((s = stmt_get(st, SQL_USER_ADD)) == NULL)
+		return STORE_ERROR;
+	if (bind_text(s, 1, email) || bind_text(s, 2, pwhash) ||
+	    bind_text(s, 3, role) || bind_int(s, 4, verified ? 1 : 0) ||
+	    bind_int(s, 5, now)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	if ((rc = step_done(st, s, "user add")) == STORE_OK && id != NULL)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+static void
+user_from_row(sqlite3_stmt *s, struct user *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, u->email, sizeof(u->email));
+	col_text(s, 2, u->role, sizeof(u->role));
+	u->verified = sqlite3_column_int(s, 3);
+	u->disabled = sqlite3_column_int(s, 4);
+	u->created = sqlite3_column_int64(s, 5);
+	col_text(s, 6, u->pwhash, sizeof(u->pwhash));
+}
+
+/* Step a one-row query; fill() copies the row. */
+static enum store_rc
+step_row(struct store *st, sqlite3_stmt *s, const char *what,
+    void (*fill)(sqlite3_stmt *, void *), void *out)
+{
+	int	 rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		fill(s, out);
+	stmt_done(s);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_NOTFOUND;
+	store_log(st, what);
+	return STORE_ERROR;
+}
+
+static void
+fill_user(sqlite3_stmt *s, void *out)
+{
+	user_from_row(s, out);
+}
+
+enum store_rc
+store_user_get_email(struct store *st, const char *email, struct user *u)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt_get(st, SQL_USER_GET_EMAIL)) == NULL)
+		return STORE_ERROR;
+	if (bind_text(s, 1, email)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return step_row(st, s, "user get", fill_user, u);
+}
+
+/* UPDATE ... SET col = ? WHERE id = ?, with a text or integer value. */
+static enum store_rc
+user_update(struct store *st, enum stmt_id id, int64_t uid, const char *text,
+    int64_t num)
+{
+	sqlite3_stmt	*s;
+	enum store_rc	 rc;
+
+	if ((s = stmt_get(st, id)) == NULL)
+		return STORE_ERROR;
+	if ((text ? bind_text(s, 1, text) : bind_int(s, 1, num)) ||
+	    bind_int(s, 2, uid)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	if ((rc = step_done(st, s, "user update")) == STORE_OK &&
+	    sqlite3_changes(st->db) == 0)
+		rc = STORE_NOTFOUND;
+	return rc;
+}
+
+enum store_rc
+store_user_set_pwhash(struct store *st, int64_t id, const char *h)
+{
+	return user_update(st, SQL_USER_SET_PWHASH, id, h, 0);
+}
+
+enum store_rc
+store_user_set_role(struct store *st, int64_t id, const char *role)
+{
+	return user_update(st, SQL_USER_SET_ROLE, id, role, 0);
+}
+
+enum store_rc
+store_user_set_verified(struct store *st, int64_t id, int v)
+{
+	return user_update(st, SQL_USER_SET_VERIFIED, id, NULL, v ? 1 : 0);
+}
+
+enum store_rc
+store_user_set_disabled(struct store *st, int64_t id, int v)
+{
+	return user_update(st, SQL_USER_SET_DISABLED, id, NULL, v ? 1 : 0);
+}
+
+/* DELETE ... WHERE col = ? with one integer. *changes gets the row count. */
+static enum store_rc
+delete_by_int(struct store *st, enum stmt_id id, int64_t v, int64_t *changes)
+{
+	sqlite3_stmt	*s;
+	enum store_rc	 rc;
+
+	if ((s = stmt_get(st, id)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, v)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	rc = step_done(st, s, "delete");
+	if (changes != NULL)
+		*changes = sqlite3_changes(st->db);
+	return rc;
+}
+
+enum store_rc
+store_user_del(struct store *st, int64_t id)
+{
+	int64_t		 n = 0;
+	enum store_rc	 rc;
+
+	if ((rc = delete_by_int(st, SQL_USER_DEL, id, &n)) == STORE_OK && n == 0)
+		rc = STORE_NOTFOUND;
+	return rc;
+}
+
+enum store_rc
+store_user_each(struct store *st, store_user_cb cb, void *arg)
+{
+	sqlite3_stmt	*s;
+	struct user	 u;
+	int		 rc;
+
+	if ((s = stmt_get(st, SQL_USER_EACH)) == NULL)
+		return STORE_ERROR;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		user_from_row(s, &u);
+		if (cb(&u, arg) != 0)
+			break;
+	}
+	stmt_done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_log(st, "user list");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+enum store_rc
+store_session_add(struct store *st, struct session *se)
+{
+	sqlite3_stmt	*s;
+	enum store_rc	 rc;
+
+	if ((s = stmt_get(st, SQL_SESSION_ADD)) == NULL)
+		return STORE_ERROR;
+	if (bind_blob(s, 1, se->token_hash, sizeof(se->token_hash)) ||
+	    bind_text(s, 2, se->public_id) || bind_int(s, 3, se->user.id) ||
+	    bind_int(s, 4, se->created) || bind_int(s, 5, se->expires) ||
+	    bind_int(s, 6, se->last_seen) || bind_text(s, 7, se->ip) ||
+	    bind_text(s, 8, se->user_agent)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	if ((rc = step_done(st, s, "session add")) == STORE_OK)
+		se->id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+static void
+session_from_row(sqlite3_stmt *s, struct session *se)
+{
+	memset(se, 0, sizeof(*se));
+	se->id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, se->public_id, sizeof(se->public_id));
+	if (sqlite3_column_bytes(s, 2) == CRYPTO_SHA256_LEN)
+		memcpy(se->token_hash, sqlite3_column_blob(s, 2),
+		    CRYPTO_SHA256_LEN);
+	se->created = sqlite3_column_int64(s, 3);
+	se->expires = sqlite3_column_int64(s, 4);
+	se->last_seen = sqlite3_column_int64(s, 5);
+	se->extensions = sqlite3_column_int64(s, 6);
+	col_text(s, 7, se->ip, sizeof(se->ip));
+	col_text(s, 8, se->user_agent, sizeof(se->user_agent));
+	se->user.id = sqlite3_column_int64(s, 9);
+	col_text(s, 10, se->user.email, sizeof(se->user.email));
+	col_text(s, 11, se->user.role, sizeof(se->user.role));
+	se->user.verified = sqlite3_column_int(s, 12);
+	se->user.disabled = sqlite3_column_int(s, 13);
+	se->user.created = sqlite3_column_int64(s, 14);
+}
+
+static void
+fill_session(sqlite3_stmt *s, void *out)
+{
+	session_from_row(s, out);
+}
+
+enum store_rc
+store_session_get(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
+    struct session *se)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt_get(st, SQL_SESSION_GET)) == NULL)
+		return STORE_ERROR;
+	if (bind_blob(s, 1, hash, CRYPTO_SHA256_LEN)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return step_row(st, s, "session get", fill_session, se);
+}
+
+enum store_rc
+store_session_extend(struct store *st, int64_t id, int64_t old_expires,
+    int64_t new_expires, int64_t now)
+{
+	sqlite3_stmt	*s;
+	enum store_rc	 rc;
+
+	if ((s = stmt_get(st, SQL_SESSION_EXTEND)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, new_expires) || bind_int(s, 2, now) ||
+	    bind_int(s, 3, id) || bind_int(s, 4, old_expires)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	if ((rc = step_done(st, s, "session extend")) == STORE_OK &&
+	    sqlite3_changes(st->db) == 0)
+		rc = STORE_CONFLICT;
+	return rc;
+}
+
+enum store_rc
+store_session_del_hash(struct store *st,
+    const unsigned char hash[CRYPTO_SHA256_LEN])
+{
+	sqlite3_stmt	*s;
+	enum store_rc	 rc;
+
+	if ((s = stmt_get(st, SQL_SESSION_DEL_HASH)) == NULL)
+		return STORE_ERROR;
+	if (bind_blob(s, 1, hash, CRYPTO_SHA256_LEN)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	if ((rc = step_done(st, s, "session delete")) == STORE_OK &&
+	    sqlite3_changes(st->db) == 0)
+		rc = STORE_NOTFOUND;
+	return rc;
+}
+
+enum store_rc
+store_session_del_public(struct store *st, const char *public_id,
+    int64_t user_id)
+{
+	sqlite3_stmt	*s;
+	enum store_rc	 rc;
+
+	s = stmt_get(st, user_id > 0 ? SQL_SESSION_DEL_PUBLIC_USER :
+	    SQL_SESSION_DEL_PUBLIC);
+	if (s == NULL)
+		return STORE_ERROR;
+	if (bind_text(s, 1, public_id) ||
+	    (user_id > 0 && bind_int(s, 2, user_id))) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	if ((rc = step_done(st, s, "session revoke")) == STORE_OK &&
+	    sqlite3_changes(st->db) == 0)
+		rc = STORE_NOTFOUND;
+	return rc;
+}
+
+enum store_rc
+store_session_del_user(struct store *st, int64_t user_id)
+{
+	return delete_by_int(st, SQL_SESSION_DEL_USER, user_id, NULL);
+}
+
+enum store_rc
+store_session_each(struct store *st, int64_t user_id, store_session_cb cb,
+    void *arg)
+{
+	sqlite3_stmt	*s;
+	struct session	 se;
+	int		 rc;
+
+	s = stmt_get(st, user_id > 0 ? SQL_SESSION_EACH_USER :
+	    SQL_SESSION_EACH_ALL);
+	if (s == NULL)
+		return STORE_ERROR;
+	if (user_id > 0 && bind_int(s, 1, user_id)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		session_from_row(s, &se);
+		if (cb(&se, arg) != 0)
+			break;
+	}
+	stmt_done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_log(st, "session list");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+enum store_rc
+store_session_purge(struct store *st, int64_t now, int64_t *count)
+{
+	return delete_by_int(st, SQL_SESSION_PURGE, now, count);
+}
+
+enum store_rc
+store_session_count_live(struct store *st, int64_t now, int64_t *count)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if ((s = stmt_get(st, SQL_SESSION_COUNT_LIVE)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, now)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*count = sqlite3_column_int64(s, 0);
+	stmt_done(s);
+	return rc == SQLITE_ROW ? STORE_OK : STORE_ERROR;
+}

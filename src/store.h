@@ -1,0 +1,103 @@
+/* The only module that includes SQLite: schema, migrations, users, sessions.
+ * Every statement is prepared once per connection and every value bound. */
+#ifndef AUTHGW_STORE_H
+#define AUTHGW_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+
+#define STORE_EMAIL_MAX		254
+#define STORE_ROLE_MAX		15
+#define STORE_PUBLIC_ID_LEN	22	/* base64url of 16 random bytes */
+#define STORE_IP_MAX		63
+#define STORE_UA_MAX		255
+
+enum store_rc {
+	STORE_ERROR = -1,	/* SQLite failed: the caller answers 503 */
+	STORE_OK = 0,
+	STORE_NOTFOUND = 1,
+	STORE_EXISTS = 2,	/* unique constraint (e.g. email taken) */
+	STORE_CONFLICT = 3	/* a concurrent writer got there first */
+};
+
+struct store;
+
+struct user {
+	int64_t	 id;
+	char	 email[STORE_EMAIL_MAX + 1];
+	char	 role[STORE_ROLE_MAX + 1];
+	int	 verified;
+	int	 disabled;
+	int64_t	 created;
+	char	 pwhash[192];
+};
+
+struct session {
+	int64_t		 id;
+	char		 public_id[STORE_PUBLIC_ID_LEN + 1];
+	unsigned char	 token_hash[CRYPTO_SHA256_LEN];
+	int64_t		 created;
+	int64_t		 expires;
+	int64_t		 last_seen;
+	int64_t		 extensions;
+	char		 ip[STORE_IP_MAX + 1];
+	char		 user_agent[STORE_UA_MAX + 1];
+	struct user	 user;		/* pwhash left empty */
+};
+
+/*
+ * Open (creating if needed) the database at path, set WAL and the busy
+ * timeout, and apply pending migrations if migrate is set. Returns NULL with
+ * a reason in err on failure.
+ */
+struct store	*store_open(const char *path, int migrate, char *err, size_t errsz);
+void		 store_close(struct store *);
+
+/* Schema version after migrations, or -1. */
+int		 store_schema_version(struct store *);
+
+/* A 32-byte server secret (created at first use, kept in the database). */
+enum store_rc	 store_secret_get(struct store *, unsigned char out[32]);
+
+/* 1 if SQLite answers a trivial query, 0 if not. */
+int		 store_ping(struct store *);
+
+enum store_rc	 store_user_add(struct store *, const char *email,
+		    const char *pwhash, const char *role, int verified,
+		    int64_t now, int64_t *id);
+enum store_rc	 store_user_get_email(struct store *, const char *email,
+		    struct user *);
+enum store_rc	 store_user_set_pwhash(struct store *, int64_t id, const char *);
+enum store_rc	 store_user_set_role(struct store *, int64_t id, const char *);
+enum store_rc	 store_user_set_verified(struct store *, int64_t id, int);
+enum store_rc	 store_user_set_disabled(struct store *, int64_t id, int);
+enum store_rc	 store_user_del(struct store *, int64_t id);
+typedef int	 (*store_user_cb)(const struct user *, void *);
+enum store_rc	 store_user_each(struct store *, store_user_cb, void *);
+
+enum store_rc	 store_session_add(struct store *, struct session *);
+enum store_rc	 store_session_get(struct store *,
+		    const unsigned char hash[CRYPTO_SHA256_LEN], struct session *);
+/*
+ * Move a session's expiry from old_expires to new_expires. Only one
+ * concurrent caller wins: the others get STORE_CONFLICT and write nothing.
+ */
+enum store_rc	 store_session_extend(struct store *, int64_t id,
+		    int64_t old_expires, int64_t new_expires, int64_t now);
+enum store_rc	 store_session_del_hash(struct store *,
+		    const unsigned char hash[CRYPTO_SHA256_LEN]);
+enum store_rc	 store_session_del_public(struct store *, const char *public_id,
+		    int64_t user_id_or_0);
+enum store_rc	 store_session_del_user(struct store *, int64_t user_id);
+typedef int	 (*store_session_cb)(const struct session *, void *);
+/* Sessions of one user (user_id > 0) or of all users (0), newest first. */
+enum store_rc	 store_session_each(struct store *, int64_t user_id,
+		    store_session_cb, void *);
+/* Delete sessions dead at now; *count gets how many. */
+enum store_rc	 store_session_purge(struct store *, int64_t now, int64_t *count);
+enum store_rc	 store_session_count_live(struct store *, int64_t now,
+		    int64_t *count);
+
+#endif

@@ -1,0 +1,229 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+int
+util_parse_int64(const char *p, size_t len, int64_t min, int64_t max,
+    int64_t *out)
+{
+	char		 tmp[32];
+	char		*end;
+	long long	 v;
+
+	if (p == NULL || len == 0 || len >= sizeof(tmp))
+		return -1;
+	if (!(p[0] == '-' || (p[0] >= '0' && p[0] <= '9')))
+		return -1;
+	memcpy(tmp, p, len);
+	tmp[len] = '\0';
+	if (memchr(tmp, '\0', len) != NULL)
+		return -1;
+	errno = 0;
+	v = strtoll(tmp, &end, 10);
+	if (errno != 0 || end != tmp + len || end == tmp)
+		return -1;
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+buf_grow(struct buf *b, size_t need)
+{
+	size_t	 cap;
+	char	*p;
+
+	if (need > SIZE_MAX - b->len - 1)
+		return -1;
+	if (b->len + need + 1 <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap < b->len + need + 1) {
+		if (cap > SIZE_MAX / 2)
+			return -1;
+		cap *= 2;
+	}
+	if ((p = realloc(b->data, cap)) == NULL)
+		return -1;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int
+buf_append(struct buf *b, const void *p, size_t len)
+{
+	if (buf_grow(b, len) == -1)
+		return -1;
+	if (len > 0)
+		memcpy(b->data + b->len, p, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
+buf_puts(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_grow(b, (size_t)n) == -1)
+		return -1;
+	va_start(ap, fmt);
+	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	b->len += (size_t)n;
+	return 0;
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+int
+util_strlcpy(char *dst, const char *src, size_t dstsz)
+{
+	size_t	 n;
+
+	if (dstsz == 0)
+		return -1;
+	n = strlen(src);
+	if (n >= dstsz) {
+		memcpy(dst, src, dstsz - 1);
+		dst[dstsz - 1] = '\0';
+		return -1;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+static void
+oom(void)
+{
+	fputs("authgw: out of memory\n", stderr);
+	abort();
+}
+
+void *
+xmalloc(size_t n)
+{
+	void	*p;
+
+	if ((p = malloc(n ? n : 1)) == NULL)
+		oom();
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t sz)
+{
+	void	*p;
+
+	if ((p = calloc(n ? n : 1, sz ? sz : 1)) == NULL)
+		oom();
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		oom();
+	return p;
+}
+
+int64_t
+util_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int64_t
+util_mono_usec(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int
+util_strcaseeq(const char *a, size_t alen, const char *b)
+{
+	size_t	 i;
+	char	 x, y;
+
+	for (i = 0; i < alen; i++) {
+		if (b[i] == '\0')
+			return 0;
+		x = a[i];
+		y = b[i];
+		if (x >= 'A' && x <= 'Z')
+			x += 'a' - 'A';
+		if (y >= 'A' && y <= 'Z')
+			y += 'a' - 'A';
+		if (x != y)
+			return 0;
+	}
+	return b[alen] == '\0';
+}
+
+int
+util_email_normalize(const char *in, char *out, size_t outsz)
+{
+	size_t		 len = strlen(in), i;
+	const char	*at;
+	unsigned char	 c;
+
+	if (len == 0 || len > UTIL_EMAIL_MAX || len >= outsz)
+		return -1;
+	if ((at = memchr(in, '@', len)) == NULL || at == in ||
+	    at == in + len - 1 || memchr(at + 1, '@', len -
+	    (size_t)(at + 1 - in)) != NULL)
+		return -1;
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)in[i];
+		if (c <= 0x20 || c == 0x7f || c == '<' || c == '>' ||
+		    c == '"' || c == '\\' || c == ',' || c == ';')
+			return -1;
+		if (in + i > at && c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + ('a' - 'A'));
+		out[i] = (char)c;
+	}
+	if (at[1] == '.' || in[len - 1] == '.')
+		return -1;
+	out[len] = '\0';
+	return 0;
+}

@@ -1,0 +1,60 @@
+/* Small helpers shared by every module: strict number parsing, a growable
+ * byte buffer, bounded string copies. No outside library here. */
+#ifndef AUTHGW_UTIL_H
+#define AUTHGW_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Parse the whole of (p, len) as a decimal integer in [min, max].
+ * No sign other than a leading '-', no spaces, no trailing bytes, no empty
+ * string. Returns 0 and sets *out, or -1 (out untouched).
+ */
+int	util_parse_int64(const char *p, size_t len, int64_t min, int64_t max,
+	    int64_t *out);
+
+/* A growable buffer; data is always NUL-terminated for convenience. */
+struct buf {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+
+/* Every buf_* returns 0 or -1 on allocation failure (buffer unchanged). */
+int	buf_append(struct buf *, const void *, size_t);
+int	buf_puts(struct buf *, const char *);
+int	buf_printf(struct buf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	buf_reset(struct buf *);
+void	buf_free(struct buf *);
+
+/*
+ * Copy src (NUL-terminated) into dst of size dstsz, always terminating.
+ * Returns 0, or -1 if src did not fit (dst holds a truncated copy).
+ */
+int	util_strlcpy(char *dst, const char *src, size_t dstsz);
+
+/* Allocation that aborts on failure (for sizes that cannot be hostile). */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+char	*xstrdup(const char *);
+
+/* Current time in seconds (wall clock) and a monotonic time in microseconds. */
+int64_t	util_now(void);
+int64_t	util_mono_usec(void);
+
+/* ASCII case-insensitive comparison of (a, alen) with NUL-terminated b. */
+int	util_strcaseeq(const char *a, size_t alen, const char *b);
+
+
+
+#define UTIL_EMAIL_MAX	254
+
+/*
+ * Validate an email address (1..254 bytes, exactly one '@' with text on
+ * both sides, no spaces or control bytes, a dot-free or dotted domain) and
+ * copy it to out with the domain lower-cased. Returns 0 or -1.
+ */
+int	util_email_normalize(const char *in, char *out, size_t outsz);
+#endif
