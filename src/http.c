@@ -168,6 +168,7 @@ request_body(struct request *req, struct buf *out)
 	const char	*cl = http_param(req, "CONTENT_LENGTH");
 	char		 chunk[8192];
 	int64_t		 want = -1;
+	size_t		 ask;
 	long		 n;
 
 	if (cl != NULL && cl[0] != '\0') {
@@ -179,7 +180,10 @@ request_body(struct request *req, struct buf *out)
 	for (;;) {
 		if (want >= 0 && (int64_t)out->len >= want)
 			break;
-		n = req->io->read(req->io->ctx, chunk, sizeof(chunk));
+		ask = sizeof(chunk);
+		if (want >= 0 && (uint64_t)(want - (int64_t)out->len) < ask)
+			ask = (size_t)(want - (int64_t)out->len);
+		n = req->io->read(req->io->ctx, chunk, ask);
 		if (n < 0)
 			return 400;
 		if (n == 0)

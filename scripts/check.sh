@@ -1,0 +1,47 @@
+#!/bin/sh
+# Run every test: install what is missing (Debian 12, as root), build with
+# -Werror and run `make check` (unit, fuzz and integration tests with real
+# nginx, lighttpd, Apache and memcached), then the same under ASan/UBSan,
+# then `make distcheck`. .ci/run calls this.
+#   scripts/check.sh [--quick]   --quick: the -Werror build and make check only
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+sh scripts/deps.sh test
+autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
+
+run_suite() {	# builddir, configure flags...
+	dir=$1; shift
+	rm -rf "$dir"; mkdir -p "$dir"
+	(cd "$dir" && "$top/configure" --enable-werror "$@" >/dev/null &&
+	    make -j"$jobs" >/dev/null &&
+	    { make -j"$jobs" check || { cat tests/*/test-suite.log test-suite.log 2>/dev/null; exit 1; }; })
+}
+
+# Test cases counted over the unit (cmocka) and integration logs of a build.
+summary() {
+	dir=$1
+	cat "$dir"/tests/unit/*.log "$dir"/tests/integration/*.log 2>/dev/null |
+	awk '/^\[  PASSED  \] [0-9]+ test/ { p += $4 }
+	     /^\[  FAILED  \] [0-9]+ test/ { f += $4 }
+	     /^[0-9]+ passed, [0-9]+ failed/ { p += $1; f += $3 }
+	     END { printf "%d %d\n", p, f }'
+}
+
+echo "== build with -Werror and run make check"
+run_suite "$top/_build/werror"
+set -- "${1:-}" $(summary "$top/_build/werror")
+if [ "$1" = "--quick" ]; then
+	echo "tests: $2 passed, $3 failed"
+	exit 0
+fi
+echo "== ASan + UBSan build and make check"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 run_suite "$top/_build/sanitizers" --enable-sanitizers
+echo "== make distcheck"
+(cd "$top/_build/werror" && make -j"$jobs" distcheck >/dev/null) || {
+	echo "make distcheck failed" >&2; exit 1; }
+echo "distcheck: ok"
+set -- "$1" "$2" "$3" $(summary "$top/_build/sanitizers")
+echo "tests: $(($2 + $4)) passed, $(($3 + $5)) failed"
