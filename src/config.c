@@ -55,6 +55,7 @@ static const struct key keys[] = {
 	I64(login_window, 1, YEAR),
 	INT(login_max_per_account, 1, 1000000),
 	INT(login_max_per_ip, 1, 1000000),
+	INT(login_ipv6_prefix, 1, 128),
 	BOOL(require_verified_email),
 	I64(verify_token_ttl, 1, YEAR),
 	BOOL(registration),
@@ -93,6 +94,7 @@ config_defaults(struct config *cfg)
 	cfg->login_window = 900;
 	cfg->login_max_per_account = 5;
 	cfg->login_max_per_ip = 20;
+	cfg->login_ipv6_prefix = 64;
 	cfg->require_verified_email = 1;
 	cfg->verify_token_ttl = 86400;
 	cfg->registration = 1;

@@ -35,6 +35,7 @@ struct config {
 	int64_t	 login_window;
 	int	 login_max_per_account;
 	int	 login_max_per_ip;
+	int	 login_ipv6_prefix;		/* bits counted per IPv6 client */
 	int	 require_verified_email;
 	int64_t	 verify_token_ttl;
 	int	 registration;

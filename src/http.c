@@ -332,10 +332,11 @@ http_serve(struct app *app, const struct http_io *io)
 
 	if (resp.status == 0)
 		resp_error(&req, &resp, 500, "internal error");
-	/* The route only: a query may hold a token. */
+	/* The path only: a query may hold a token. */
+	m = req.role == ROLE_AUTHORIZER ? req.uri : req.route;
 	log_debug("%s %s -> %d", req.role == ROLE_AUTHORIZER ? "AUTHORIZE" :
-	    req.method, log_escape(req.route, strlen(req.route), esc,
-	    sizeof(esc)), resp.status);
+	    req.method, log_escape(m, strcspn(m, "?"), esc, sizeof(esc)),
+	    resp.status);
 	status = resp.status;
 	if (response_send(io, &resp) == -1)
 		log_warn("could not send the response");

@@ -1,4 +1,5 @@
-/* Periodic maintenance, run by the master: purge dead sessions. */
+/* Periodic maintenance, run by the master: purge dead sessions and old
+ * rate-limit records. */
 #include "config.h"
 #include "log.h"
 #include "master.h"
@@ -18,6 +19,11 @@ maint_run(const struct config *cfg, struct stats *stats)
 		log_error("maintenance: %s", err);
 		return;
 	}
+	if (store_attempts_purge(st, util_now() - cfg->login_window, &n) ==
+	    STORE_OK && n > 0)
+		log_debug("maintenance: purged %lld attempt records",
+		    (long long)n);
+	n = 0;
 	if (store_session_purge(st, util_now(), &n) == STORE_OK && n > 0) {
 		log_info("maintenance: purged %lld expired sessions",
 		    (long long)n);

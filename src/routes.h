@@ -3,7 +3,9 @@
 #ifndef AUTHGW_ROUTES_H
 #define AUTHGW_ROUTES_H
 
+#include "ratelimit.h"
 #include "session.h"
+#include "store.h"
 #include "util.h"
 
 struct app;
@@ -37,6 +39,22 @@ void	router_dispatch(struct app *, struct request *, struct response *);
 enum session_rc	 route_session_load(struct app *, const struct request *,
 		    int fresh, struct session *, enum session_source *,
 		    unsigned char *hash);
+
+/* The two counters of a rate-limited request and their keys. */
+struct route_limit {
+	struct store_attempt	 a[2];	/* [0] account, [1] client address */
+	char			 acct[UTIL_EMAIL_MAX + 1];
+	char			 addr[RATELIMIT_KEY_MAX];
+};
+
+/*
+ * Take one attempt on the account and client-address counters of kinds
+ * acct_kind/addr_kind with the login limits and window. Returns 0 (ids in
+ * rl->a); or -1 after answering 429 with Retry-After, or 503.
+ */
+int	route_ratelimit(struct app *, struct request *, struct response *,
+	    struct store *, int acct_kind, int addr_kind, const char *email,
+	    struct route_limit *rl);
 
 /* The login page URL with next= (absolute, from base_url) into out. */
 int	route_login_url(struct app *, const char *next, struct buf *out);

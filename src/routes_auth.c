@@ -9,6 +9,7 @@
 #include "log.h"
 #include "parse.h"
 #include "password.h"
+#include "ratelimit.h"
 #include "routes.h"
 #include "stats.h"
 #include "store.h"
@@ -128,6 +129,60 @@ login_verify(struct app *app, struct store *st, const char *email,
 	return u->disabled ? 0 : 1;
 }
 
+/* The account counter's key: the address lower-cased, bounded. */
+static void
+account_key(const char *email, char *out, size_t outsz)
+{
+	size_t	 i;
+
+	for (i = 0; email[i] != '\0' && i + 1 < outsz; i++)
+		out[i] = (email[i] >= 'A' && email[i] <= 'Z') ?
+		    (char)(email[i] + ('a' - 'A')) : email[i];
+	out[i] = '\0';
+}
+
+int
+route_ratelimit(struct app *app, struct request *req, struct response *resp,
+    struct store *st, int acct_kind, int addr_kind, const char *email,
+    struct route_limit *rl)
+{
+	const struct config	*c = app->cfg;
+	struct store_attempt	*a = rl->a;
+	int64_t			 retry = 0, r;
+	int			 i;
+
+	memset(rl, 0, sizeof(*rl));
+	account_key(email, rl->acct, sizeof(rl->acct));
+	if (ratelimit_addr_key(req->remote_addr, c->login_ipv6_prefix,
+	    rl->addr, sizeof(rl->addr)) == -1)
+		rl->addr[0] = '\0';
+	a[0].kind = acct_kind;
+	a[0].key = rl->acct;
+	a[0].max = c->login_max_per_account;
+	a[1].kind = addr_kind;
+	a[1].key = rl->addr;
+	a[1].max = c->login_max_per_ip;
+	switch (store_attempts_take(st, a, 2, req->now, c->login_window)) {
+	case STORE_OK:
+		return 0;
+	case STORE_CONFLICT:
+		for (i = 0; i < 2; i++) {
+			if (a[i].count < a[i].max)
+				continue;
+			r = ratelimit_retry_after(a[i].oldest, c->login_window,
+			    req->now);
+			if (r > retry)
+				retry = r;
+		}
+		resp_header(resp, "Retry-After", "%lld", (long long)retry);
+		resp_error(req, resp, 429, "too many attempts: try again later");
+		return -1;
+	default:
+		resp_error(req, resp, 503, "session storage unavailable");
+		return -1;
+	}
+}
+
 void
 route_login_post(struct app *app, struct request *req, struct response *resp)
 {
@@ -138,7 +193,9 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 	struct store	*st;
 	struct user	 u;
 	struct session	 se;
+	struct route_limit rl;
 	size_t		 pwlen;
+	int		 ok;
 
 	pw = fields_get(&req->form, "password", &pwlen);
 	if (email == NULL || email[0] == '\0' || pw == NULL || pwlen == 0) {
@@ -149,17 +206,28 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 		resp_error(req, resp, 503, "session storage unavailable");
 		return;
 	}
-	switch (login_verify(app, st, email, pw, pwlen, &u)) {
-	case -1:
+	/* Refused before any hashing: a flood costs a count query. */
+	if (route_ratelimit(app, req, resp, st, RL_LOGIN_ACCOUNT,
+	    RL_LOGIN_ADDR, email, &rl) == -1) {
+		if (resp->status == 429)
+			stats_inc(app->stats, STAT_LOGINS_RATE_LIMITED);
+		return;
+	}
+	if ((ok = login_verify(app, st, email, pw, pwlen, &u)) == -1) {
 		resp_error(req, resp, 503, "session storage unavailable");
 		return;
-	case 0:
+	}
+	if (ok == 0) {
 		stats_inc(app->stats, STAT_LOGINS_FAILED);
 		login_refuse(app, req, resp, 401, LOGIN_FAILED, email, next);
 		return;
 	}
+	/* The right password: this attempt does not count, and a success
+	 * clears the account's count. */
+	(void)store_attempt_del(st, rl.a[1].id);
 	crypto_cleanse(u.pwhash, sizeof(u.pwhash));
 	if (app->cfg->require_verified_email && !u.verified) {
+		(void)store_attempt_del(st, rl.a[0].id);
 		stats_inc(app->stats, STAT_LOGINS_FAILED);
 		login_refuse(app, req, resp, 403, "this email address is not "
 		    "verified yet: follow the link in the mail we sent",
@@ -171,6 +239,7 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 		resp_error(req, resp, 503, "session storage unavailable");
 		return;
 	}
+	(void)store_attempts_clear(st, RL_LOGIN_ACCOUNT, rl.acct);
 	stats_inc(app->stats, STAT_LOGINS_OK);
 	set_session_cookie(app, resp, cookie, app->cfg->session_max_lifetime);
 	crypto_cleanse(cookie, sizeof(cookie));

@@ -35,6 +35,14 @@ enum stmt_id {
 	SQL_SESSION_PURGE,
 	SQL_SESSION_COUNT_LIVE,
 	SQL_PING,
+	SQL_ATTEMPT_COUNT,
+	SQL_ATTEMPT_ADD,
+	SQL_ATTEMPT_DEL,
+	SQL_ATTEMPT_CLEAR,
+	SQL_ATTEMPT_PURGE,
+	SQL_BEGIN_IMMEDIATE,
+	SQL_COMMIT,
+	SQL_ROLLBACK,
 	SQL__COUNT
 };
 
@@ -78,6 +86,15 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_SESSION_COUNT_LIVE] =
 	    "SELECT count(*) FROM sessions WHERE expires > ?",
 	[SQL_PING] = "SELECT 1",
+	[SQL_ATTEMPT_COUNT] = "SELECT count(*), coalesce(min(at), 0) FROM "
+	    "attempts WHERE kind = ? AND key = ? AND at > ?",
+	[SQL_ATTEMPT_ADD] = "INSERT INTO attempts (kind, key, at) VALUES (?, ?, ?)",
+	[SQL_ATTEMPT_DEL] = "DELETE FROM attempts WHERE id = ?",
+	[SQL_ATTEMPT_CLEAR] = "DELETE FROM attempts WHERE kind = ? AND key = ?",
+	[SQL_ATTEMPT_PURGE] = "DELETE FROM attempts WHERE at <= ?",
+	[SQL_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+	[SQL_COMMIT] = "COMMIT",
+	[SQL_ROLLBACK] = "ROLLBACK",
 };
 
 struct store {
@@ -679,4 +696,111 @@ store_session_count_live(struct store *st, int64_t now, int64_t *count)
 		*count = sqlite3_column_int64(s, 0);
 	stmt_done(s);
 	return rc == SQLITE_ROW ? STORE_OK : STORE_ERROR;
+}
+
+/* Run a prepared statement without parameters or rows. */
+static enum store_rc
+run_simple(struct store *st, enum stmt_id id, const char *what)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt_get(st, id)) == NULL)
+		return STORE_ERROR;
+	return step_done(st, s, what);
+}
+
+/* Count every counter; 1 if one is at its max, 0 if not, -1 on error. */
+static int
+attempts_count(struct store *st, struct store_attempt *a, size_t n,
+    int64_t since)
+{
+	sqlite3_stmt	*s;
+	size_t		 i;
+	int		 rc, limited = 0;
+
+	for (i = 0; i < n; i++) {
+		if ((s = stmt_get(st, SQL_ATTEMPT_COUNT)) == NULL)
+			return -1;
+		if (bind_int(s, 1, a[i].kind) || bind_text(s, 2, a[i].key) ||
+		    bind_int(s, 3, since)) {
+			stmt_done(s);
+			return -1;
+		}
+		if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			a[i].count = sqlite3_column_int64(s, 0);
+			a[i].oldest = sqlite3_column_int64(s, 1);
+		}
+		stmt_done(s);
+		if (rc != SQLITE_ROW) {
+			store_log(st, "attempt count");
+			return -1;
+		}
+		if (a[i].count >= a[i].max)
+			limited = 1;
+	}
+	return limited;
+}
+
+enum store_rc
+store_attempts_take(struct store *st, struct store_attempt *a, size_t n,
+    int64_t now, int64_t window)
+{
+	sqlite3_stmt	*s;
+	size_t		 i;
+	int		 rc;
+
+	/* A refusal needs no write lock: the flood stays cheap. */
+	if ((rc = attempts_count(st, a, n, now - window)) != 0)
+		return rc < 0 ? STORE_ERROR : STORE_CONFLICT;
+	if (run_simple(st, SQL_BEGIN_IMMEDIATE, "begin") != STORE_OK)
+		return STORE_ERROR;
+	/* Count again under the lock: concurrent takers serialise here. */
+	if ((rc = attempts_count(st, a, n, now - window)) != 0)
+		goto rollback;
+	for (i = 0; i < n; i++) {
+		if ((s = stmt_get(st, SQL_ATTEMPT_ADD)) == NULL)
+			goto fail;
+		if (bind_int(s, 1, a[i].kind) || bind_text(s, 2, a[i].key) ||
+		    bind_int(s, 3, now)) {
+			stmt_done(s);
+			goto fail;
+		}
+		if (step_done(st, s, "attempt add") != STORE_OK)
+			goto fail;
+		a[i].id = sqlite3_last_insert_rowid(st->db);
+	}
+	if (run_simple(st, SQL_COMMIT, "commit") != STORE_OK)
+		goto fail;
+	return STORE_OK;
+fail:
+	rc = -1;
+rollback:
+	(void)run_simple(st, SQL_ROLLBACK, "rollback");
+	return rc < 0 ? STORE_ERROR : STORE_CONFLICT;
+}
+
+enum store_rc
+store_attempt_del(struct store *st, int64_t id)
+{
+	return delete_by_int(st, SQL_ATTEMPT_DEL, id, NULL);
+}
+
+enum store_rc
+store_attempts_clear(struct store *st, int kind, const char *key)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt_get(st, SQL_ATTEMPT_CLEAR)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, kind) || bind_text(s, 2, key)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return step_done(st, s, "attempt clear");
+}
+
+enum store_rc
+store_attempts_purge(struct store *st, int64_t before, int64_t *count)
+{
+	return delete_by_int(st, SQL_ATTEMPT_PURGE, before, count);
 }

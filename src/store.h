@@ -100,4 +100,31 @@ enum store_rc	 store_session_purge(struct store *, int64_t now, int64_t *count);
 enum store_rc	 store_session_count_live(struct store *, int64_t now,
 		    int64_t *count);
 
+/* One counter of a rate limit, for store_attempts_take(). */
+struct store_attempt {
+	int		 kind;		/* enum ratelimit_kind */
+	const char	*key;
+	int64_t		 max;		/* counted attempts allowed in the window */
+	int64_t		 count;		/* out: counted in the window */
+	int64_t		 oldest;	/* out: time of the oldest counted */
+	int64_t		 id;		/* out: the attempt recorded */
+};
+
+/*
+ * Count the attempts of each counter in the window (at > now - window). If
+ * every counter is under its max, record one attempt in each, atomically
+ * across processes, and return STORE_OK with the ids. If any is at its
+ * max, record nothing and return STORE_CONFLICT (count and oldest tell
+ * which and until when).
+ */
+enum store_rc	 store_attempts_take(struct store *, struct store_attempt *,
+		    size_t n, int64_t now, int64_t window);
+/* Forget one recorded attempt (it turned out not to count). */
+enum store_rc	 store_attempt_del(struct store *, int64_t id);
+/* Forget every attempt of a counter (a successful login). */
+enum store_rc	 store_attempts_clear(struct store *, int kind, const char *key);
+/* Delete attempts at or before before. */
+enum store_rc	 store_attempts_purge(struct store *, int64_t before,
+		    int64_t *count);
+
 #endif
