@@ -50,16 +50,14 @@ install_packages() {
 	apt-get install -y -q --no-install-recommends $missing
 }
 
-build() {
-	if [ -x "$top/src/authgw" ]; then
-		return 0
-	fi
+build() {	# in the source tree, as the README says; make is incremental
 	say "building authgw"
-	cd "$top"
-	[ -x configure ] || autoreconf -fi
-	[ -f Makefile ] || ./configure
-	make -j"$(nproc 2>/dev/null || echo 2)"
-	cd - >/dev/null
+	(
+		cd "$top"
+		[ -x configure ] || autoreconf -fi
+		[ -f Makefile ] || ./configure
+		make -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+	) || die "the build failed"
 }
 
 port_in_use() {

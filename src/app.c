@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "cache.h"
 #include "crypto.h"
 #include "log.h"
 #include "master.h"
@@ -35,6 +36,14 @@ app_store(struct app *app)
 	return app->store;
 }
 
+struct cache *
+app_cache(struct app *app)
+{
+	if (app->cache == NULL)
+		app->cache = cache_open(app->cfg, app->stats);
+	return app->cache;
+}
+
 const unsigned char *
 app_secret(struct app *app)
 {
@@ -54,6 +63,8 @@ app_free(struct app *app)
 {
 	store_close(app->store);
 	app->store = NULL;
+	cache_close(app->cache);
+	app->cache = NULL;
 	crypto_cleanse(app->secret, sizeof(app->secret));
 	app->have_secret = 0;
 }

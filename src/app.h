@@ -6,12 +6,14 @@
 #include "password.h"
 #include "policy.h"
 
+struct cache;
 struct store;
 struct stats;
 
 struct app {
 	const struct config	*cfg;
 	struct store		*store;		/* opened lazily; NULL if unusable */
+	struct cache		*cache;		/* opened lazily; never NULL after */
 	struct stats		*stats;
 	int			 worker;	/* worker slot, -1 for CGI */
 	struct policy		 policy;
@@ -27,6 +29,8 @@ void		 app_init(struct app *, const struct config *, struct stats *,
 		    int worker);
 /* The store, (re)opening it if needed; NULL when SQLite is unusable. */
 struct store	*app_store(struct app *);
+/* The session cache (its tiers may be off). */
+struct cache	*app_cache(struct app *);
 /* The CSRF key; NULL when the store is unusable. */
 const unsigned char *app_secret(struct app *);
 void		 app_free(struct app *);

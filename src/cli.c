@@ -4,11 +4,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "app.h"
 #include "cli.h"
 #include "config.h"
 #include "crypto.h"
 #include "log.h"
 #include "password.h"
+#include "session.h"
 #include "stats.h"
 #include "store.h"
 #include "util.h"
@@ -18,6 +20,7 @@
 struct cli {
 	struct config	*cfg;
 	struct store	*st;
+	struct app	 app;	/* for session and cache invalidation */
 };
 
 static int	fail(const char *, ...) __attribute__((format(printf, 1, 2)));
@@ -141,7 +144,7 @@ cmd_user_passwd(struct cli *c, struct user *u)
 	if (hash_from_stdin(c, hash, sizeof(hash)) != 0)
 		return EXIT_FAIL;
 	if (store_user_set_pwhash(c->st, u->id, hash) != STORE_OK ||
-	    store_session_del_user(c->st, u->id) != STORE_OK)
+	    session_user_changed(&c->app, u->id, 1) != SESSION_OK)
 		return fail("%s: database error", u->email);
 	printf("password changed for %s; sessions ended\n", u->email);
 	return 0;
@@ -199,9 +202,14 @@ cmd_user(struct cli *c, int argc, char **argv)
 		rc = store_user_set_disabled(c->st, u.id, 1);
 	else if (strcmp(verb, "enable") == 0)
 		rc = store_user_set_disabled(c->st, u.id, 0);
+	else if (session_user_changed(&c->app, u.id, 1) != SESSION_OK)
+		rc = STORE_ERROR;
 	else
-		rc = store_user_del(c->st, u.id);	/* sessions cascade */
+		rc = store_user_del(c->st, u.id);
 	if (rc != STORE_OK)
+		return fail("%s: database error", u.email);
+	/* Cached sessions carry the role and flags: drop them at once. */
+	if (session_user_changed(&c->app, u.id, 0) != SESSION_OK)
 		return fail("%s: database error", u.email);
 	printf("%s: %s done\n", u.email, verb);
 	return 0;
@@ -247,11 +255,11 @@ cmd_session(struct cli *c, int argc, char **argv)
 		    fail("%s", "database error");
 	}
 	if (argc == 2 && strcmp(argv[0], "revoke") == 0) {
-		switch (store_session_del_public(c->st, argv[1], 0)) {
-		case STORE_OK:
+		switch (session_revoke(&c->app, argv[1], 0)) {
+		case SESSION_OK:
 			printf("session %s revoked\n", argv[1]);
 			return 0;
-		case STORE_NOTFOUND:
+		case SESSION_NONE:
 			return fail("session %s: not found", argv[1]);
 		default:
 			return fail("%s", "database error");
@@ -270,10 +278,12 @@ cmd_session(struct cli *c, int argc, char **argv)
 int
 cli_run(struct config *cfg, int argc, char **argv)
 {
-	struct cli	 c = { cfg, NULL };
+	struct cli	 c;
 	char		 err[1024];
 	int		 rc;
 
+	memset(&c, 0, sizeof(c));
+	c.cfg = cfg;
 	if (strcmp(argv[0], "check-config") == 0) {
 		if (argc != 1)
 			return usage_error("check-config takes no arguments");
@@ -288,6 +298,8 @@ cli_run(struct config *cfg, int argc, char **argv)
 		return usage_error("unknown command");
 	if ((c.st = store_open(cfg->database, 1, err, sizeof(err))) == NULL)
 		return fail("%s", err);
+	app_init(&c.app, cfg, NULL, -1);
+	c.app.store = c.st;
 	if (strcmp(argv[0], "db") == 0) {
 		printf("schema version %d\n", store_schema_version(c.st));
 		rc = 0;
@@ -295,6 +307,6 @@ cli_run(struct config *cfg, int argc, char **argv)
 		rc = cmd_user(&c, argc - 1, argv + 1);
 	else
 		rc = cmd_session(&c, argc - 1, argv + 1);
-	store_close(c.st);
+	app_free(&c.app);	/* closes the store too */
 	return rc;
 }

@@ -43,6 +43,7 @@ static const struct key keys[] = {
 	STR(database),
 	STR(memcached),
 	I64(cache_ttl, 1, YEAR),
+	INT(cache_entries, 0, 4194304),
 	{ "prefix", KEY_PREFIX, offsetof(struct config, prefix),
 	  sizeof(((struct config *)0)->prefix), 0, 0 },
 	{ "base_url", KEY_URL, offsetof(struct config, base_url),
@@ -83,6 +84,7 @@ config_defaults(struct config *cfg)
 	(void)util_strlcpy(cfg->database, "/var/lib/authgw/authgw.db",
 	    sizeof(cfg->database));
 	cfg->cache_ttl = 300;
+	cfg->cache_entries = 16384;
 	(void)util_strlcpy(cfg->prefix, "/auth", sizeof(cfg->prefix));
 	(void)util_strlcpy(cfg->base_url, "http://127.0.0.1:8080",
 	    sizeof(cfg->base_url));
@@ -327,7 +329,9 @@ config_load(const char *path, struct config *cfg, char *err, size_t errsz)
 {
 	struct config	 tmp;
 	FILE		*fp;
-	char		 line[CONFIG_LINE_MAX + 2];
+	char		*line = NULL;
+	size_t		 linecap = 0;
+	ssize_t		 n;
 	char		 why[512];
 	char		*key, *value, *eq, *hash;
 	unsigned	 lineno = 0;
@@ -341,11 +345,16 @@ config_load(const char *path, struct config *cfg, char *err, size_t errsz)
 		snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), fp) != NULL) {
+	while ((n = getline(&line, &linecap, fp)) != -1) {
 		lineno++;
-		if (strlen(line) > CONFIG_LINE_MAX ||
-		    memchr(line, '\0', strlen(line)) != NULL) {
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (n > CONFIG_LINE_MAX) {
 			snprintf(err, errsz, "%s:%u: line too long", path, lineno);
+			goto fail;
+		}
+		if (memchr(line, '\0', (size_t)n) != NULL) {
+			snprintf(err, errsz, "%s:%u: NUL byte", path, lineno);
 			goto fail;
 		}
 		if ((hash = strchr(line, '#')) != NULL)
@@ -370,6 +379,7 @@ config_load(const char *path, struct config *cfg, char *err, size_t errsz)
 		snprintf(err, errsz, "%s: read error", path);
 		goto fail;
 	}
+	free(line);
 	fclose(fp);
 	if (config_check(&tmp, why, sizeof(why)) == -1) {
 		snprintf(err, errsz, "%s: %s", path, why);
@@ -378,6 +388,7 @@ config_load(const char *path, struct config *cfg, char *err, size_t errsz)
 	*cfg = tmp;
 	return 0;
 fail:
+	free(line);
 	fclose(fp);
 	return -1;
 }

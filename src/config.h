@@ -25,6 +25,7 @@ struct config {
 	char	 database[CONFIG_PATH_MAX];
 	char	 memcached[CONFIG_PATH_MAX];	/* "" = none */
 	int64_t	 cache_ttl;
+	int	 cache_entries;			/* host-local cache slots; 0 = off */
 	char	 prefix[256];			/* "" when "/" */
 	char	 base_url[512];			/* without trailing '/' */
 	char	 cookie_name[64];

@@ -101,6 +101,7 @@ serve(struct config *cfg)
 	char	 err[1024];
 	int	 fd;
 
+	master_block_signals();
 	if (cfg->listen[0] != '\0') {
 		check_fds(0);
 		if ((fd = master_listen(cfg, err, sizeof(err))) == -1) {
@@ -114,8 +115,10 @@ serve(struct config *cfg)
 		return master_run(cfg, fd, 1);
 	if (is_listening_socket(0))
 		return master_run(cfg, 0, 1);
-	if (getenv("GATEWAY_INTERFACE") != NULL)
+	if (getenv("GATEWAY_INTERFACE") != NULL) {
+		master_unblock_signals();
 		return serve_cgi(cfg);
+	}
 	log_error("%s: no 'listen' configured and fd 0 is not a listening "
 	    "socket (nor a CGI request)", cfg->path);
 	return EXIT_CONFIG;

@@ -46,6 +46,8 @@ struct slot {
 
 static volatile sig_atomic_t	got_chld, got_term, got_hup, got_alrm;
 
+static sigset_t		 orig_mask;	/* the mask before we blocked */
+static int		 signals_blocked;
 static struct slot	 slots[CONFIG_WORKERS_MAX];
 static pid_t		 draining[DRAINING_MAX];
 static int64_t		 drain_deadline_ms;
@@ -394,8 +396,33 @@ arm_timer(int64_t ms)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
+void
+master_block_signals(void)
+{
+	sigset_t	 set;
+
+	if (signals_blocked)
+		return;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGALRM);
+	sigprocmask(SIG_BLOCK, &set, &orig_mask);
+	signals_blocked = 1;
+}
+
+void
+master_unblock_signals(void)
+{
+	if (signals_blocked)
+		sigprocmask(SIG_SETMASK, &orig_mask, NULL);
+	signals_blocked = 0;
+}
+
 static void
-install_master_signals(sigset_t *blocked, sigset_t *oldmask)
+install_master_signals(sigset_t *oldmask)
 {
 	struct sigaction	 sa;
 
@@ -409,13 +436,8 @@ install_master_signals(sigset_t *blocked, sigset_t *oldmask)
 	sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	sigemptyset(blocked);
-	sigaddset(blocked, SIGCHLD);
-	sigaddset(blocked, SIGTERM);
-	sigaddset(blocked, SIGINT);
-	sigaddset(blocked, SIGHUP);
-	sigaddset(blocked, SIGALRM);
-	sigprocmask(SIG_BLOCK, blocked, oldmask);
+	master_block_signals();
+	*oldmask = orig_mask;
 }
 
 /* Serve alone (one worker on an inherited socket): no master. */
@@ -434,6 +456,8 @@ serve_single(struct config *cfg, struct stats *stats, int fd)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	if (signals_blocked)
+		sigprocmask(SIG_SETMASK, &orig_mask, NULL);
 	maint_run(cfg, stats);
 	app_init(&app, cfg, stats, 0);
 	app.maint_self = 1;
@@ -460,7 +484,7 @@ int
 master_run(struct config *cfg, int fd, int inherited)
 {
 	struct stats	*stats;
-	sigset_t	 blocked, oldmask;
+	sigset_t	 oldmask;
 	int64_t		 next_maint, now, wake;
 	int		 i, stopping = 0;
 
@@ -473,7 +497,7 @@ master_run(struct config *cfg, int fd, int inherited)
 	if (inherited && cfg->workers == 1)
 		return serve_single(cfg, stats, fd);
 
-	install_master_signals(&blocked, &oldmask);
+	install_master_signals(&oldmask);
 	for (i = 0; i < cfg->workers; i++)
 		(void)worker_start(cfg, stats, i, fd, &oldmask);
 	log_info("serving with %d workers", cfg->workers);

@@ -11,6 +11,16 @@ struct config;
  */
 int	master_run(struct config *, int fd, int inherited);
 
+/*
+ * Block the signals the master handles, so that one arriving before the
+ * handlers are in place waits instead of killing the process. Call before
+ * binding the socket.
+ */
+void	master_block_signals(void);
+
+/* Undo master_block_signals() (plain CGI: the web server may kill us). */
+void	master_unblock_signals(void);
+
 /* Bind cfg->listen. Returns the fd, or -1 with a reason in err. */
 int	master_listen(const struct config *, char *err, size_t errsz);
 

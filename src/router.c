@@ -23,6 +23,7 @@ static const struct route routes[] = {
 	{ "/refresh",	"POST",	route_refresh,		R_CSRF },
 	{ "/logout",	"POST",	route_logout,		R_CSRF },
 	{ "/healthz",	"GET",	route_healthz,		0 },
+	{ "/admin/cache/clear", "POST", route_admin_cache_clear, R_CSRF },
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))

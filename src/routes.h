@@ -21,6 +21,7 @@ route_fn	route_refresh;
 route_fn	route_session;
 route_fn	route_check;
 route_fn	route_healthz;
+route_fn	route_admin_cache_clear;
 /* The FastCGI AUTHORIZER / AUTHENTICATOR / ACCESS_CHECKER roles. */
 route_fn	route_authorize;
 

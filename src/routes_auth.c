@@ -186,9 +186,10 @@ route_ratelimit(struct app *app, struct request *req, struct response *resp,
 void
 route_login_post(struct app *app, struct request *req, struct response *resp)
 {
-	const char	*email = fields_get_text(&req->form, "email");
+	const char	*given = fields_get_text(&req->form, "email");
 	const char	*next = fields_get_text(&req->form, "next");
 	const char	*pw;
+	char		 email[UTIL_EMAIL_MAX + 1];
 	char		 cookie[SESSION_COOKIE_LEN + 1];
 	struct store	*st;
 	struct user	 u;
@@ -198,8 +199,13 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 	int		 ok;
 
 	pw = fields_get(&req->form, "password", &pwlen);
-	if (email == NULL || email[0] == '\0' || pw == NULL || pwlen == 0) {
+	if (given == NULL || given[0] == '\0' || pw == NULL || pwlen == 0) {
 		resp_error(req, resp, 400, "email and password are required");
+		return;
+	}
+	/* Syntax only: says nothing about whether the account exists. */
+	if (util_email_normalize(given, email, sizeof(email)) == -1) {
+		resp_error(req, resp, 400, "not a valid email address");
 		return;
 	}
 	if ((st = app_store(app)) == NULL) {

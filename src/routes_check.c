@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "cache.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -135,7 +136,7 @@ route_healthz(struct app *app, struct request *req, struct response *resp)
 	int		 ok = st != NULL && store_ping(st);
 
 	jobj_str(j, "sqlite", ok ? "ok" : "error");
-	jobj_str(j, "memcached", "off");
+	jobj_str(j, "memcached", cache_memcached_state(app_cache(app), 1));
 	resp->status = ok ? 200 : 503;
 	resp->content_type = "application/json";
 	if (jobj_finish(j, &resp->body) == -1)

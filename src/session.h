@@ -53,5 +53,14 @@ enum session_rc	 session_end(struct app *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN]);
 /* End every session of a user. */
 enum session_rc	 session_end_user(struct app *, int64_t user_id);
+/*
+ * A user's role, password or status changed: drop their cached sessions
+ * and, with end_sessions, end them in SQLite first.
+ */
+enum session_rc	 session_user_changed(struct app *, int64_t user_id,
+		    int end_sessions);
+/* End the session with this public id (of user_id, if > 0). */
+enum session_rc	 session_revoke(struct app *, const char *public_id,
+		    int64_t user_id);
 
 #endif

@@ -25,6 +25,7 @@ enum stmt_id {
 	SQL_USER_EACH,
 	SQL_SESSION_ADD,
 	SQL_SESSION_GET,
+	SQL_SESSION_GET_PUBLIC,
 	SQL_SESSION_EXTEND,
 	SQL_SESSION_DEL_HASH,
 	SQL_SESSION_DEL_PUBLIC,
@@ -70,6 +71,8 @@ static const char *const sql_text[SQL__COUNT] = {
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	[SQL_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions s "
 	    "JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+	[SQL_SESSION_GET_PUBLIC] = "SELECT " SESSION_COLS " FROM sessions s "
+	    "JOIN users u ON u.id = s.user_id WHERE s.public_id = ?",
 	[SQL_SESSION_EXTEND] = "UPDATE sessions SET expires = ?, last_seen = ?, "
 	    "extensions = extensions + 1 WHERE id = ? AND expires = ?",
 	[SQL_SESSION_DEL_HASH] = "DELETE FROM sessions WHERE token_hash = ?",
@@ -572,6 +575,21 @@ store_session_get(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
 	if ((s = stmt_get(st, SQL_SESSION_GET)) == NULL)
 		return STORE_ERROR;
 	if (bind_blob(s, 1, hash, CRYPTO_SHA256_LEN)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return step_row(st, s, "session get", fill_session, se);
+}
+
+enum store_rc
+store_session_get_public(struct store *st, const char *public_id,
+    struct session *se)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt_get(st, SQL_SESSION_GET_PUBLIC)) == NULL)
+		return STORE_ERROR;
+	if (bind_text(s, 1, public_id)) {
 		stmt_done(s);
 		return STORE_ERROR;
 	}

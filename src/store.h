@@ -84,6 +84,8 @@ enum store_rc	 store_session_get(struct store *,
  * Move a session's expiry from old_expires to new_expires. Only one
  * concurrent caller wins: the others get STORE_CONFLICT and write nothing.
  */
+enum store_rc	 store_session_get_public(struct store *, const char *public_id,
+		    struct session *);
 enum store_rc	 store_session_extend(struct store *, int64_t id,
 		    int64_t old_expires, int64_t new_expires, int64_t now);
 enum store_rc	 store_session_del_hash(struct store *,

@@ -1,0 +1,206 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+#include "cacheentry.h"
+#include "config.h"
+#include "log.h"
+#include "memc.h"
+#include "shmcache.h"
+#include "stats.h"
+#include "util.h"
+
+struct cache {
+	const struct config	*cfg;
+	struct stats		*stats;
+	struct shmcache		*l1;
+	struct memc		*mc;
+	uint64_t		 ns_local;	/* namespace without an l1 */
+	struct buf		 val;
+};
+
+struct cache *
+cache_open(const struct config *cfg, struct stats *stats)
+{
+	struct cache	*c = xcalloc(1, sizeof(*c));
+	char		 path[CONFIG_PATH_MAX + 32], err[1024];
+	int		 n;
+
+	c->cfg = cfg;
+	c->stats = stats;
+	if (cfg->cache_entries > 0) {
+		n = snprintf(path, sizeof(path), "%s-sessions.cache",
+		    cfg->database);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			log_warn("session cache: database path too long");
+		else if ((c->l1 = shmcache_open(path, (size_t)cfg->cache_entries,
+		    err, sizeof(err))) == NULL)
+			log_warn("session cache off: %s", err);
+	}
+	if (cfg->memcached[0] != '\0' &&
+	    (c->mc = memc_open(cfg->memcached, err, sizeof(err))) == NULL)
+		log_error("%s", err);
+	return c;
+}
+
+void
+cache_close(struct cache *c)
+{
+	if (c == NULL)
+		return;
+	shmcache_close(c->l1);
+	memc_close(c->mc);
+	buf_free(&c->val);
+	free(c);
+}
+
+/* The memcached key of a token hash in the current namespace. */
+static void
+mc_key(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN],
+    char key[MEMC_KEY_MAX + 1])
+{
+	char	 hex[2 * CRYPTO_SHA256_LEN + 1];
+
+	crypto_hex(hash, CRYPTO_SHA256_LEN, hex);
+	(void)snprintf(key, MEMC_KEY_MAX + 1, "authgw:%016llx:%s",
+	    (unsigned long long)(c->l1 ? shmcache_namespace(c->l1) :
+	    c->ns_local), hex);
+}
+
+static int64_t
+valid_until(const struct cache *c, const struct session *se, int64_t now)
+{
+	int64_t	 t = now + c->cfg->cache_ttl;
+
+	return se->expires < t ? se->expires : t;
+}
+
+int
+cache_get(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN],
+    int64_t now, struct session *se)
+{
+	char	 key[MEMC_KEY_MAX + 1];
+
+	if (c->l1 != NULL && shmcache_get(c->l1, hash, now, se))
+		return 1;
+	if (c->mc == NULL)
+		return 0;
+	mc_key(c, hash, key);
+	switch (memc_get(c->mc, key, CACHEENTRY_MAX, &c->val)) {
+	case MEMC_OK:
+		if (cacheentry_decode(c->val.data, c->val.len, hash, se) == 0 &&
+		    se->expires > now) {
+			if (c->l1 != NULL)
+				shmcache_put(c->l1, se, valid_until(c, se, now),
+				    shmcache_epoch(c->l1));
+			return 1;
+		}
+		log_warn("memcached: malformed or misplaced entry ignored");
+		stats_inc(c->stats, STAT_CACHE_ERRORS);
+		return 0;
+	case MEMC_DOWN:
+		stats_inc(c->stats, STAT_CACHE_ERRORS);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+uint64_t
+cache_epoch(struct cache *c)
+{
+	return c->l1 != NULL ? shmcache_epoch(c->l1) : 0;
+}
+
+void
+cache_put(struct cache *c, const struct session *se, int64_t now,
+    uint64_t epoch)
+{
+	char	 key[MEMC_KEY_MAX + 1];
+	int64_t	 until = valid_until(c, se, now);
+
+	if (until <= now)
+		return;
+	if (c->l1 != NULL)
+		shmcache_put(c->l1, se, until, epoch);
+	if (c->mc == NULL || cacheentry_encode(se, &c->val) == -1)
+		return;
+	mc_key(c, se->token_hash, key);
+	if (memc_set(c->mc, key, c->val.data, c->val.len, until - now) ==
+	    MEMC_DOWN)
+		stats_inc(c->stats, STAT_CACHE_ERRORS);
+	/* Invalidated while we stored: take it back out. */
+	if (c->l1 != NULL && shmcache_epoch(c->l1) != epoch)
+		(void)memc_del(c->mc, key);
+}
+
+/* memcached could not be told: abandon its whole namespace. */
+static void
+mc_abandon(struct cache *c)
+{
+	log_warn("memcached unreachable for an invalidation: starting a new "
+	    "key namespace");
+	stats_inc(c->stats, STAT_CACHE_ERRORS);
+	if (c->l1 != NULL)
+		shmcache_namespace_bump(c->l1);
+	else
+		c->ns_local++;
+}
+
+void
+cache_drop(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
+{
+	char	 key[MEMC_KEY_MAX + 1];
+
+	if (c->l1 != NULL)
+		shmcache_drop(c->l1, hash);
+	if (c->mc == NULL)
+		return;
+	mc_key(c, hash, key);
+	if (memc_del(c->mc, key) == MEMC_DOWN)
+		mc_abandon(c);
+}
+
+void
+cache_drop_user(struct cache *c, int64_t user_id,
+    const unsigned char (*hashes)[CRYPTO_SHA256_LEN], size_t n)
+{
+	char	 key[MEMC_KEY_MAX + 1];
+	size_t	 i;
+
+	if (c->l1 != NULL)
+		shmcache_drop_user(c->l1, user_id);
+	if (c->mc == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		mc_key(c, hashes[i], key);
+		if (memc_del(c->mc, key) == MEMC_DOWN) {
+			mc_abandon(c);
+			return;
+		}
+	}
+}
+
+void
+cache_clear(struct cache *c)
+{
+	if (c->l1 != NULL)
+		shmcache_clear(c->l1);
+	/* Only our keys: a new namespace makes every old entry unreachable
+	 * (memcached evicts them in time); other applications' keys stay. */
+	if (c->l1 != NULL)
+		shmcache_namespace_bump(c->l1);
+	else
+		c->ns_local++;
+}
+
+const char *
+cache_memcached_state(struct cache *c, int probe)
+{
+	if (c->mc == NULL)
+		return "off";
+	if (probe)
+		(void)memc_get(c->mc, "authgw:probe", 16, &c->val);
+	return memc_up(c->mc) ? "ok" : "down";
+}

@@ -1,0 +1,118 @@
+#include <string.h>
+
+#include "cacheentry.h"
+#include "util.h"
+
+#define CACHEENTRY_VERSION	"s1"
+#define CACHEENTRY_FIELDS	12
+
+int
+cacheentry_encode(const struct session *se, struct buf *out)
+{
+	char	 hex[2 * CRYPTO_SHA256_LEN + 1];
+
+	buf_reset(out);
+	crypto_hex(se->token_hash, sizeof(se->token_hash), hex);
+	if (buf_printf(out, CACHEENTRY_VERSION "\t%s\t%lld\t%s\t%lld\t%lld\t"
+	    "%lld\t%lld\t%s\t%d\t%d\t%s", hex, (long long)se->id, se->public_id,
+	    (long long)se->created, (long long)se->expires,
+	    (long long)se->last_seen, (long long)se->user.id, se->user.role,
+	    se->user.verified ? 1 : 0, se->user.disabled ? 1 : 0,
+	    se->user.email) == -1)
+		return -1;
+	return out->len <= CACHEENTRY_MAX ? 0 : -1;
+}
+
+/* Copy a text field of (p, len) into dst (size dstsz): printable only. */
+static int
+field_text(const char *p, size_t len, char *dst, size_t dstsz, int allow_empty)
+{
+	size_t	 i;
+
+	if (len >= dstsz || (len == 0 && !allow_empty))
+		return -1;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			return -1;
+	memcpy(dst, p, len);
+	dst[len] = '\0';
+	return 0;
+}
+
+static int
+field_int(const char *p, size_t len, int64_t min, int64_t max, int64_t *out)
+{
+	return util_parse_int64(p, len, min, max, out);
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+cacheentry_decode(const char *p, size_t len,
+    const unsigned char hash[CRYPTO_SHA256_LEN], struct session *se)
+{
+	const char	*f[CACHEENTRY_FIELDS], *tab, *end = p + len;
+	size_t		 flen[CACHEENTRY_FIELDS], i;
+	unsigned char	 h[CRYPTO_SHA256_LEN];
+	int64_t		 v, verified, disabled;
+	int		 hi, lo;
+
+	if (p == NULL || len == 0 || len > CACHEENTRY_MAX)
+		return -1;
+	for (i = 0; i < CACHEENTRY_FIELDS; i++) {
+		f[i] = p;
+		tab = memchr(p, '\t', (size_t)(end - p));
+		if (i + 1 < CACHEENTRY_FIELDS) {
+			if (tab == NULL)
+				return -1;
+			flen[i] = (size_t)(tab - p);
+			p = tab + 1;
+		} else {
+			if (tab != NULL)
+				return -1;
+			flen[i] = (size_t)(end - p);
+		}
+	}
+	if (flen[0] != 2 || memcmp(f[0], CACHEENTRY_VERSION, 2) != 0 ||
+	    flen[1] != 2 * CRYPTO_SHA256_LEN)
+		return -1;
+	for (i = 0; i < CRYPTO_SHA256_LEN; i++) {
+		if ((hi = hexval(f[1][2 * i])) < 0 ||
+		    (lo = hexval(f[1][2 * i + 1])) < 0)
+			return -1;
+		h[i] = (unsigned char)(hi << 4 | lo);
+	}
+	if (!crypto_memeq(h, hash, sizeof(h)))
+		return -1;	/* misplaced or forged: authenticates no one */
+	memset(se, 0, sizeof(*se));
+	memcpy(se->token_hash, h, sizeof(h));
+	if (field_int(f[2], flen[2], 1, INT64_MAX, &se->id) == -1 ||
+	    field_text(f[3], flen[3], se->public_id, sizeof(se->public_id),
+	    0) == -1 ||
+	    field_int(f[4], flen[4], 0, INT64_MAX, &se->created) == -1 ||
+	    field_int(f[5], flen[5], 0, INT64_MAX, &se->expires) == -1 ||
+	    field_int(f[6], flen[6], 0, INT64_MAX, &se->last_seen) == -1 ||
+	    field_int(f[7], flen[7], 1, INT64_MAX, &se->user.id) == -1 ||
+	    field_text(f[8], flen[8], se->user.role, sizeof(se->user.role),
+	    0) == -1 ||
+	    field_int(f[9], flen[9], 0, 1, &verified) == -1 ||
+	    field_int(f[10], flen[10], 0, 1, &disabled) == -1 ||
+	    field_text(f[11], flen[11], se->user.email, sizeof(se->user.email),
+	    0) == -1)
+		return -1;
+	if (strcmp(se->user.role, "user") != 0 &&
+	    strcmp(se->user.role, "admin") != 0)
+		return -1;
+	se->user.verified = (int)verified;
+	se->user.disabled = (int)disabled;
+	v = se->expires;
+	return v >= se->created ? 0 : -1;
+}

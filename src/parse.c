@@ -1,0 +1,547 @@
+/*
+ * Parsers of untrusted request bytes. Every function takes (pointer,
+ * length) or a NUL-terminated header value, checks each length against
+ * what remains, and never writes outside its own allocations.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parse.h"
+#include "util.h"
+
+#define PARSE_NEXT_MAX		8192	/* bytes of a "next" redirect path */
+#define PARSE_SCHEME_MAX	16	/* bytes of a URL scheme */
+#define PARSE_ENCODE_CHUNK	256	/* bytes staged before a buf_append */
+
+const char *
+parse_strerror(enum parse_rc rc)
+{
+	switch (rc) {
+	case PARSE_OK:
+		return "ok";
+	case PARSE_NOMEM:
+		return "out of memory";
+	case PARSE_BAD_ESCAPE:
+		return "bad percent escape";
+	case PARSE_TOO_MANY:
+		return "too many fields";
+	case PARSE_BAD_KEY:
+		return "bad field name";
+	case PARSE_BAD_JSON:
+		return "bad JSON object";
+	}
+	return "malformed input";
+}
+
+static int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int
+is_ctl(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+/*
+ * Decode the form-encoded (p, len) into out, which has room for len + 1
+ * bytes (decoding never grows). Sets *outlen; out is NUL-terminated.
+ */
+static enum parse_rc
+form_decode(const char *p, size_t len, char *out, size_t *outlen)
+{
+	size_t	 i, o = 0;
+	int	 hi, lo;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == '+') {
+			out[o++] = ' ';
+		} else if (p[i] == '%') {
+			if (len - i < 3)
+				return PARSE_BAD_ESCAPE;
+			hi = hexval((unsigned char)p[i + 1]);
+			lo = hexval((unsigned char)p[i + 2]);
+			if (hi < 0 || lo < 0)
+				return PARSE_BAD_ESCAPE;
+			out[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else
+			out[o++] = p[i];
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return PARSE_OK;
+}
+
+/* Check a decoded field name: 1..PARSE_KEY_MAX bytes, no control bytes. */
+static enum parse_rc
+key_check(const char *k, size_t klen)
+{
+	size_t	 i;
+
+	if (klen == 0 || klen > PARSE_KEY_MAX)
+		return PARSE_BAD_KEY;
+	for (i = 0; i < klen; i++)
+		if (is_ctl((unsigned char)k[i]))
+			return PARSE_BAD_KEY;
+	return PARSE_OK;
+}
+
+static int
+fields_has(const struct fields *fs, const char *key)
+{
+	size_t	 i;
+
+	for (i = 0; i < fs->n; i++)
+		if (strcmp(fs->f[i].key, key) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Decode one "key=value" pair (no '&' inside) and add it to out unless
+ * the key is already there.
+ */
+static enum parse_rc
+parse_pair(const char *p, size_t len, struct fields *out)
+{
+	char		 key[PARSE_KEY_MAX * 3 + 1];
+	const char	*eq;
+	char		*val = NULL;
+	size_t		 rawklen, klen, rawvlen, vlen;
+	enum parse_rc	 rc;
+
+	eq = memchr(p, '=', len);
+	rawklen = eq != NULL ? (size_t)(eq - p) : len;
+	rawvlen = eq != NULL ? len - rawklen - 1 : 0;
+
+	/* A decoded name is at most as long as its raw form, at least a third. */
+	if (rawklen == 0 || rawklen > sizeof(key) - 1)
+		return PARSE_BAD_KEY;
+	if ((rc = form_decode(p, rawklen, key, &klen)) != PARSE_OK)
+		return rc;
+	if ((rc = key_check(key, klen)) != PARSE_OK)
+		return rc;
+
+	if ((val = malloc(rawvlen + 1)) == NULL)
+		return PARSE_NOMEM;
+	if ((rc = form_decode(eq != NULL ? eq + 1 : p + len, rawvlen, val,
+	    &vlen)) != PARSE_OK)
+		goto out;
+	if (fields_has(out, key))
+		goto out;
+	rc = fields_add(out, key, klen, val, vlen);
+out:
+	free(val);
+	return rc;
+}
+
+enum parse_rc
+parse_urlencoded(const char *p, size_t len, struct fields *out)
+{
+	const char	*amp;
+	size_t		 plen;
+	enum parse_rc	 rc;
+
+	out->n = 0;
+	while (len > 0) {
+		amp = memchr(p, '&', len);
+		plen = amp != NULL ? (size_t)(amp - p) : len;
+		if (plen > 0 && (rc = parse_pair(p, plen, out)) != PARSE_OK) {
+			fields_free(out);
+			return rc;
+		}
+		if (amp == NULL)
+			break;
+		len -= plen + 1;
+		p = amp + 1;
+	}
+	return PARSE_OK;
+}
+
+enum parse_rc
+fields_add(struct fields *fs, const char *key, size_t klen, const char *val,
+    size_t vlen)
+{
+	struct field	*f;
+
+	if (fs->n >= PARSE_FIELDS_MAX)
+		return PARSE_TOO_MANY;
+	if (klen == SIZE_MAX || vlen == SIZE_MAX)
+		return PARSE_NOMEM;
+	f = &fs->f[fs->n];
+	if ((f->key = malloc(klen + 1)) == NULL)
+		return PARSE_NOMEM;
+	if ((f->val = malloc(vlen + 1)) == NULL) {
+		free(f->key);
+		f->key = NULL;
+		return PARSE_NOMEM;
+	}
+	if (klen > 0)
+		memcpy(f->key, key, klen);
+	f->key[klen] = '\0';
+	if (vlen > 0)
+		memcpy(f->val, val, vlen);
+	f->val[vlen] = '\0';
+	f->vlen = vlen;
+	fs->n++;
+	return PARSE_OK;
+}
+
+const char *
+fields_get(const struct fields *fs, const char *key, size_t *vlen)
+{
+	size_t	 i;
+
+	for (i = 0; i < fs->n; i++) {
+		if (strcmp(fs->f[i].key, key) != 0)
+			continue;
+		if (vlen != NULL)
+			*vlen = fs->f[i].vlen;
+		return fs->f[i].val;
+	}
+	return NULL;
+}
+
+const char *
+fields_get_text(const struct fields *fs, const char *key)
+{
+	const char	*v;
+	size_t		 i, vlen;
+
+	if ((v = fields_get(fs, key, &vlen)) == NULL)
+		return NULL;
+	for (i = 0; i < vlen; i++)
+		if (is_ctl((unsigned char)v[i]))
+			return NULL;
+	return v;
+}
+
+void
+fields_free(struct fields *fs)
+{
+	size_t	 i;
+
+	for (i = 0; i < fs->n && i < PARSE_FIELDS_MAX; i++) {
+		free(fs->f[i].key);
+		free(fs->f[i].val);
+		fs->f[i].key = fs->f[i].val = NULL;
+		fs->f[i].vlen = 0;
+	}
+	fs->n = 0;
+}
+
+static int
+is_ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Trim spaces and tabs from both ends of (*p, *len). */
+static void
+trim_ows(const char **p, size_t *len)
+{
+	while (*len > 0 && is_ows(**p)) {
+		(*p)++;
+		(*len)--;
+	}
+	while (*len > 0 && is_ows((*p)[*len - 1]))
+		(*len)--;
+}
+
+int
+parse_cookie(const char *p, size_t len, const char *name, const char **val,
+    size_t *vlen)
+{
+	const char	*semi, *eq, *pair, *v;
+	size_t		 plen, nlen, namelen, l;
+
+	namelen = strlen(name);
+	while (len > 0) {
+		semi = memchr(p, ';', len);
+		pair = p;
+		plen = semi != NULL ? (size_t)(semi - p) : len;
+		trim_ows(&pair, &plen);
+		if ((eq = memchr(pair, '=', plen)) != NULL) {
+			nlen = (size_t)(eq - pair);
+			while (nlen > 0 && is_ows(pair[nlen - 1]))
+				nlen--;
+			if (nlen == namelen && memcmp(pair, name, nlen) == 0) {
+				v = eq + 1;
+				l = plen - (size_t)(v - pair);
+				trim_ows(&v, &l);
+				if (l >= 2 && v[0] == '"' && v[l - 1] == '"') {
+					v++;
+					l -= 2;
+				}
+				*val = v;
+				*vlen = l;
+				return 1;
+			}
+		}
+		if (semi == NULL)
+			break;
+		len -= (size_t)(semi - p) + 1;
+		p = semi + 1;
+	}
+	return 0;
+}
+
+static int
+is_unreserved(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	    c == '~';
+}
+
+int
+parse_urlencode(const char *p, size_t len, struct buf *out)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	char			 chunk[PARSE_ENCODE_CHUNK];
+	size_t			 i, n = 0;
+	unsigned char		 c;
+
+	for (i = 0; i < len; i++) {
+		if (sizeof(chunk) - n < 3) {
+			if (buf_append(out, chunk, n) == -1)
+				return -1;
+			n = 0;
+		}
+		c = (unsigned char)p[i];
+		if (is_unreserved(c)) {
+			chunk[n++] = (char)c;
+		} else {
+			chunk[n++] = '%';
+			chunk[n++] = hex[c >> 4];
+			chunk[n++] = hex[c & 0xf];
+		}
+	}
+	return buf_append(out, chunk, n);
+}
+
+/*
+ * 1 if the parameters (p, len) of one media range (";a=b;q=0.5") carry a
+ * quality of zero.
+ */
+static int
+params_q_is_zero(const char *p, size_t len)
+{
+	const char	*semi, *eq, *param, *v;
+	size_t		 plen, nlen, l, i;
+
+	while (len > 0) {
+		semi = memchr(p, ';', len);
+		param = p;
+		plen = semi != NULL ? (size_t)(semi - p) : len;
+		trim_ows(&param, &plen);
+		if ((eq = memchr(param, '=', plen)) != NULL) {
+			nlen = (size_t)(eq - param);
+			while (nlen > 0 && is_ows(param[nlen - 1]))
+				nlen--;
+			v = eq + 1;
+			l = plen - (size_t)(v - param);
+			trim_ows(&v, &l);
+			if (nlen == 1 && (param[0] == 'q' || param[0] == 'Q')) {
+				/* qvalue = "0" [ "." 0*3DIGIT ] / "1" ... */
+				if (l == 0 || v[0] != '0')
+					return 0;
+				if (l == 1)
+					return 1;
+				if (v[1] != '.' || l > 5)
+					return 0;
+				for (i = 2; i < l; i++)
+					if (v[i] != '0')
+						return 0;
+				return 1;
+			}
+		}
+		if (semi == NULL)
+			break;
+		len -= (size_t)(semi - p) + 1;
+		p = semi + 1;
+	}
+	return 0;
+}
+
+int
+parse_accepts(const char *accept, const char *type)
+{
+	const char	*comma, *range, *semi;
+	size_t		 len, rlen, tlen;
+
+	if (accept == NULL)
+		return 0;
+	len = strlen(accept);
+	while (len > 0) {
+		comma = memchr(accept, ',', len);
+		range = accept;
+		rlen = comma != NULL ? (size_t)(comma - accept) : len;
+		semi = memchr(range, ';', rlen);
+		tlen = semi != NULL ? (size_t)(semi - range) : rlen;
+		trim_ows(&range, &tlen);
+		if (tlen > 0 && util_strcaseeq(range, tlen, type) &&
+		    (semi == NULL ||
+		    !params_q_is_zero(semi + 1, rlen - (size_t)(semi - accept) - 1)))
+			return 1;
+		if (comma == NULL)
+			break;
+		len -= rlen + 1;
+		accept = comma + 1;
+	}
+	return 0;
+}
+
+int
+parse_content_type_is(const char *ct, const char *type)
+{
+	const char	*semi;
+	size_t		 len;
+
+	if (ct == NULL)
+		return 0;
+	len = strlen(ct);
+	if ((semi = memchr(ct, ';', len)) != NULL)
+		len = (size_t)(semi - ct);
+	trim_ows(&ct, &len);
+	return len > 0 && util_strcaseeq(ct, len, type);
+}
+
+int
+parse_next_is_safe(const char *p, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || len > PARSE_NEXT_MAX || p[0] != '/')
+		return 0;
+	if (len > 1 && (p[1] == '/' || p[1] == '\\'))
+		return 0;
+	for (i = 0; i < len; i++)
+		if (is_ctl((unsigned char)p[i]) || p[i] == '\\')
+			return 0;
+	return 1;
+}
+
+struct origin {
+	const char	*scheme;
+	size_t		 schemelen;
+	const char	*host;
+	size_t		 hostlen;
+	int64_t		 port;
+};
+
+/*
+ * Split "scheme://host[:port]" followed by the rest of a URL. Returns
+ * (a pointer to) what follows the authority, or NULL if malformed.
+ */
+static const char *
+origin_parse(const char *p, size_t len, struct origin *o)
+{
+	const char	*sep, *end, *hend, *colon;
+	size_t		 i, alen;
+
+	if ((sep = memchr(p, ':', len)) == NULL)
+		return NULL;
+	o->scheme = p;
+	o->schemelen = (size_t)(sep - p);
+	if (o->schemelen == 0 || o->schemelen > PARSE_SCHEME_MAX)
+		return NULL;
+	for (i = 0; i < o->schemelen; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' &&
+		    p[i] <= 'Z') || (i > 0 && ((p[i] >= '0' && p[i] <= '9') ||
+		    p[i] == '+' || p[i] == '-' || p[i] == '.'))))
+			return NULL;
+	len -= o->schemelen + 1;
+	p = sep + 1;
+	if (len < 2 || p[0] != '/' || p[1] != '/')
+		return NULL;
+	p += 2;
+	len -= 2;
+
+	end = p;
+	while ((size_t)(end - p) < len && *end != '/' && *end != '?' &&
+	    *end != '#')
+		end++;
+	alen = (size_t)(end - p);
+	if (alen == 0 || memchr(p, '@', alen) != NULL)
+		return NULL;
+	for (i = 0; i < alen; i++)
+		if (is_ctl((unsigned char)p[i]) || p[i] == ' ' || p[i] == '\\')
+			return NULL;
+
+	if (p[0] == '[') {
+		if ((hend = memchr(p, ']', alen)) == NULL)
+			return NULL;
+		hend++;
+	} else
+		hend = (colon = memchr(p, ':', alen)) != NULL ? colon : end;
+	o->host = p;
+	o->hostlen = (size_t)(hend - p);
+	if (o->hostlen == 0)
+		return NULL;
+
+	o->port = -1;
+	if (hend < end) {
+		if (*hend != ':' || util_parse_int64(hend + 1,
+		    (size_t)(end - hend - 1), 1, 65535, &o->port) == -1)
+			return NULL;
+	} else if (util_strcaseeq(o->scheme, o->schemelen, "http"))
+		o->port = 80;
+	else if (util_strcaseeq(o->scheme, o->schemelen, "https"))
+		o->port = 443;
+	return end;
+}
+
+static int
+bytes_caseeq(const char *a, const char *b, size_t len)
+{
+	size_t	 i;
+	char	 x, y;
+
+	for (i = 0; i < len; i++) {
+		x = a[i];
+		y = b[i];
+		if (x >= 'A' && x <= 'Z')
+			x += 'a' - 'A';
+		if (y >= 'A' && y <= 'Z')
+			y += 'a' - 'A';
+		if (x != y)
+			return 0;
+	}
+	return 1;
+}
+
+int
+parse_origin_matches(const char *origin, const char *url)
+{
+	struct origin	 a, b;
+	const char	*rest;
+	size_t		 olen, restlen;
+
+	if (origin == NULL || url == NULL)
+		return 0;
+	olen = strlen(origin);
+	if ((rest = origin_parse(origin, olen, &a)) == NULL)
+		return 0;
+	/* An Origin has no path; tolerate a single trailing '/'. */
+	restlen = olen - (size_t)(rest - origin);
+	if (restlen > 1 || (restlen == 1 && rest[0] != '/'))
+		return 0;
+	if (origin_parse(url, strlen(url), &b) == NULL)
+		return 0;
+	if (a.port == -1 || a.port != b.port)
+		return 0;
+	return a.schemelen == b.schemelen &&
+	    bytes_caseeq(a.scheme, b.scheme, a.schemelen) &&
+	    a.hostlen == b.hostlen && bytes_caseeq(a.host, b.host, a.hostlen);
+}

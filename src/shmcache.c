@@ -1,0 +1,323 @@
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "shmcache.h"
+#include "util.h"
+
+#define SHM_MAGIC		"authgwL1"
+#define SHM_VERSION		1
+#define SHM_HEADER_SIZE		4096
+#define SHM_ENTRIES_MAX		(1u << 22)
+#define SHM_DROP_SPINS		100000
+
+struct shm_header {
+	char			 magic[8];
+	uint32_t		 version;
+	uint32_t		 slot_size;
+	uint64_t		 nslots;
+	_Atomic uint64_t	 generation;	/* bumped by a clear */
+	_Atomic uint64_t	 epoch;		/* bumped by every invalidation */
+	_Atomic uint64_t	 namespace;	/* memcached key namespace */
+};
+
+struct shm_slot {
+	_Atomic uint32_t	 seq;		/* odd while being written */
+	uint32_t		 pad;
+	uint64_t		 generation;
+	int64_t			 valid_until;
+	unsigned char		 hash[CRYPTO_SHA256_LEN];
+	int64_t			 id, created, expires, last_seen, user_id;
+	int32_t			 verified, disabled;
+	char			 public_id[STORE_PUBLIC_ID_LEN + 2];
+	char			 role[STORE_ROLE_MAX + 1];
+	char			 email[STORE_EMAIL_MAX + 2];
+};
+
+struct shmcache {
+	struct shm_header	*hdr;
+	struct shm_slot		*slots;
+	size_t			 nslots;
+	size_t			 maplen;
+};
+
+static int
+header_ok(const struct shm_header *h, size_t filesz)
+{
+	return memcmp(h->magic, SHM_MAGIC, 8) == 0 &&
+	    h->version == SHM_VERSION &&
+	    h->slot_size == sizeof(struct shm_slot) &&
+	    h->nslots >= SHMCACHE_WAYS && h->nslots <= SHM_ENTRIES_MAX &&
+	    filesz == SHM_HEADER_SIZE + h->nslots * sizeof(struct shm_slot);
+}
+
+/* Under the file lock: create or reset the file. Returns its size or 0. */
+static size_t
+shm_init(int fd, size_t entries)
+{
+	struct shm_header	 h;
+	size_t			 size;
+	uint64_t		 ns;
+
+	entries = (entries + SHMCACHE_WAYS - 1) / SHMCACHE_WAYS * SHMCACHE_WAYS;
+	size = SHM_HEADER_SIZE + entries * sizeof(struct shm_slot);
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, SHM_MAGIC, 8);
+	h.version = SHM_VERSION;
+	h.slot_size = sizeof(struct shm_slot);
+	h.nslots = entries;
+	/* A fresh random namespace: a recreated file never revives old
+	 * memcached entries. */
+	if (crypto_random(&ns, sizeof(ns)) == -1)
+		return 0;
+	atomic_init(&h.namespace, ns);
+	if (ftruncate(fd, 0) == -1 || ftruncate(fd, (off_t)size) == -1 ||
+	    pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		return 0;
+	return size;
+}
+
+struct shmcache *
+shmcache_open(const char *path, size_t entries, char *err, size_t errsz)
+{
+	struct shmcache		*c;
+	struct shm_header	 h;
+	struct stat		 sb;
+	size_t			 size = 0;
+	void			*map;
+	int			 fd;
+
+	if (entries < SHMCACHE_WAYS)
+		entries = SHMCACHE_WAYS;
+	if (entries > SHM_ENTRIES_MAX) {
+		snprintf(err, errsz, "cache: entries out of range");
+		return NULL;
+	}
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (flock(fd, LOCK_EX) == -1 || fstat(fd, &sb) == -1)
+		goto fail;
+	if (pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
+	    header_ok(&h, (size_t)sb.st_size))
+		size = (size_t)sb.st_size;
+	else if ((size = shm_init(fd, entries)) == 0)
+		goto fail;
+	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	(void)flock(fd, LOCK_UN);
+	close(fd);
+	if (map == MAP_FAILED) {
+		snprintf(err, errsz, "%s: mmap: %s", path, strerror(errno));
+		return NULL;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->hdr = map;
+	c->slots = (struct shm_slot *)(void *)((char *)map + SHM_HEADER_SIZE);
+	c->nslots = c->hdr->nslots;
+	c->maplen = size;
+	return c;
+fail:
+	snprintf(err, errsz, "%s: %s", path, strerror(errno));
+	close(fd);
+	return NULL;
+}
+
+void
+shmcache_close(struct shmcache *c)
+{
+	if (c == NULL)
+		return;
+	munmap(c->hdr, c->maplen);
+	free(c);
+}
+
+static struct shm_slot *
+set_of(struct shmcache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
+{
+	uint64_t	 h;
+
+	memcpy(&h, hash, sizeof(h));
+	return &c->slots[(h % (c->nslots / SHMCACHE_WAYS)) * SHMCACHE_WAYS];
+}
+
+/* Claim a slot for writing; 0 if another writer holds it. */
+static int
+slot_lock(struct shm_slot *s, uint32_t *seq)
+{
+	uint32_t	 v = atomic_load_explicit(&s->seq, memory_order_relaxed);
+
+	if (v & 1)
+		return 0;
+	if (!atomic_compare_exchange_strong_explicit(&s->seq, &v, v + 1,
+	    memory_order_acquire, memory_order_relaxed))
+		return 0;
+	*seq = v + 1;
+	return 1;
+}
+
+static void
+slot_unlock(struct shm_slot *s, uint32_t seq)
+{
+	atomic_store_explicit(&s->seq, seq + 1, memory_order_release);
+}
+
+int
+shmcache_get(struct shmcache *c, const unsigned char hash[CRYPTO_SHA256_LEN],
+    int64_t now, struct session *se)
+{
+	struct shm_slot	*set = set_of(c, hash), copy;
+	uint64_t	 gen = atomic_load(&c->hdr->generation);
+	uint32_t	 s1, s2;
+	int		 i;
+
+	for (i = 0; i < SHMCACHE_WAYS; i++) {
+		s1 = atomic_load_explicit(&set[i].seq, memory_order_acquire);
+		if (s1 & 1)
+			continue;
+		memcpy(&copy, &set[i], sizeof(copy));
+		atomic_thread_fence(memory_order_acquire);
+		s2 = atomic_load_explicit(&set[i].seq, memory_order_relaxed);
+		if (s1 != s2 || copy.generation != gen ||
+		    copy.valid_until <= now ||
+		    !crypto_memeq(copy.hash, hash, CRYPTO_SHA256_LEN))
+			continue;
+		memset(se, 0, sizeof(*se));
+		memcpy(se->token_hash, copy.hash, CRYPTO_SHA256_LEN);
+		se->id = copy.id;
+		se->created = copy.created;
+		se->expires = copy.expires;
+		se->last_seen = copy.last_seen;
+		se->user.id = copy.user_id;
+		se->user.verified = copy.verified;
+		se->user.disabled = copy.disabled;
+		copy.public_id[sizeof(copy.public_id) - 1] = '\0';
+		copy.role[sizeof(copy.role) - 1] = '\0';
+		copy.email[sizeof(copy.email) - 1] = '\0';
+		(void)util_strlcpy(se->public_id, copy.public_id,
+		    sizeof(se->public_id));
+		(void)util_strlcpy(se->user.role, copy.role,
+		    sizeof(se->user.role));
+		(void)util_strlcpy(se->user.email, copy.email,
+		    sizeof(se->user.email));
+		return 1;
+	}
+	return 0;
+}
+
+uint64_t
+shmcache_epoch(struct shmcache *c)
+{
+	return atomic_load(&c->hdr->epoch);
+}
+
+/* Clear slot s if it still holds hash (or unconditionally if hash NULL). */
+static void
+slot_clear(struct shm_slot *s, const unsigned char *hash, int64_t user_id)
+{
+	uint32_t	 seq;
+	int		 spins;
+
+	for (spins = 0; !slot_lock(s, &seq); spins++)
+		if (spins > SHM_DROP_SPINS)
+			return;	/* a dead writer: its odd seq reads as a miss */
+	if ((hash == NULL || memcmp(s->hash, hash, CRYPTO_SHA256_LEN) == 0) &&
+	    (user_id == 0 || s->user_id == user_id)) {
+		s->valid_until = 0;
+		memset(s->hash, 0, sizeof(s->hash));
+		s->user_id = 0;
+	}
+	slot_unlock(s, seq);
+}
+
+void
+shmcache_put(struct shmcache *c, const struct session *se,
+    int64_t valid_until, uint64_t epoch)
+{
+	struct shm_slot	*set = set_of(c, se->token_hash), *s = NULL;
+	uint64_t	 gen = atomic_load(&c->hdr->generation);
+	uint32_t	 seq;
+	int		 i;
+
+	for (i = 0; i < SHMCACHE_WAYS && s == NULL; i++)
+		if (memcmp(set[i].hash, se->token_hash, CRYPTO_SHA256_LEN) == 0)
+			s = &set[i];
+	for (i = 0; i < SHMCACHE_WAYS && s == NULL; i++)
+		if (set[i].generation != gen || set[i].valid_until <= util_now())
+			s = &set[i];
+	for (i = 0; i < SHMCACHE_WAYS && s == NULL; i++)
+		if (s == NULL || set[i].valid_until < s->valid_until)
+			s = &set[i];
+	if (s == NULL)
+		s = &set[0];
+	if (!slot_lock(s, &seq))
+		return;		/* busy: simply not cached this time */
+	s->generation = gen;
+	s->valid_until = valid_until;
+	memcpy(s->hash, se->token_hash, CRYPTO_SHA256_LEN);
+	s->id = se->id;
+	s->created = se->created;
+	s->expires = se->expires;
+	s->last_seen = se->last_seen;
+	s->user_id = se->user.id;
+	s->verified = se->user.verified;
+	s->disabled = se->user.disabled;
+	(void)util_strlcpy(s->public_id, se->public_id, sizeof(s->public_id));
+	(void)util_strlcpy(s->role, se->user.role, sizeof(s->role));
+	(void)util_strlcpy(s->email, se->user.email, sizeof(s->email));
+	slot_unlock(s, seq);
+	/* Invalidated since the load: the entry may be stale, undo it. */
+	if (atomic_load(&c->hdr->epoch) != epoch)
+		slot_clear(s, se->token_hash, 0);
+}
+
+void
+shmcache_drop(struct shmcache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
+{
+	struct shm_slot	*set = set_of(c, hash);
+	int		 i;
+
+	atomic_fetch_add(&c->hdr->epoch, 1);
+	for (i = 0; i < SHMCACHE_WAYS; i++)
+		if (memcmp(set[i].hash, hash, CRYPTO_SHA256_LEN) == 0)
+			slot_clear(&set[i], hash, 0);
+}
+
+void
+shmcache_drop_user(struct shmcache *c, int64_t user_id)
+{
+	size_t	 i;
+
+	atomic_fetch_add(&c->hdr->epoch, 1);
+	for (i = 0; i < c->nslots; i++)
+		if (c->slots[i].user_id == user_id)
+			slot_clear(&c->slots[i], NULL, user_id);
+}
+
+void
+shmcache_clear(struct shmcache *c)
+{
+	atomic_fetch_add(&c->hdr->epoch, 1);
+	atomic_fetch_add(&c->hdr->generation, 1);
+}
+
+uint64_t
+shmcache_namespace(struct shmcache *c)
+{
+	return atomic_load(&c->hdr->namespace);
+}
+
+void
+shmcache_namespace_bump(struct shmcache *c)
+{
+	atomic_fetch_add(&c->hdr->namespace, 1);
+}

@@ -1,0 +1,234 @@
+/*
+ * HTML templates: "{{name}}" is replaced with the HTML-escaped value of
+ * name; nothing is ever inserted unescaped. Files are read from www_dir
+ * once per process and kept in a small fixed table.
+ */
+#if !defined(_GNU_SOURCE) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L		/* O_CLOEXEC, strdup */
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "template.h"
+#include "util.h"
+
+#define TEMPLATE_FILE_MAX	(256 * 1024)	/* bytes of a template file */
+#define TEMPLATE_NAME_MAX	64		/* bytes of a {{name}} */
+#define TEMPLATE_CACHE_MAX	16		/* files cached per process */
+#define TEMPLATE_PATH_MAX	4096
+#define TEMPLATE_READ_CHUNK	4096
+
+struct template_file {
+	char		*path;
+	struct buf	 text;
+};
+
+static struct template_file	 template_cache[TEMPLATE_CACHE_MAX];
+static size_t			 template_ncache;
+
+int
+template_escape(struct buf *out, const char *p, size_t len)
+{
+	const char	*rep;
+	size_t		 i, start = 0;
+
+	for (i = 0; i < len; i++) {
+		switch (p[i]) {
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = "&quot;";
+			break;
+		case '\'':
+			rep = "&#39;";
+			break;
+		default:
+			continue;
+		}
+		if (buf_append(out, p + start, i - start) == -1 ||
+		    buf_puts(out, rep) == -1)
+			return -1;
+		start = i + 1;
+	}
+	return buf_append(out, p + start, len - start);
+}
+
+static int
+is_name_byte(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/*
+ * If (p, len) starts with "{{name}}", set *nlen to the name's length and
+ * return the placeholder's length; otherwise return 0.
+ */
+static size_t
+placeholder_len(const char *p, size_t len, size_t *nlen)
+{
+	size_t	 i;
+
+	if (len < 5 || p[0] != '{' || p[1] != '{')
+		return 0;
+	for (i = 2; i < len && is_name_byte(p[i]); i++)
+		if (i - 2 >= TEMPLATE_NAME_MAX)
+			return 0;
+	if (i == 2 || len - i < 2 || p[i] != '}' || p[i + 1] != '}')
+		return 0;
+	*nlen = i - 2;
+	return i + 2;
+}
+
+static const char *
+var_lookup(const struct tvar *vars, size_t nvars, const char *name,
+    size_t nlen)
+{
+	size_t	 i;
+
+	for (i = 0; i < nvars; i++)
+		if (vars[i].name != NULL && strlen(vars[i].name) == nlen &&
+		    memcmp(vars[i].name, name, nlen) == 0)
+			return vars[i].value != NULL ? vars[i].value : "";
+	return "";
+}
+
+int
+template_expand(const char *text, size_t tlen, const struct tvar *vars,
+    size_t nvars, struct buf *out)
+{
+	const char	*brace, *val;
+	size_t		 skip, plen, nlen;
+
+	while (tlen > 0) {
+		if ((brace = memchr(text, '{', tlen)) == NULL)
+			return buf_append(out, text, tlen);
+		skip = (size_t)(brace - text);
+		if (buf_append(out, text, skip) == -1)
+			return -1;
+		text += skip;
+		tlen -= skip;
+		if ((plen = placeholder_len(text, tlen, &nlen)) == 0) {
+			/* Not a placeholder: copy the brace and go on. */
+			if (buf_append(out, text, 1) == -1)
+				return -1;
+			text++;
+			tlen--;
+			continue;
+		}
+		val = var_lookup(vars, nvars, text + 2, nlen);
+		if (template_escape(out, val, strlen(val)) == -1)
+			return -1;
+		text += plen;
+		tlen -= plen;
+	}
+	return 0;
+}
+
+/* Read a regular file of at most TEMPLATE_FILE_MAX bytes into out. */
+static int
+template_read(const char *path, struct buf *out)
+{
+	char		 chunk[TEMPLATE_READ_CHUNK];
+	struct stat	 st;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_error("template %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		log_error("template %s: not a regular file", path);
+		goto fail;
+	}
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			log_error("template %s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		if ((size_t)n > TEMPLATE_FILE_MAX - out->len) {
+			log_error("template %s: larger than %d bytes", path,
+			    TEMPLATE_FILE_MAX);
+			goto fail;
+		}
+		if (buf_append(out, chunk, (size_t)n) == -1) {
+			log_error("template %s: out of memory", path);
+			goto fail;
+		}
+	}
+	close(fd);
+	return 0;
+fail:
+	close(fd);
+	buf_free(out);
+	return -1;
+}
+
+/* A template name is one file in dir: no '/', no "..", not empty. */
+static int
+template_name_ok(const char *name)
+{
+	size_t	 len;
+
+	len = strlen(name);
+	return len > 0 && memchr(name, '/', len) == NULL &&
+	    strstr(name, "..") == NULL && name[0] != '.';
+}
+
+int
+template_render(const char *dir, const char *name, const struct tvar *vars,
+    size_t nvars, struct buf *out)
+{
+	char			 path[TEMPLATE_PATH_MAX];
+	struct template_file	*tf;
+	struct buf		 text = { NULL, 0, 0 };
+	size_t			 i;
+	int			 n, rc;
+
+	if (!template_name_ok(name)) {
+		log_error("template name refused");
+		return -1;
+	}
+	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		log_error("template path too long");
+		return -1;
+	}
+	for (i = 0; i < template_ncache; i++) {
+		tf = &template_cache[i];
+		if (strcmp(tf->path, path) == 0)
+			return template_expand(tf->text.data, tf->text.len,
+			    vars, nvars, out);
+	}
+	if (template_read(path, &text) == -1)
+		return -1;
+	if (text.data == NULL && buf_append(&text, "", 0) == -1)
+		return -1;
+	rc = template_expand(text.data, text.len, vars, nvars, out);
+	if (template_ncache < TEMPLATE_CACHE_MAX &&
+	    (template_cache[template_ncache].path = strdup(path)) != NULL) {
+		template_cache[template_ncache].text = text;
+		template_ncache++;
+	} else
+		buf_free(&text);
+	return rc;
+}

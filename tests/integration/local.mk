@@ -1,0 +1,20 @@
+# Integration tests: the real program behind real web servers (nginx,
+# lighttpd, Apache), memcached, spawn-fcgi, CGI. Python 3 standard library
+# only; tests needing a program that is not installed are skipped.
+# Included from the top Makefile.am.
+
+AM_TESTS_ENVIRONMENT = \
+	AUTHGW_BUILDDIR='$(abs_top_builddir)' AUTHGW_SRCDIR='$(abs_top_srcdir)' \
+	PYTHON3='$(PYTHON3)'; \
+	export AUTHGW_BUILDDIR AUTHGW_SRCDIR PYTHON3;
+
+if HAVE_PYTHON3
+TESTS += tests/integration/run.sh
+endif
+
+EXTRA_DIST += \
+	tests/integration/run.sh \
+	tests/integration/harness.py \
+	tests/integration/test_nginx.py \
+	tests/integration/test_modes.py \
+	tests/integration/test_cli.py

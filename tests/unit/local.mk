@@ -1,0 +1,52 @@
+# Unit tests (cmocka), one program per module, included from Makefile.am.
+# Each links the library; the linker takes only the objects a test uses.
+
+UNIT_TESTS = \
+	tests/unit/test_parse \
+	tests/unit/test_template \
+	tests/unit/test_json \
+	tests/unit/test_policy \
+	tests/unit/test_util \
+	tests/unit/test_crypto \
+	tests/unit/test_password \
+	tests/unit/test_config
+
+if HAVE_CMOCKA
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+endif
+
+UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIB_CFLAGS)
+UNIT_LDADD = src/libauthgw.a $(LIB_LIBS) $(CMOCKA_LIBS)
+
+tests_unit_test_parse_SOURCES = tests/unit/test_parse.c
+tests_unit_test_parse_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_parse_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_template_SOURCES = tests/unit/test_template.c
+tests_unit_test_template_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_template_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_json_SOURCES = tests/unit/test_json.c
+tests_unit_test_json_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_json_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_policy_SOURCES = tests/unit/test_policy.c
+tests_unit_test_policy_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_policy_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_util_SOURCES = tests/unit/test_util.c
+tests_unit_test_util_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_util_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_crypto_SOURCES = tests/unit/test_crypto.c
+tests_unit_test_crypto_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_crypto_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_password_SOURCES = tests/unit/test_password.c
+tests_unit_test_password_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_password_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_config_SOURCES = tests/unit/test_config.c
+tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_config_LDADD = $(UNIT_LDADD)

@@ -1,0 +1,214 @@
+/* Unit tests of src/util.c: the one strict number parser, buffers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util.h"
+
+#define SENTINEL	INT64_C(-424242)
+
+/* Parse s in [min, max]; returns the result code, value in *out. */
+static int
+num(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	*out = SENTINEL;
+	return util_parse_int64(s, strlen(s), min, max, out);
+}
+
+static void
+test_int64_plain_values(void **state)
+{
+	int64_t	 v;
+
+	(void)state;
+	assert_int_equal(num("0", INT64_MIN, INT64_MAX, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(num("42", 0, 100, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(num("-17", -100, 100, &v), 0);
+	assert_int_equal(v, -17);
+	assert_int_equal(num("007", 0, 100, &v), 0);
+	assert_int_equal(v, 7);
+}
+
+static void
+test_int64_minus_zero_is_zero(void **state)
+{
+	int64_t	 v;
+
+	(void)state;
+	assert_int_equal(num("-0", 0, 10, &v), 0);
+	assert_int_equal(v, 0);
+}
+
+static void
+test_int64_rejects_empty_and_signs(void **state)
+{
+	static const char *const bad[] = {
+		"", "-", "+", "+1", "--1", "-+1", "+-1", "- 1",
+	};
+	size_t	 i;
+	int64_t	 v;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(num(bad[i], INT64_MIN, INT64_MAX, &v), -1);
+		assert_int_equal(v, SENTINEL);
+	}
+}
+
+static void
+test_int64_rejects_spaces_and_trailing_bytes(void **state)
+{
+	static const char *const bad[] = {
+		" 1", "1 ", "\t1", "1\n", "1x", "0x10", "1.0", "1e3", "1,000",
+		"\xd9\xa1", "12 34",
+	};
+	size_t	 i;
+	int64_t	 v;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(num(bad[i], INT64_MIN, INT64_MAX, &v), -1);
+		assert_int_equal(v, SENTINEL);
+	}
+}
+
+static void
+test_int64_rejects_embedded_nul(void **state)
+{
+	int64_t	 v = SENTINEL;
+
+	(void)state;
+	assert_int_equal(util_parse_int64("1\0002", 3, 0, 1000, &v), -1);
+	assert_int_equal(util_parse_int64("1\0", 2, 0, 1000, &v), -1);
+	assert_int_equal(v, SENTINEL);
+}
+
+static void
+test_int64_length_bounds_not_nul(void **state)
+{
+	int64_t	 v;
+
+	(void)state;
+	/* Only len bytes count: "123" cut to "12". */
+	assert_int_equal(util_parse_int64("123", 2, 0, 1000, &v), 0);
+	assert_int_equal(v, 12);
+	v = SENTINEL;
+	assert_int_equal(util_parse_int64("123", 0, 0, 1000, &v), -1);
+	assert_int_equal(util_parse_int64(NULL, 0, 0, 1000, &v), -1);
+	assert_int_equal(v, SENTINEL);
+}
+
+static void
+test_int64_overflow_rejected(void **state)
+{
+	int64_t	 v;
+
+	(void)state;
+	assert_int_equal(num("9223372036854775807", INT64_MIN, INT64_MAX, &v),
+	    0);
+	assert_int_equal(v, INT64_MAX);
+	assert_int_equal(num("-9223372036854775808", INT64_MIN, INT64_MAX, &v),
+	    0);
+	assert_int_equal(v, INT64_MIN);
+	assert_int_equal(num("9223372036854775808", INT64_MIN, INT64_MAX, &v),
+	    -1);
+	assert_int_equal(num("-9223372036854775809", INT64_MIN, INT64_MAX, &v),
+	    -1);
+	assert_int_equal(num("99999999999999999999999", INT64_MIN, INT64_MAX,
+	    &v), -1);
+	assert_int_equal(v, SENTINEL);
+}
+
+static void
+test_int64_range_bounds_inclusive(void **state)
+{
+	int64_t	 v;
+
+	(void)state;
+	assert_int_equal(num("1", 1, 65535, &v), 0);
+	assert_int_equal(num("65535", 1, 65535, &v), 0);
+	assert_int_equal(v, 65535);
+	assert_int_equal(num("0", 1, 65535, &v), -1);
+	assert_int_equal(num("65536", 1, 65535, &v), -1);
+	assert_int_equal(num("-1", 0, 10, &v), -1);
+	assert_int_equal(v, SENTINEL);
+}
+
+static void
+test_buf_append_printf_reset(void **state)
+{
+	struct buf	 b = { NULL, 0, 0 };
+	size_t		 i;
+
+	(void)state;
+	assert_int_equal(buf_append(&b, "ab", 2), 0);
+	assert_int_equal(buf_puts(&b, "cd"), 0);
+	assert_int_equal(buf_printf(&b, "%d-%s", 12, "x"), 0);
+	assert_int_equal(b.len, 8);
+	assert_string_equal(b.data, "abcd12-x");
+	assert_int_equal(buf_append(&b, "\0z", 2), 0);
+	assert_int_equal(b.len, 10);
+	assert_int_equal(b.data[10], '\0');
+	for (i = 0; i < 10000; i++)
+		assert_int_equal(buf_puts(&b, "0123456789"), 0);
+	assert_int_equal(b.len, 100010);
+	assert_true(b.cap > b.len);
+	buf_reset(&b);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.data, "");
+	buf_free(&b);
+	assert_null(b.data);
+	buf_free(&b);
+}
+
+static void
+test_strlcpy_truncates_and_reports(void **state)
+{
+	char	 d[4];
+
+	(void)state;
+	assert_int_equal(util_strlcpy(d, "abc", sizeof(d)), 0);
+	assert_string_equal(d, "abc");
+	assert_int_equal(util_strlcpy(d, "abcd", sizeof(d)), -1);
+	assert_string_equal(d, "abc");
+	assert_int_equal(util_strlcpy(d, "", sizeof(d)), 0);
+	assert_string_equal(d, "");
+}
+
+static void
+test_strcaseeq_length_and_case(void **state)
+{
+	(void)state;
+	assert_true(util_strcaseeq("Text/HTML", 9, "text/html"));
+	assert_true(util_strcaseeq("text/htmlXYZ", 9, "text/html"));
+	assert_false(util_strcaseeq("text/htm", 8, "text/html"));
+	assert_false(util_strcaseeq("text/html", 9, "text/htm"));
+	assert_true(util_strcaseeq("", 0, ""));
+	assert_false(util_strcaseeq("a", 1, "b"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_int64_plain_values),
+		cmocka_unit_test(test_int64_minus_zero_is_zero),
+		cmocka_unit_test(test_int64_rejects_empty_and_signs),
+		cmocka_unit_test(test_int64_rejects_spaces_and_trailing_bytes),
+		cmocka_unit_test(test_int64_rejects_embedded_nul),
+		cmocka_unit_test(test_int64_length_bounds_not_nul),
+		cmocka_unit_test(test_int64_overflow_rejected),
+		cmocka_unit_test(test_int64_range_bounds_inclusive),
+		cmocka_unit_test(test_buf_append_printf_reset),
+		cmocka_unit_test(test_strlcpy_truncates_and_reports),
+		cmocka_unit_test(test_strcaseeq_length_and_case),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
