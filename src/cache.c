@@ -16,7 +16,6 @@ struct cache {
 	struct stats		*stats;
 	struct shmcache		*l1;
 	struct memc		*mc;
-	uint64_t		 ns_local;	/* namespace without an l1 */
 	struct buf		 val;
 };
 
@@ -38,7 +37,11 @@ cache_open(const struct config *cfg, struct stats *stats)
 		    err, sizeof(err))) == NULL)
 			log_warn("session cache off: %s", err);
 	}
-	if (cfg->memcached[0] != '\0' &&
+	/* Without the host table there is no shared namespace to abandon
+	 * when an invalidation cannot reach memcached: stay with SQLite. */
+	if (cfg->memcached[0] != '\0' && c->l1 == NULL)
+		log_error("memcached off: the host session table is unavailable");
+	else if (cfg->memcached[0] != '\0' &&
 	    (c->mc = memc_open(cfg->memcached, err, sizeof(err))) == NULL)
 		log_error("%s", err);
 	return c;
@@ -64,16 +67,23 @@ mc_key(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN],
 
 	crypto_hex(hash, CRYPTO_SHA256_LEN, hex);
 	(void)snprintf(key, MEMC_KEY_MAX + 1, "authgw:%016llx:%s",
-	    (unsigned long long)(c->l1 ? shmcache_namespace(c->l1) :
-	    c->ns_local), hex);
+	    (unsigned long long)shmcache_namespace(c->l1), hex);
+}
+
+/* An entry lives min(ttl, time to the session's expiry). */
+static int64_t
+valid_until(const struct session *se, int64_t now, int64_t ttl)
+{
+	int64_t	 t = now + ttl;
+
+	return se->expires < t ? se->expires : t;
 }
 
 static int64_t
-valid_until(const struct cache *c, const struct session *se, int64_t now)
+local_ttl(const struct cache *c)
 {
-	int64_t	 t = now + c->cfg->cache_ttl;
-
-	return se->expires < t ? se->expires : t;
+	return c->cfg->cache_local_ttl < c->cfg->cache_ttl ?
+	    c->cfg->cache_local_ttl : c->cfg->cache_ttl;
 }
 
 int
@@ -92,7 +102,8 @@ cache_get(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN],
 		if (cacheentry_decode(c->val.data, c->val.len, hash, se) == 0 &&
 		    se->expires > now) {
 			if (c->l1 != NULL)
-				shmcache_put(c->l1, se, valid_until(c, se, now),
+				shmcache_put(c->l1, se,
+				    valid_until(se, now, local_ttl(c)),
 				    shmcache_epoch(c->l1));
 			return 1;
 		}
@@ -118,12 +129,13 @@ cache_put(struct cache *c, const struct session *se, int64_t now,
     uint64_t epoch)
 {
 	char	 key[MEMC_KEY_MAX + 1];
-	int64_t	 until = valid_until(c, se, now);
+	int64_t	 until = valid_until(se, now, c->cfg->cache_ttl);
 
 	if (until <= now)
 		return;
 	if (c->l1 != NULL)
-		shmcache_put(c->l1, se, until, epoch);
+		shmcache_put(c->l1, se, valid_until(se, now, local_ttl(c)),
+		    epoch);
 	if (c->mc == NULL || cacheentry_encode(se, &c->val) == -1)
 		return;
 	mc_key(c, se->token_hash, key);
@@ -131,7 +143,7 @@ cache_put(struct cache *c, const struct session *se, int64_t now,
 	    MEMC_DOWN)
 		stats_inc(c->stats, STAT_CACHE_ERRORS);
 	/* Invalidated while we stored: take it back out. */
-	if (c->l1 != NULL && shmcache_epoch(c->l1) != epoch)
+	if (shmcache_epoch(c->l1) != epoch)
 		(void)memc_del(c->mc, key);
 }
 
@@ -142,10 +154,7 @@ mc_abandon(struct cache *c)
 	log_warn("memcached unreachable for an invalidation: starting a new "
 	    "key namespace");
 	stats_inc(c->stats, STAT_CACHE_ERRORS);
-	if (c->l1 != NULL)
-		shmcache_namespace_bump(c->l1);
-	else
-		c->ns_local++;
+	shmcache_namespace_bump(c->l1);
 }
 
 void
@@ -185,14 +194,12 @@ cache_drop_user(struct cache *c, int64_t user_id,
 void
 cache_clear(struct cache *c)
 {
-	if (c->l1 != NULL)
-		shmcache_clear(c->l1);
+	if (c->l1 == NULL)
+		return;
+	shmcache_clear(c->l1);
 	/* Only our keys: a new namespace makes every old entry unreachable
 	 * (memcached evicts them in time); other applications' keys stay. */
-	if (c->l1 != NULL)
-		shmcache_namespace_bump(c->l1);
-	else
-		c->ns_local++;
+	shmcache_namespace_bump(c->l1);
 }
 
 const char *

@@ -44,6 +44,7 @@ static const struct key keys[] = {
 	STR(memcached),
 	I64(cache_ttl, 1, YEAR),
 	INT(cache_entries, 0, 4194304),
+	I64(cache_local_ttl, 1, YEAR),
 	{ "prefix", KEY_PREFIX, offsetof(struct config, prefix),
 	  sizeof(((struct config *)0)->prefix), 0, 0 },
 	{ "base_url", KEY_URL, offsetof(struct config, base_url),
@@ -85,6 +86,7 @@ config_defaults(struct config *cfg)
 	    sizeof(cfg->database));
 	cfg->cache_ttl = 300;
 	cfg->cache_entries = 16384;
+	cfg->cache_local_ttl = 60;
 	(void)util_strlcpy(cfg->prefix, "/auth", sizeof(cfg->prefix));
 	(void)util_strlcpy(cfg->base_url, "http://127.0.0.1:8080",
 	    sizeof(cfg->base_url));
@@ -314,6 +316,11 @@ trim(char *s)
 static int
 config_check(const struct config *cfg, char *err, size_t errsz)
 {
+	if (cfg->memcached[0] != '\0' && cfg->cache_entries == 0) {
+		snprintf(err, errsz, "memcached needs cache_entries > 0: the "
+		    "host table holds the memcached key namespace");
+		return -1;
+	}
 	if (cfg->session_max_lifetime < cfg->session_lifetime) {
 		snprintf(err, errsz, "session_max_lifetime (%lld) is shorter "
 		    "than session_lifetime (%lld)",

@@ -26,6 +26,7 @@ struct config {
 	char	 memcached[CONFIG_PATH_MAX];	/* "" = none */
 	int64_t	 cache_ttl;
 	int	 cache_entries;			/* host-local cache slots; 0 = off */
+	int64_t	 cache_local_ttl;		/* life of a host-local entry */
 	char	 prefix[256];			/* "" when "/" */
 	char	 base_url[512];			/* without trailing '/' */
 	char	 cookie_name[64];

@@ -1,0 +1,244 @@
+"""The session cache (SPEC section 5, issue 3): the host-local shared table
+and memcached in front of SQLite, invalidation on every path, faults.
+A real memcached is started on a free loopback port for each test."""
+
+import base64
+import hashlib
+import json
+import signal
+import time
+import urllib.parse
+
+import harness
+from harness import Memcached, fcgi, make_params, wait_for
+
+USER = 'user@example.com'
+ADMIN = 'admin@example.com'
+PASSWORD = 'correct horse battery'
+
+
+def token_key_hex(token):
+    raw = base64.urlsafe_b64decode(token + '=' * (-len(token) % 4))
+    return hashlib.sha256(raw).hexdigest()
+
+
+class CacheTest(harness.TestCase):
+
+    def start(self, memcached=True, **conf):
+        self.mc = None
+        if memcached:
+            self.mc = self.track(Memcached(self.tmpdir).start())
+            conf.setdefault('memcached', self.mc.addr)
+        ag = self.authgw(**conf)
+        self.dump_logs_on_failure(ag)
+        ag.add_user(USER, PASSWORD)
+        ag.add_user(ADMIN, PASSWORD, admin=True)
+        ag.start()
+        return ag
+
+    def mc_stat(self, name):
+        for line in self.mc.command('stats').splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[1] == name:
+                return int(parts[2])
+        raise KeyError(name)
+
+    def post_json(self, ag, path, token, body=None):
+        data = json.dumps(body or {}).encode()
+        return ag.fcgi(path, 'POST', headers={
+            'Content-Type': 'application/json', 'Accept': 'application/json',
+            'Cookie': '%s=%s' % (ag.cookie_name, token)}, body=data)
+
+    # -- hits
+
+    def test_hit_after_first_check(self):
+        ag = self.start()
+        t = ag.login_cookie(USER, PASSWORD)
+        r1 = ag.check(t)
+        r2 = ag.check(t)
+        self.assertEqual((r1.status, r2.status), (200, 200))
+        self.assertEqual(r1.header('x-auth-source'), 'db')
+        self.assertEqual(r2.header('x-auth-source'), 'cache')
+        self.assertEqual(r2.header('x-auth-user'), USER)
+
+    def test_hit_without_memcached(self):
+        ag = self.start(memcached=False)
+        t = ag.login_cookie(USER, PASSWORD)
+        ag.check(t)
+        self.assertEqual(ag.check(t).header('x-auth-source'), 'cache')
+        h = ag.fcgi('/auth/healthz').json()
+        self.assertEqual(h, {'sqlite': 'ok', 'memcached': 'off'})
+
+    def test_memcached_tier_serves_after_local_entry_ages(self):
+        ag = self.start(cache_local_ttl=1)
+        t = ag.login_cookie(USER, PASSWORD)
+        self.assertEqual(ag.check(t).header('x-auth-source'), 'db')
+        # The entry is in memcached under a key derived from the token's
+        # hash, never the token itself.
+        keys = self.mc.command('lru_crawler metadump all')
+        self.assertIn(token_key_hex(t), keys)
+        self.assertNotIn(t, keys)
+        hits = self.mc_stat('get_hits')
+        time.sleep(1.2)
+        r = ag.check(t)
+        self.assertEqual(r.header('x-auth-source'), 'cache', r)
+        self.assertGreater(self.mc_stat('get_hits'), hits)
+
+    def test_forged_memcached_entry_authenticates_nobody(self):
+        ag = self.start(cache_local_ttl=1)
+        t = ag.login_cookie(USER, PASSWORD)
+        ag.check(t)
+        keys = self.mc.command('lru_crawler metadump all')
+        key = [urllib.parse.unquote(w.split('=', 1)[1]) for w in keys.split()
+               if w.startswith('key=') and token_key_hex(t) in w][0]
+        # Store another session's entry (wrong hash) under this key.
+        bogus = 's1\t' + '0' * 64 + '\t1\tAAAAAAAAAAAAAAAAAAAAAA\t1\t' \
+            '9999999999\t1\t2\tadmin\t1\t0\tadmin@example.com'
+        self.assertIn('STORED', self.mc.command(
+            'set %s 0 60 %d\r\n%s' % (key, len(bogus), bogus)))
+        db = ag.db()                    # behind authgw's back
+        db.execute('DELETE FROM sessions')
+        db.commit()
+        db.close()
+        time.sleep(1.2)
+        self.assertEqual(ag.check(t).status, 401)
+
+    # -- invalidation on every path
+
+    def assert_invalidated(self, ag, token, **conf):
+        r = ag.check(token)
+        self.assertEqual(r.status, 401, r)
+
+    def cached_session(self, ag, email=USER):
+        t = ag.login_cookie(email, PASSWORD)
+        ag.check(t)
+        self.assertEqual(ag.check(t).header('x-auth-source'), 'cache')
+        return t
+
+    def test_logout_invalidates(self):
+        ag = self.start()
+        t = self.cached_session(ag)
+        self.assertEqual(self.post_json(ag, '/auth/logout', t).status, 200)
+        self.assert_invalidated(ag, t)
+
+    def test_logout_all_invalidates_every_session(self):
+        ag = self.start()
+        t1 = self.cached_session(ag)
+        t2 = self.cached_session(ag)
+        r = self.post_json(ag, '/auth/logout', t1, {'all': True})
+        self.assertEqual(r.status, 200, r)
+        self.assert_invalidated(ag, t1)
+        self.assert_invalidated(ag, t2)
+
+    def test_cli_revoke_invalidates(self):
+        ag = self.start()
+        t = self.cached_session(ag)
+        pub = ag.query('SELECT public_id FROM sessions')[0][0]
+        self.assertEqual(ag.cli('session', 'revoke', pub).returncode, 0)
+        self.assert_invalidated(ag, t)
+
+    def test_cli_passwd_invalidates(self):
+        ag = self.start()
+        t = self.cached_session(ag)
+        r = ag.cli('user', 'passwd', USER, input='another password\n')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assert_invalidated(ag, t)
+
+    def test_cli_role_change_seen_at_once(self):
+        ag = self.start()
+        t = self.cached_session(ag)
+        self.assertEqual(ag.check(t, query='role=admin').status, 403)
+        self.assertEqual(ag.cli('user', 'role', USER, 'admin').returncode, 0)
+        r = ag.check(t, query='role=admin')
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.header('x-auth-role'), 'admin')
+
+    def test_cli_disable_and_del_invalidate(self):
+        ag = self.start()
+        t = self.cached_session(ag)
+        self.assertEqual(ag.cli('user', 'disable', USER).returncode, 0)
+        self.assert_invalidated(ag, t)
+        self.assertEqual(ag.cli('user', 'enable', USER).returncode, 0)
+        t = self.cached_session(ag)
+        self.assertEqual(ag.cli('user', 'del', USER).returncode, 0)
+        self.assert_invalidated(ag, t)
+
+    def test_admin_cache_clear(self):
+        ag = self.start()
+        t = self.cached_session(ag)
+        admin = ag.login_cookie(ADMIN, PASSWORD)
+        other = self.mc.command('set other:app 0 60 5\r\nhello')
+        self.assertIn('STORED', other)
+        self.assertEqual(self.post_json(ag, '/auth/admin/cache/clear',
+                                        t).status, 403)
+        r = self.post_json(ag, '/auth/admin/cache/clear', admin)
+        self.assertEqual(r.status, 200, r)
+        # Every cached session is unreachable: the next check is from db.
+        self.assertEqual(ag.check(t).header('x-auth-source'), 'db')
+        # Other applications' keys are untouched.
+        self.assertIn('hello', self.mc.command('get other:app'))
+
+    # -- faults
+
+    def test_memcached_killed_mid_run(self):
+        ag = self.start(cache_local_ttl=1)
+        t = self.cached_session(ag)
+        self.mc.stop()
+        for _ in range(3):
+            time.sleep(0.6)
+            r = ag.check(t)
+            self.assertEqual(r.status, 200, r)
+        self.assertEqual(ag.fcgi('/auth/healthz').json()['memcached'], 'down')
+        t2 = ag.login_cookie(USER, PASSWORD)
+        self.assertEqual(ag.check(t2).status, 200)
+
+    def test_memcached_refusing(self):
+        port = harness.free_port()      # nothing listens there
+        self.mc = None
+        ag = self.authgw(memcached='127.0.0.1:%d' % port)
+        self.dump_logs_on_failure(ag)
+        ag.add_user(USER, PASSWORD)
+        ag.start()
+        t = ag.login_cookie(USER, PASSWORD)
+        for _ in range(5):
+            self.assertEqual(ag.check(t).status, 200)
+
+    def test_frozen_memcached_during_logout(self):
+        ag = self.start(cache_local_ttl=1, workers=2)
+        t = self.cached_session(ag)
+        keep = self.cached_session(ag)
+        self.mc.pause()
+        try:
+            t0 = time.time()
+            r = self.post_json(ag, '/auth/logout', t)
+            self.assertEqual(r.status, 200, r)
+            # A frozen server costs at most the short time-outs.
+            self.assertLess(time.time() - t0, 3)
+            self.assertEqual(ag.check(keep).status, 200)
+        finally:
+            self.mc.resume()
+        time.sleep(1.2)                 # local entries aged out
+        for _ in range(4):              # every worker
+            self.assertEqual(ag.check(t).status, 401)
+        wait_for(lambda: ag.check(keep).status == 200, timeout=5,
+                 what='live session still valid')
+
+    def test_two_instances_see_each_others_logouts(self):
+        ag = self.start()
+        import os
+        other_dir = os.path.join(self.tmpdir, 'second')
+        os.mkdir(other_dir)
+        conf = dict(ag.conf)
+        for k in ('listen',):
+            conf.pop(k, None)
+        ag2 = self.track(harness.Authgw(other_dir, **conf))
+        ag2.start()
+        t = ag.login_cookie(USER, PASSWORD)
+        self.assertEqual(ag2.check(t).status, 200)
+        self.assertEqual(ag2.check(t).header('x-auth-source'), 'cache')
+        self.assertEqual(self.post_json(ag, '/auth/logout', t).status, 200)
+        self.assertEqual(ag2.check(t).status, 401)
+
+
+if __name__ == '__main__':
+    harness.run_modules()
