@@ -79,6 +79,6 @@ app_tick(struct app *app)
 	now = util_now();
 	if (now < app->next_maint)
 		return;
-	maint_run(app->cfg, app->stats);
+	maint_run_inline(app->cfg, app->stats);
 	app->next_maint = now + app->cfg->maintenance_interval;
 }

@@ -63,6 +63,8 @@ static const struct key keys[] = {
 	BOOL(registration),
 	STR(mail_command),
 	STR(mail_from),
+	I64(mail_timeout, 1, 3600),
+	I64(mail_retry, 1, 86400),
 	STR(www_dir),
 	STR(metrics_allow),
 	{ "log_level", KEY_LEVEL, offsetof(struct config, log_level), 0, 0, 0 },
@@ -106,6 +108,8 @@ config_defaults(struct config *cfg)
 	    sizeof(cfg->mail_command));
 	(void)util_strlcpy(cfg->mail_from, "authgw@localhost",
 	    sizeof(cfg->mail_from));
+	cfg->mail_timeout = 30;
+	cfg->mail_retry = 30;
 	(void)util_strlcpy(cfg->www_dir, AUTHGW_DATADIR "/authgw/www",
 	    sizeof(cfg->www_dir));
 	(void)util_strlcpy(cfg->metrics_allow, "127.0.0.1,::1",

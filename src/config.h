@@ -43,6 +43,8 @@ struct config {
 	int	 registration;
 	char	 mail_command[CONFIG_PATH_MAX];
 	char	 mail_from[256];
+	int64_t	 mail_timeout;			/* a hanging mail_command is killed */
+	int64_t	 mail_retry;			/* first retry delay, doubling */
 	char	 www_dir[CONFIG_PATH_MAX];
 	char	 metrics_allow[1024];
 	int	 log_level;			/* enum log_level */

@@ -56,6 +56,7 @@ http_status_text(int status)
 	case 415: return "Unsupported Media Type";
 	case 429: return "Too Many Requests";
 	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
 	default: return "Unknown";
 	}
@@ -112,11 +113,11 @@ resp_error(const struct request *req, struct response *resp, int status,
 			log_error("out of memory for an error body");
 		return;
 	}
-	vars[0] = (struct tvar){ "title", http_status_text(status) };
-	vars[1] = (struct tvar){ "message", reason };
-	vars[2] = (struct tvar){ "link", NULL };
-	vars[3] = (struct tvar){ "link_text", NULL };
-	vars[4] = (struct tvar){ "prefix", req->app_prefix };
+	vars[0] = (struct tvar){ .name = "title", .value = http_status_text(status) };
+	vars[1] = (struct tvar){ .name = "message", .value = reason };
+	vars[2] = (struct tvar){ .name = "link", .value = NULL };
+	vars[3] = (struct tvar){ .name = "link_text", .value = NULL };
+	vars[4] = (struct tvar){ .name = "prefix", .value = req->app_prefix };
 	resp->content_type = "text/html; charset=utf-8";
 	if (template_render(req->app_www, "message.html", vars, 5,
 	    &resp->body) == -1) {

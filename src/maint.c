@@ -1,14 +1,33 @@
-/* Periodic maintenance, run by the master: purge dead sessions and old
- * rate-limit records. */
+/* Periodic maintenance: purge dead sessions and old rate-limit records,
+ * send queued mail. The master runs it in a child process each tick, so a
+ * slow mail command never delays the master. */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "config.h"
 #include "log.h"
+#include "mail.h"
 #include "master.h"
 #include "stats.h"
 #include "store.h"
 #include "util.h"
 
+static volatile sig_atomic_t	maint_stop;
+static pid_t			maint_pid;
+
+static void
+on_maint_signal(int sig)
+{
+	(void)sig;
+	maint_stop = 1;
+}
+
 void
-maint_run(const struct config *cfg, struct stats *stats)
+maint_run_inline(const struct config *cfg, struct stats *stats)
 {
 	struct store	*st;
 	char		 err[512];
@@ -29,5 +48,40 @@ maint_run(const struct config *cfg, struct stats *stats)
 		    (long long)n);
 		stats_add(stats, STAT_SESSIONS_EXPIRED, (uint64_t)n);
 	}
+	mail_send_pending(cfg, st, stats, &maint_stop);
 	store_close(st);
+}
+
+void
+maint_run(const struct config *cfg, struct stats *stats)
+{
+	struct sigaction	 sa;
+	sigset_t		 none;
+	pid_t			 pid;
+
+	/* One pass at a time: a slow mail command delays the next. */
+	if (maint_pid > 0 && kill(maint_pid, 0) == 0)
+		return;
+	if ((pid = fork()) == -1) {
+		log_error("maintenance: fork: %s", strerror(errno));
+		return;
+	}
+	if (pid > 0) {
+		maint_pid = pid;	/* the master's waitpid reaps it */
+		return;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_maint_signal;	/* finish the message in hand */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	maint_run_inline(cfg, stats);
+	_exit(0);
 }

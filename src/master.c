@@ -10,6 +10,10 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
 #include <errno.h>
 #include <grp.h>
 #include <netdb.h>
@@ -46,6 +50,7 @@ struct slot {
 
 static volatile sig_atomic_t	got_chld, got_term, got_hup, got_alrm;
 
+static pid_t		 master_pid;
 static sigset_t		 orig_mask;	/* the mask before we blocked */
 static int		 signals_blocked;
 static struct slot	 slots[CONFIG_WORKERS_MAX];
@@ -91,9 +96,22 @@ listen_unix(const struct config *cfg, char *err, size_t errsz)
 		snprintf(err, errsz, "listen: socket path too long");
 		return -1;
 	}
-	/* A stale socket from an earlier run is replaced; nothing else. */
-	if (lstat(cfg->listen, &sb) == 0 && S_ISSOCK(sb.st_mode))
+	/*
+	 * A stale socket from an earlier run is replaced; one a running
+	 * server still answers on is not (that would orphan it).
+	 */
+	if (lstat(cfg->listen, &sb) == 0 && S_ISSOCK(sb.st_mode)) {
+		if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) != -1 &&
+		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(fd);
+			snprintf(err, errsz, "listen %s: in use by a running "
+			    "server", cfg->listen);
+			return -1;
+		}
+		if (fd != -1)
+			close(fd);
 		(void)unlink(cfg->listen);
+	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
 	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
 	    chmod(cfg->listen, (mode_t)cfg->socket_mode) == -1 ||
@@ -225,6 +243,12 @@ worker_main(const struct config *cfg, struct stats *stats, int slot, int fd,
 	sigaction(SIGALRM, &sa, NULL);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
 
+#ifdef __linux__
+	/* A master killed with SIGKILL takes its workers with it. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != master_pid)
+		_exit(0);
+#endif
 	atomic_store(&stats->w[slot].pid, (int64_t)getpid());
 	app_init(&app, cfg, stats, slot);
 	rc = fcgi_serve(&app, fd);
@@ -458,7 +482,7 @@ serve_single(struct config *cfg, struct stats *stats, int fd)
 	sigaction(SIGHUP, &sa, NULL);
 	if (signals_blocked)
 		sigprocmask(SIG_SETMASK, &orig_mask, NULL);
-	maint_run(cfg, stats);
+	maint_run_inline(cfg, stats);
 	app_init(&app, cfg, stats, 0);
 	app.maint_self = 1;
 	rc = fcgi_serve(&app, fd);
@@ -497,6 +521,7 @@ master_run(struct config *cfg, int fd, int inherited)
 	if (inherited && cfg->workers == 1)
 		return serve_single(cfg, stats, fd);
 
+	master_pid = getpid();
 	install_master_signals(&oldmask);
 	for (i = 0; i < cfg->workers; i++)
 		(void)worker_start(cfg, stats, i, fd, &oldmask);
@@ -546,6 +571,7 @@ master_run(struct config *cfg, int fd, int inherited)
 					    &oldmask);
 		if (!stopping && now >= next_maint) {
 			maint_run(cfg, stats);
+			stats_tick(stats, util_now());
 			next_maint = now_ms() + cfg->maintenance_interval * 1000;
 		}
 	}

@@ -24,8 +24,11 @@ void	master_unblock_signals(void);
 /* Bind cfg->listen. Returns the fd, or -1 with a reason in err. */
 int	master_listen(const struct config *, char *err, size_t errsz);
 
-/* Run one maintenance pass (purge expired sessions). */
+/* One maintenance pass (purge, mail) in a child process, reaped by the
+ * master's waitpid; skipped while the previous one still runs. */
 struct stats;
 void	maint_run(const struct config *, struct stats *);
+/* The same pass in the calling process (no master to reap a child). */
+void	maint_run_inline(const struct config *, struct stats *);
 
 #endif

@@ -23,7 +23,17 @@ static const struct route routes[] = {
 	{ "/refresh",	"POST",	route_refresh,		R_CSRF },
 	{ "/logout",	"POST",	route_logout,		R_CSRF },
 	{ "/healthz",	"GET",	route_healthz,		0 },
+	{ "/register",	"POST",	route_register,		R_CSRF },
+	{ "/verify",	"GET",	route_verify,		0 },
+	{ "/verify/resend", "POST", route_verify_resend,	R_CSRF },
+	{ "/sessions",	"GET",	route_sessions_get,	0 },
+	{ "/sessions/revoke", "POST", route_sessions_revoke, R_CSRF },
+	{ "/admin",	"GET",	route_admin_page,	0 },
+	{ "/admin/stats.json", "GET", route_admin_stats_json, 0 },
 	{ "/admin/cache/clear", "POST", route_admin_cache_clear, R_CSRF },
+	{ "/admin/stats/reset", "POST", route_admin_stats_reset, R_CSRF },
+	{ "/admin/sessions/revoke", "POST", route_admin_sessions_revoke, R_CSRF },
+	{ "/metrics",	"GET",	route_metrics,		0 },
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))

@@ -21,7 +21,20 @@ route_fn	route_refresh;
 route_fn	route_session;
 route_fn	route_check;
 route_fn	route_healthz;
+/* routes_register.c: registration and email verification */
+route_fn	route_register;
+route_fn	route_verify;
+route_fn	route_verify_resend;
+/* routes_sessions.c: the user's own sessions */
+route_fn	route_sessions_get;
+route_fn	route_sessions_revoke;
+/* routes_admin.c: admin role only (metrics: metrics_allow or admin) */
+route_fn	route_admin_page;
+route_fn	route_admin_stats_json;
 route_fn	route_admin_cache_clear;
+route_fn	route_admin_stats_reset;
+route_fn	route_admin_sessions_revoke;
+route_fn	route_metrics;
 /* The FastCGI AUTHORIZER / AUTHENTICATOR / ACCESS_CHECKER roles. */
 route_fn	route_authorize;
 
@@ -56,6 +69,14 @@ struct route_limit {
 int	route_ratelimit(struct app *, struct request *, struct response *,
 	    struct store *, int acct_kind, int addr_kind, const char *email,
 	    struct route_limit *rl);
+
+/*
+ * A page from message.html with a sign-in link; offer_resend adds the form
+ * asking for a new verification link (email prefilled, may be NULL).
+ */
+void	route_message_page(struct app *, struct request *, struct response *,
+	    int status, const char *title, const char *message,
+	    int offer_resend, const char *email);
 
 /* The login page URL with next= (absolute, from base_url) into out. */
 int	route_login_url(struct app *, const char *next, struct buf *out);

@@ -55,11 +55,11 @@ login_page(struct app *app, struct request *req, struct response *resp,
 	}
 	if (next == NULL || !parse_next_is_safe(next, strlen(next)))
 		next = "/";
-	vars[0] = (struct tvar){ "prefix", app->cfg->prefix };
-	vars[1] = (struct tvar){ "csrf", token };
-	vars[2] = (struct tvar){ "next", next };
-	vars[3] = (struct tvar){ "error", error };
-	vars[4] = (struct tvar){ "email", email };
+	vars[0] = (struct tvar){ .name = "prefix", .value = app->cfg->prefix };
+	vars[1] = (struct tvar){ .name = "csrf", .value = token };
+	vars[2] = (struct tvar){ .name = "next", .value = next };
+	vars[3] = (struct tvar){ .name = "error", .value = error };
+	vars[4] = (struct tvar){ .name = "email", .value = email };
 	resp->status = status;
 	resp->content_type = "text/html; charset=utf-8";
 	buf_reset(&resp->body);
@@ -235,9 +235,14 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 	if (app->cfg->require_verified_email && !u.verified) {
 		(void)store_attempt_del(st, rl.a[0].id);
 		stats_inc(app->stats, STAT_LOGINS_FAILED);
-		login_refuse(app, req, resp, 403, "this email address is not "
-		    "verified yet: follow the link in the mail we sent",
-		    email, next);
+		if (req->wants_json)
+			resp_error(req, resp, 403, "this email address is not "
+			    "verified yet: follow the link in the mail we sent");
+		else
+			route_message_page(app, req, resp, 403,
+			    "Confirm your address first", "This email address "
+			    "is not verified yet: follow the link in the mail "
+			    "we sent, or ask for a new one.", 1, email);
 		return;
 	}
 	if (session_create(app, &u, req->remote_addr, req->user_agent,

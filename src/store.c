@@ -41,6 +41,14 @@ enum stmt_id {
 	SQL_ATTEMPT_DEL,
 	SQL_ATTEMPT_CLEAR,
 	SQL_ATTEMPT_PURGE,
+	SQL_VERIFY_ADD,
+	SQL_VERIFY_FIND,
+	SQL_VERIFY_MARK,
+	SQL_OUTBOX_ADD,
+	SQL_OUTBOX_NEXT,
+	SQL_OUTBOX_SENT,
+	SQL_OUTBOX_FAILED,
+	SQL_OUTBOX_COUNT,
 	SQL_BEGIN_IMMEDIATE,
 	SQL_COMMIT,
 	SQL_ROLLBACK,
@@ -95,6 +103,21 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_ATTEMPT_DEL] = "DELETE FROM attempts WHERE id = ?",
 	[SQL_ATTEMPT_CLEAR] = "DELETE FROM attempts WHERE kind = ? AND key = ?",
 	[SQL_ATTEMPT_PURGE] = "DELETE FROM attempts WHERE at <= ?",
+	[SQL_VERIFY_ADD] = "INSERT INTO verify_tokens (token_hash, user_id, "
+	    "created, expires) VALUES (?, ?, ?, ?)",
+	[SQL_VERIFY_FIND] = "SELECT id, user_id FROM verify_tokens "
+	    "WHERE token_hash = ? AND used = 0 AND expires > ?",
+	[SQL_VERIFY_MARK] =
+	    "UPDATE verify_tokens SET used = ? WHERE id = ? AND used = 0",
+	[SQL_OUTBOX_ADD] = "INSERT INTO outbox (created, recipient, message, "
+	    "next_try) VALUES (?, ?, ?, ?)",
+	[SQL_OUTBOX_NEXT] = "SELECT id, attempts, recipient, message FROM outbox "
+	    "WHERE sent = 0 AND next_try <= ? ORDER BY id LIMIT 1",
+	[SQL_OUTBOX_SENT] = "UPDATE outbox SET sent = ?, message = '', "
+	    "last_error = '' WHERE id = ? AND sent = 0",
+	[SQL_OUTBOX_FAILED] = "UPDATE outbox SET attempts = attempts + 1, "
+	    "next_try = ?, last_error = ? WHERE id = ? AND sent = 0",
+	[SQL_OUTBOX_COUNT] = "SELECT count(*) FROM outbox WHERE sent = 0",
 	[SQL_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
 	[SQL_COMMIT] = "COMMIT",
 	[SQL_ROLLBACK] = "ROLLBACK",
@@ -821,4 +844,180 @@ enum store_rc
 store_attempts_purge(struct store *st, int64_t before, int64_t *count)
 {
 	return delete_by_int(st, SQL_ATTEMPT_PURGE, before, count);
+}
+
+enum store_rc
+store_begin(struct store *st)
+{
+	return run_simple(st, SQL_BEGIN_IMMEDIATE, "begin");
+}
+
+enum store_rc
+store_commit(struct store *st)
+{
+	return run_simple(st, SQL_COMMIT, "commit");
+}
+
+void
+store_rollback(struct store *st)
+{
+	(void)run_simple(st, SQL_ROLLBACK, "rollback");
+}
+
+enum store_rc
+store_verify_add(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
+    int64_t user_id, int64_t now, int64_t expires)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt_get(st, SQL_VERIFY_ADD)) == NULL)
+		return STORE_ERROR;
+	if (bind_blob(s, 1, hash, CRYPTO_SHA256_LEN) || bind_int(s, 2, user_id) ||
+	    bind_int(s, 3, now) || bind_int(s, 4, expires)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return step_done(st, s, "verify add");
+}
+
+struct verify_row {
+	int64_t	 id;
+	int64_t	 user_id;
+};
+
+static void
+fill_verify(sqlite3_stmt *s, void *out)
+{
+	struct verify_row	*v = out;
+
+	v->id = sqlite3_column_int64(s, 0);
+	v->user_id = sqlite3_column_int64(s, 1);
+}
+
+enum store_rc
+store_verify_use(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
+    int64_t now, int64_t *user_id)
+{
+	sqlite3_stmt		*s;
+	struct verify_row	 v;
+	enum store_rc		 rc;
+
+	if ((s = stmt_get(st, SQL_VERIFY_FIND)) == NULL)
+		return STORE_ERROR;
+	if (bind_blob(s, 1, hash, CRYPTO_SHA256_LEN) || bind_int(s, 2, now)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	/* Read first: an unknown token writes nothing. */
+	if ((rc = step_row(st, s, "verify find", fill_verify, &v)) != STORE_OK)
+		return rc;
+	if (store_begin(st) != STORE_OK)
+		return STORE_ERROR;
+	if ((s = stmt_get(st, SQL_VERIFY_MARK)) == NULL ||
+	    bind_int(s, 1, now) || bind_int(s, 2, v.id)) {
+		if (s != NULL)
+			stmt_done(s);
+		goto fail;
+	}
+	if (step_done(st, s, "verify mark") != STORE_OK)
+		goto fail;
+	if (sqlite3_changes(st->db) == 0) {	/* used concurrently */
+		store_rollback(st);
+		return STORE_NOTFOUND;
+	}
+	if (store_user_set_verified(st, v.user_id, 1) != STORE_OK ||
+	    store_commit(st) != STORE_OK)
+		goto fail;
+	*user_id = v.user_id;
+	return STORE_OK;
+fail:
+	store_rollback(st);
+	return STORE_ERROR;
+}
+
+enum store_rc
+store_outbox_add(struct store *st, const char *recipient, const char *message,
+    int64_t now)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt_get(st, SQL_OUTBOX_ADD)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, now) || bind_text(s, 2, recipient) ||
+	    bind_text(s, 3, message) || bind_int(s, 4, now)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return step_done(st, s, "outbox add");
+}
+
+static void
+fill_mail(sqlite3_stmt *s, void *out)
+{
+	struct store_mail	*m = out;
+	const unsigned char	*msg = sqlite3_column_text(s, 3);
+
+	m->id = sqlite3_column_int64(s, 0);
+	m->attempts = sqlite3_column_int64(s, 1);
+	col_text(s, 2, m->recipient, sizeof(m->recipient));
+	m->message = xstrdup(msg ? (const char *)msg : "");
+}
+
+enum store_rc
+store_outbox_next(struct store *st, int64_t now, struct store_mail *m)
+{
+	sqlite3_stmt	*s;
+
+	memset(m, 0, sizeof(*m));
+	if ((s = stmt_get(st, SQL_OUTBOX_NEXT)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, now)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return step_row(st, s, "outbox next", fill_mail, m);
+}
+
+enum store_rc
+store_outbox_sent(struct store *st, int64_t id, int64_t now)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt_get(st, SQL_OUTBOX_SENT)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, now) || bind_int(s, 2, id)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return step_done(st, s, "outbox sent");
+}
+
+enum store_rc
+store_outbox_failed(struct store *st, int64_t id, int64_t next_try,
+    const char *error)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt_get(st, SQL_OUTBOX_FAILED)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, next_try) || bind_text(s, 2, error) ||
+	    bind_int(s, 3, id)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return step_done(st, s, "outbox failed");
+}
+
+enum store_rc
+store_outbox_count(struct store *st, int64_t *pending)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if ((s = stmt_get(st, SQL_OUTBOX_COUNT)) == NULL)
+		return STORE_ERROR;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*pending = sqlite3_column_int64(s, 0);
+	stmt_done(s);
+	return rc == SQLITE_ROW ? STORE_OK : STORE_ERROR;
 }

@@ -125,6 +125,45 @@ enum store_rc	 store_attempts_take(struct store *, struct store_attempt *,
 enum store_rc	 store_attempt_del(struct store *, int64_t id);
 /* Forget every attempt of a counter (a successful login). */
 enum store_rc	 store_attempts_clear(struct store *, int kind, const char *key);
+/* A write transaction (BEGIN IMMEDIATE): several changes made at once. */
+enum store_rc	 store_begin(struct store *);
+enum store_rc	 store_commit(struct store *);
+void		 store_rollback(struct store *);
+
+/* A verification token (its hash) for user_id, valid until expires. */
+enum store_rc	 store_verify_add(struct store *,
+		    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t user_id,
+		    int64_t now, int64_t expires);
+/*
+ * Use a token: if it is unused and unexpired at now, mark it used and the
+ * user verified, in one transaction (STORE_OK, *user_id set). Used, unknown
+ * or expired: STORE_NOTFOUND, nothing written.
+ */
+enum store_rc	 store_verify_use(struct store *,
+		    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t now,
+		    int64_t *user_id);
+
+/* A message of the outbox. message is allocated: free it. */
+struct store_mail {
+	int64_t	 id;
+	int64_t	 attempts;
+	char	 recipient[STORE_EMAIL_MAX + 1];
+	char	*message;
+};
+
+enum store_rc	 store_outbox_add(struct store *, const char *recipient,
+		    const char *message, int64_t now);
+/* The oldest pending message due at now, or STORE_NOTFOUND. */
+enum store_rc	 store_outbox_next(struct store *, int64_t now,
+		    struct store_mail *);
+/* Sent: recorded, and the message body scrubbed. */
+enum store_rc	 store_outbox_sent(struct store *, int64_t id, int64_t now);
+/* Failed: attempts + 1, tried again at next_try. */
+enum store_rc	 store_outbox_failed(struct store *, int64_t id,
+		    int64_t next_try, const char *error);
+/* Messages in the mail outbox not yet sent. */
+enum store_rc	 store_outbox_count(struct store *, int64_t *pending);
+
 /* Delete attempts at or before before. */
 enum store_rc	 store_attempts_purge(struct store *, int64_t before,
 		    int64_t *count);

@@ -1,0 +1,281 @@
+/* Registration and email verification: POST /register, GET /verify,
+ * POST /verify/resend. */
+#include <string.h>
+
+#include "app.h"
+#include "crypto.h"
+#include "csrf.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "mail.h"
+#include "parse.h"
+#include "password.h"
+#include "ratelimit.h"
+#include "routes.h"
+#include "session.h"
+#include "stats.h"
+#include "store.h"
+#include "template.h"
+#include "util.h"
+
+/* One answer whether or not the address exists: no enumeration. */
+#define ACCEPTED_TEXT	"If this address can be used, a message with a " \
+			"link is on its way. Check your mail."
+
+void
+route_message_page(struct app *app, struct request *req,
+    struct response *resp, int status, const char *title,
+    const char *message, int offer_resend, const char *email)
+{
+	char		 token[CSRF_TOKEN_MAX] = "";
+	char		 login[512];
+	struct tvar	 vars[7];
+
+	if (offer_resend && csrf_token(app, req, resp, token,
+	    sizeof(token)) == -1)
+		token[0] = '\0';
+	(void)snprintf(login, sizeof(login), "%s/login", app->cfg->prefix);
+	vars[0] = (struct tvar){ .name = "title", .value = title };
+	vars[1] = (struct tvar){ .name = "message", .value = message };
+	vars[2] = (struct tvar){ .name = "link", .value = login };
+	vars[3] = (struct tvar){ .name = "link_text", .value = "Sign in" };
+	vars[4] = (struct tvar){ .name = "prefix", .value = app->cfg->prefix };
+	vars[5] = (struct tvar){ .name = "csrf", .value = token };
+	vars[6] = (struct tvar){ .name = "email", .value = email };
+	resp->status = status;
+	resp->content_type = "text/html; charset=utf-8";
+	buf_reset(&resp->body);
+	if (template_render(app->cfg->www_dir, "message.html", vars, 7,
+	    &resp->body) == -1)
+		resp_text(resp, status, "text/plain; charset=utf-8", message);
+}
+
+/* 202 with the same body whatever happened. */
+static void
+accepted(struct app *app, struct request *req, struct response *resp)
+{
+	if (req->wants_json)
+		resp_text(resp, 202, "application/json",
+		    "{\"status\":\"accepted\",\"message\":\"" ACCEPTED_TEXT "\"}");
+	else
+		route_message_page(app, req, resp, 202, "Check your mail",
+		    ACCEPTED_TEXT, 0, NULL);
+}
+
+/*
+ * Queue a verification link for (user_id, email) inside the caller's
+ * transaction: a new token, stored hashed, and the message in the outbox.
+ */
+static int
+queue_verify(struct app *app, struct store *st, int64_t user_id,
+    const char *email, int64_t now)
+{
+	unsigned char	 raw[SESSION_TOKEN_LEN], hash[CRYPTO_SHA256_LEN];
+	char		 token[SESSION_COOKIE_LEN + 1];
+	struct buf	 link = { 0 }, msg = { 0 };
+	int		 rc = -1;
+
+	if (crypto_random(raw, sizeof(raw)) == -1 ||
+	    crypto_b64url_encode(raw, sizeof(raw), token, sizeof(token)) !=
+	    SESSION_COOKIE_LEN)
+		goto out;
+	crypto_sha256(raw, sizeof(raw), hash);
+	if (store_verify_add(st, hash, user_id, now,
+	    now + app->cfg->verify_token_ttl) != STORE_OK)
+		goto out;
+	if (buf_printf(&link, "%s%s/verify?token=%s", app->cfg->base_url,
+	    app->cfg->prefix, token) == -1 ||
+	    mail_compose(app->cfg, MAIL_VERIFY, email, link.data, now,
+	    &msg) == -1 || store_outbox_add(st, email, msg.data, now) !=
+	    STORE_OK)
+		goto out;
+	rc = 0;
+out:
+	crypto_cleanse(raw, sizeof(raw));
+	crypto_cleanse(token, sizeof(token));
+	if (link.data != NULL)
+		crypto_cleanse(link.data, link.len);
+	if (msg.data != NULL)
+		crypto_cleanse(msg.data, msg.len);
+	buf_free(&link);
+	buf_free(&msg);
+	return rc;
+}
+
+static int
+queue_exists(struct app *app, struct store *st, const char *email,
+    int64_t now)
+{
+	struct buf	 msg = { 0 };
+	int		 rc;
+
+	rc = mail_compose(app->cfg, MAIL_EXISTS, email, NULL, now, &msg) ==
+	    0 && store_outbox_add(st, email, msg.data, now) == STORE_OK ?
+	    0 : -1;
+	buf_free(&msg);
+	return rc;
+}
+
+/* The validated, normalised email field; answers 400 and returns -1. */
+static int
+email_field(struct request *req, struct response *resp, char *out,
+    size_t outsz)
+{
+	const char	*e = fields_get_text(&req->form, "email");
+
+	if (e == NULL || util_email_normalize(e, out, outsz) == -1) {
+		resp_error(req, resp, 400, "a valid email address is required");
+		return -1;
+	}
+	return 0;
+}
+
+/* Create the account or, for a taken address, mail its owner. */
+static int
+register_queue(struct app *app, struct store *st, const char *email,
+    const char *pwhash, int64_t now)
+{
+	struct user	 u;
+	int64_t		 uid;
+
+	switch (store_user_get_email(st, email, &u)) {
+	case STORE_NOTFOUND:
+		if (store_user_add(st, email, pwhash, "user", 0, now, &uid) !=
+		    STORE_OK)
+			return -1;
+		return queue_verify(app, st, uid, email, now);
+	case STORE_OK:
+		crypto_cleanse(u.pwhash, sizeof(u.pwhash));
+		if (!u.verified)
+			return queue_verify(app, st, u.id, u.email, now);
+		return queue_exists(app, st, u.email, now);
+	default:
+		return -1;
+	}
+}
+
+void
+route_register(struct app *app, struct request *req, struct response *resp)
+{
+	char			 email[UTIL_EMAIL_MAX + 1];
+	char			 hash[PASSWORD_HASH_MAX];
+	const char		*pw;
+	size_t			 pwlen;
+	struct store		*st;
+	struct route_limit	 rl;
+
+	if (!app->cfg->registration) {
+		resp_error(req, resp, 403, "registration is closed");
+		return;
+	}
+	if (email_field(req, resp, email, sizeof(email)) == -1)
+		return;
+	pw = fields_get(&req->form, "password", &pwlen);
+	if (pw == NULL || pwlen < PASSWORD_MIN || pwlen > PASSWORD_MAX) {
+		resp_error(req, resp, 400, "the password needs 8 to 1024 bytes");
+		return;
+	}
+	if ((st = app_store(app)) == NULL) {
+		resp_error(req, resp, 503, "storage unavailable");
+		return;
+	}
+	if (route_ratelimit(app, req, resp, st, RL_MAIL_ACCOUNT, RL_MAIL_ADDR,
+	    email, &rl) == -1)
+		return;
+	/* Hashed whether or not the address is taken: the same cost. */
+	if (password_hash(pw, pwlen, &app->pwparams, hash, sizeof(hash)) == -1 ||
+	    store_begin(st) != STORE_OK) {
+		resp_error(req, resp, 503, "storage unavailable");
+		return;
+	}
+	if (register_queue(app, st, email, hash, req->now) == -1 ||
+	    store_commit(st) != STORE_OK) {
+		store_rollback(st);
+		crypto_cleanse(hash, sizeof(hash));
+		resp_error(req, resp, 503, "storage unavailable");
+		return;
+	}
+	crypto_cleanse(hash, sizeof(hash));
+	stats_inc(app->stats, STAT_MAILS_QUEUED);
+	accepted(app, req, resp);
+}
+
+void
+route_verify(struct app *app, struct request *req, struct response *resp)
+{
+	const char	*t = fields_get_text(&req->qs, "token");
+	unsigned char	 hash[CRYPTO_SHA256_LEN];
+	struct store	*st;
+	int64_t		 uid;
+	enum store_rc	 rc = STORE_NOTFOUND;
+
+	if ((st = app_store(app)) == NULL) {
+		resp_error(req, resp, 503, "storage unavailable");
+		return;
+	}
+	/* A malformed token is just another unknown one. */
+	if (t != NULL && session_cookie_hash(t, strlen(t), hash) == 0)
+		rc = store_verify_use(st, hash, req->now, &uid);
+	if (rc == STORE_ERROR) {
+		resp_error(req, resp, 503, "storage unavailable");
+		return;
+	}
+	if (rc == STORE_OK) {
+		log_info("user %lld verified their address", (long long)uid);
+		/* Cached sessions carry the verified flag. */
+		(void)session_user_changed(app, uid, 0);
+		if (req->wants_json)
+			resp_text(resp, 200, "application/json",
+			    "{\"verified\":true}");
+		else
+			route_message_page(app, req, resp, 200,
+			    "Address confirmed", "Your email address is "
+			    "confirmed. You can sign in now.", 0, NULL);
+		return;
+	}
+	if (req->wants_json)
+		resp_error(req, resp, 410, "this link is used, unknown or "
+		    "expired: ask for a new one");
+	else
+		route_message_page(app, req, resp, 410, "Link no longer valid",
+		    "This link was already used, or it has expired. Enter "
+		    "your address to get a new one.", 1, NULL);
+}
+
+void
+route_verify_resend(struct app *app, struct request *req,
+    struct response *resp)
+{
+	char			 email[UTIL_EMAIL_MAX + 1];
+	struct store		*st;
+	struct user		 u;
+	struct route_limit	 rl;
+	enum store_rc		 rc;
+
+	if (email_field(req, resp, email, sizeof(email)) == -1)
+		return;
+	if ((st = app_store(app)) == NULL) {
+		resp_error(req, resp, 503, "storage unavailable");
+		return;
+	}
+	if (route_ratelimit(app, req, resp, st, RL_MAIL_ACCOUNT, RL_MAIL_ADDR,
+	    email, &rl) == -1)
+		return;
+	if ((rc = store_user_get_email(st, email, &u)) == STORE_ERROR) {
+		resp_error(req, resp, 503, "storage unavailable");
+		return;
+	}
+	crypto_cleanse(u.pwhash, sizeof(u.pwhash));
+	if (rc == STORE_OK && !u.verified && !u.disabled) {
+		if (store_begin(st) != STORE_OK ||
+		    queue_verify(app, st, u.id, u.email, req->now) == -1 ||
+		    store_commit(st) != STORE_OK) {
+			store_rollback(st);
+			resp_error(req, resp, 503, "storage unavailable");
+			return;
+		}
+		stats_inc(app->stats, STAT_MAILS_QUEUED);
+	}
+	accepted(app, req, resp);
+}
