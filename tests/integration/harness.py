@@ -1002,8 +1002,20 @@ def cgi_request(env, stdin=b'', config=None, timeout=30.0):
     e.setdefault('GATEWAY_INTERFACE', 'CGI/1.1')
     if config:
         e['AUTHGW_CONFIG'] = config
-    r = subprocess.run([AUTHGW_BIN], input=stdin, capture_output=True,
-                       env=e, timeout=timeout)
+    # Its own session, so that a run that turns out to be a server (a
+    # config with listen) is killed whole on time-out.
+    proc = _register(subprocess.Popen(
+        [AUTHGW_BIN], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env=e, start_new_session=True))
+    try:
+        out, err = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc, signal.SIGKILL)
+        proc.communicate()
+        _reap(proc, 5)
+        raise
+    _reap(proc, 5)
+    r = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
     headers, body = parse_cgi_response(r.stdout)
     pairs = [(k, x) for k, v in headers.items() if k != 'status'
              for x in (v if isinstance(v, list) else [v])]

@@ -77,6 +77,64 @@ class PreforkTest(ModeTest):
         self.assert_serves(ag)
         self.assertEqual(ag.stop(), 0)
 
+    def test_ipv6(self):
+        try:
+            with socket.socket(socket.AF_INET6) as s6:
+                s6.bind(('::1', 0))
+                port = s6.getsockname()[1]
+        except OSError:
+            raise unittest.SkipTest('no IPv6 loopback')
+        ag = self.start(listen='[::1]:%d' % port)
+        self.assert_serves(ag)
+        self.assertEqual(ag.stop(), 0)
+
+    def test_next_is_encoded_in_location(self):
+        ag = self.start(workers=1)
+        for uri, expect in (('/a b?x=1&y=%2F', '/a b?x=1&y=%2F'),
+                            ('/x\r\nSet-Cookie: a=b', None),
+                            ('/p"><script>', '/p"><script>')):
+            r = ag.check(headers={'X-Original-URI': uri})
+            self.assertEqual(r.status, 401, r)
+            loc = r.header('location')
+            self.assertTrue(loc.startswith(ag.base_url + '/auth/login'), loc)
+            self.assertNotRegex(loc, r'[\x00-\x20"<>]', loc)
+            self.assertNotIn('set-cookie', r.headers)
+            q = urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query)
+            if expect is not None:
+                self.assertEqual(q.get('next'), [expect], loc)
+
+    def test_second_instance_does_not_steal_the_socket(self):
+        # Starting authgw again on the same unix socket (by mistake, or a
+        # service manager overlapping a restart) must not unlink the live
+        # socket of the running instance.
+        ag = self.start(workers=1)
+        second = subprocess.Popen([AUTHGW_BIN, '-c', ag.config_path],
+                                  stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+        harness.register_process(second)
+        try:
+            rc = second.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            rc = None
+        out = b''
+        if rc is None:
+            os.kill(second.pid, signal.SIGTERM)
+            harness.reap_process(second)
+        out = second.stdout.read().decode('utf-8', 'replace')
+        second.stdout.close()
+        try:
+            r = ag.fcgi('/auth/healthz')
+        except OSError as e:
+            self.fail('the running instance is unreachable after a second '
+                      'one started on its socket (second: rc %s, %r): %s'
+                      % (rc, out.strip(), e))
+        self.assertEqual(r.status, 200, r)
+        self.assertIsNotNone(rc, 'a second instance took over the socket '
+                             'of a running one: %s' % out)
+        self.assertNotEqual(rc, 0, out)
+
     def test_killed_worker_is_restarted(self):
         ag = self.start(workers=2)
         before = wait_for(lambda: (lambda w: w if len(w) == 2 else None)(
@@ -255,6 +313,15 @@ class SignalTest(ModeTest):
         new_workers = set(wait_for(lambda: ag.workers(), what='workers'))
         self.assertFalse(old_workers & new_workers,
                          'workers were not replaced at SIGHUP')
+        self.assertEqual(ag.stop(), 0)
+
+    def test_sighup_changes_workers(self):
+        ag = self.start(workers=2, users=False)
+        wait_for(lambda: len(ag.workers()) == 2, what='2 workers')
+        ag.reload(workers=3)
+        wait_for(lambda: len(ag.workers()) == 3, timeout=10,
+                 what='3 workers after SIGHUP')
+        self.assertEqual(ag.fcgi('/auth/healthz').status, 200)
         self.assertEqual(ag.stop(), 0)
 
     def test_sighup_bad_config_keeps_old(self):

@@ -315,6 +315,10 @@ class CsrfTest(NginxCase):
         r = self.req(c, 'POST', '/auth/login', form=self.form(),
                      headers={'Origin': 'http://127.0.0.1'})
         self.assertEqual(r.status, 303, r)
+        r = self.check(self.new_client())
+        self.assertEqual(r.status, 401, r)
+        self.assertTrue(r.header('location').startswith(
+            'http://127.0.0.1:80/auth/login'), r)
 
     def test_json_body_without_json_type_is_a_form(self):
         c = self.up()
@@ -500,6 +504,216 @@ class CheckTest(NginxCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json(), {'sqlite': 'ok', 'memcached': 'off'})
 
+    def test_post_to_protected_location(self):
+        # auth_request's subrequest carries the original method; the
+        # shipped config sends authgw a GET anyway.
+        self.up()
+        anon = self.new_client()
+        r = self.req(anon, 'POST', '/private/index.html', body=b'x=1',
+                     headers={'Content-Type': 'application/x-www-form-urlencoded'})
+        self.assertEqual(r.status, 302, r)
+        c = self.logged_in()
+        r = self.req(c, 'POST', '/private/index.html', body=b'x=1',
+                     headers={'Content-Type': 'application/x-www-form-urlencoded'})
+        self.assertNotIn(r.status, (302, 401, 403, 500), r)
+
+    def test_location_ignores_host(self):
+        self.up()
+        c = self.new_client()
+        r = self.req(c, 'GET', '/private/', headers={'Host': 'evil.example'})
+        self.assertEqual(r.status, 302, r)
+        self.assertTrue(r.header('location').startswith(self.base + '/'), r)
+
+
+class RoutesTest(NginxCase):
+    """The remaining routes of SPEC section 4: own sessions, registration
+    and verification, admin, metrics."""
+
+    def sessions_of(self, r):
+        d = r.json()
+        lst = d.get('sessions') if isinstance(d, dict) else d
+        self.assertIsInstance(lst, list, d)
+        return lst
+
+    def test_own_sessions_and_revoke(self):
+        self.up()
+        a1, a2 = self.logged_in(USER), self.logged_in(USER)
+        b = self.logged_in(ADMIN)
+        r = self.req(a1, 'GET', '/auth/sessions')
+        self.assertEqual(r.status, 200, r)
+        lst = self.sessions_of(r)
+        self.assertEqual(len(lst), 2, lst)
+        for srv in lst:
+            for k in ('id', 'created', 'last_seen', 'expires', 'ip',
+                      'user_agent', 'current'):
+                self.assertIn(k, srv)
+            self.assertIsInstance(srv['id'], str)
+        self.assertEqual(sum(1 for x in lst if x['current'] is True), 1, lst)
+        other = [x['id'] for x in lst if not x['current']][0]
+        bid = self.sessions_of(self.req(b, 'GET', '/auth/sessions'))[0]['id']
+        # Someone else's session id: nothing happens to it.
+        r = self.req(a1, 'POST', '/auth/sessions/revoke', json={'id': bid})
+        self.assertNotEqual(r.status // 100, 5, r)
+        self.assertEqual(self.check(b).status, 200, 'revoked another user')
+        r = self.req(a1, 'POST', '/auth/sessions/revoke', json={'id': other})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.check(a2).status, 401)
+        self.assertEqual(self.check(a1).status, 200)
+        r = self.req(a1, 'POST', '/auth/sessions/revoke', form={'id': other})
+        self.assertEqual(r.status, 403, 'form without CSRF: %r' % r)
+        self.assertEqual(self.req(self.new_client(), 'GET',
+                                  '/auth/sessions').status, 401)
+
+    def mails(self):
+        try:
+            with open(os.path.join(self.tmpdir, 'mail.out')) as f:
+                return f.read()
+        except OSError:
+            return ''
+
+    def verify_links(self):
+        return re.findall(r'(?m)^(http://\S+/auth/verify\?token=\S+?)\r?$',
+                          self.mails())
+
+    def test_register_and_verify(self):
+        c = self.up()
+        new = 'fresh@example.com'
+        r1 = self.req(c, 'POST', '/auth/register',
+                      json={'email': new, 'password': PASSWORD})
+        self.assertEqual(r1.status, 202, r1)
+        r2 = self.req(c, 'POST', '/auth/register',
+                      json={'email': USER, 'password': PASSWORD})
+        self.assertEqual(r2.status, 202, r2)
+        self.assertEqual(r1.body, r2.body, 'register reveals existing users')
+        self.assertEqual(self.req(c, 'POST', '/auth/login', json={
+            'email': new, 'password': PASSWORD}).status, 403)
+        links = harness.wait_for(self.verify_links, timeout=10,
+                                 what='the verification mail')
+        self.assertEqual(len(links), 1, self.mails())
+        link = links[0]
+        self.assertTrue(link.startswith(self.base + '/auth/verify?token='))
+        token = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)['token'][0]
+        # The sent message's body is scrubbed: the token is nowhere in the db.
+        time.sleep(0.5)
+        db = self.ag.db()
+        try:
+            for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'"):
+                for row in db.execute('SELECT * FROM "%s"' % t):
+                    for v in row:
+                        if isinstance(v, (str, bytes)):
+                            vv = v if isinstance(v, str) else v.decode('latin-1')
+                            self.assertNotIn(token, vv, 'token stored in %s' % t)
+        finally:
+            db.close()
+        path = self.location_path_of(link)
+        r = self.req(c, 'GET', path)
+        self.assertEqual(r.status, 200, r)
+        r = self.req(c, 'GET', path)
+        self.assertEqual(r.status, 410, 'verify link reused: %r' % r)
+        self.assertEqual(self.req(c, 'GET', '/auth/verify?token=' + 'A' * 43)
+                         .status, 410)
+        self.assertEqual(self.req(c, 'POST', '/auth/login', json={
+            'email': new, 'password': PASSWORD}).status, 200)
+
+    def location_path_of(self, url):
+        u = urllib.parse.urlsplit(url)
+        return u.path + '?' + u.query
+
+    def test_resend(self):
+        c = self.up()
+        r = self.req(c, 'POST', '/auth/verify/resend', json={'email': UNVERIFIED})
+        self.assertEqual(r.status, 202, r)
+        r2 = self.req(c, 'POST', '/auth/verify/resend',
+                      json={'email': 'nobody@example.com'})
+        self.assertEqual(r2.status, 202, r2)
+        self.assertEqual(r.body, r2.body)
+        links = harness.wait_for(self.verify_links, timeout=10, what='a mail')
+        r = self.req(c, 'GET', self.location_path_of(links[-1]))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.req(c, 'POST', '/auth/login', json={
+            'email': UNVERIFIED, 'password': PASSWORD}).status, 200)
+
+    def test_registration_closed(self):
+        c = self.up(registration=False)
+        r = self.req(c, 'POST', '/auth/register',
+                     json={'email': 'x@example.com', 'password': PASSWORD})
+        self.assertIn(r.status, (403, 404), r)
+        self.assertEqual(self.ag.query(
+            "SELECT count(*) FROM users WHERE email='x@example.com'")[0][0], 0)
+
+    def test_admin_access(self):
+        self.up()
+        u, a = self.logged_in(USER), self.logged_in(ADMIN)
+        anon = self.new_client()
+        self.assertEqual(self.req(anon, 'GET', '/auth/admin').status, 401)
+        self.assertEqual(self.req(u, 'GET', '/auth/admin').status, 403)
+        r = self.req(a, 'GET', '/auth/admin')
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.header('content-type').startswith('text/html'))
+        self.assertEqual(self.req(u, 'GET', '/auth/admin/stats.json').status, 403)
+        r = self.req(a, 'GET', '/auth/admin/stats.json')
+        self.assertEqual(r.status, 200, r)
+        flat = json.dumps(r.json())
+        for k in ('checks', 'cache_hits', 'cache_misses', 'logins_ok',
+                  'logins_failed', 'sessions_active', 'sessions_created',
+                  'uptime'):
+            self.assertIn('"%s"' % k, flat, k)
+        for path in ('/auth/admin/cache/clear', '/auth/admin/stats/reset'):
+            self.assertEqual(self.req(u, 'POST', path, json={}).status, 403)
+            self.assertEqual(self.req(a, 'POST', path, json={}).status, 200, path)
+        r = self.req(u, 'POST', '/auth/admin/sessions/revoke', json={'user': ADMIN})
+        self.assertEqual(r.status, 403, r)
+        self.assertEqual(self.check(a).status, 200)
+        r = self.req(a, 'POST', '/auth/admin/sessions/revoke', json={'user': USER})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.check(u).status, 401)
+        # The admin page's forms need the CSRF token too.
+        r = self.req(a, 'POST', '/auth/admin/stats/reset', form={})
+        self.assertEqual(r.status, 403, r)
+
+    def test_metrics(self):
+        self.up()
+        r = self.req(self.new_client(), 'GET', '/auth/metrics')
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.header('content-type').startswith('text/plain'), r)
+        self.assertRegex(r.text, r'(?m)^[a-z_:]+(\{[^}]*\})? [0-9.eE+-]+$')
+
+    def test_metrics_outside_allow_list(self):
+        self.up(metrics_allow='10.9.9.9')
+        self.assertEqual(self.req(self.new_client(), 'GET',
+                                  '/auth/metrics').status, 403)
+        self.assertEqual(self.req(self.logged_in(USER), 'GET',
+                                  '/auth/metrics').status, 403)
+        self.assertEqual(self.req(self.logged_in(ADMIN), 'GET',
+                                  '/auth/metrics').status, 200)
+
+
+class PrefixTest(NginxCase):
+
+    def up_prefix(self, prefix):
+        self.ag = self.authgw(prefix=prefix, **self.CONF)
+        self.ag.add_user(USER, PASSWORD)
+        self.ag.start()
+        self.nginx = self.track(Nginx(self.tmpdir, self.ag, prefix=prefix))
+        self.dump_logs_on_failure(self.ag, self.nginx)
+        self.nginx.start()
+        self.base = self.ag.base_url
+        return Client(self.nginx.port, prefix=prefix)
+
+    def test_other_prefix(self):
+        c = self.up_prefix('/sso')
+        r = c.get('/private/x')
+        self.assertEqual(r.status, 302, r)
+        self.assertTrue(r.header('location').startswith(
+            self.base + '/sso/login?next=%2Fprivate%2Fx'), r)
+        r = c.login(USER, PASSWORD, next='/private/')
+        self.assertEqual(r.status, 303, r)
+        self.assertEqual(c.get('/private/').status, 200)
+        self.assertEqual(c.get('/sso/check').header('x-auth-user'), USER)
+        r = c.post('/sso/logout', form={'csrf': c.csrf()})
+        self.assertEqual(r.status, 303, r)
+        self.assertTrue(self.location_path(r).startswith('/sso/login'), r)
+
 
 class MalformedTest(NginxCase):
 
@@ -641,6 +855,26 @@ class SessionTimeTest(NginxCase):
             time.sleep(0.1)
         self.assertEqual(self.check(c).status, 401, 'alive past the cap')
         self.assertEqual(self.req(c, 'POST', '/auth/refresh', json={}).status, 401)
+
+    def test_concurrent_checks_extend_once(self):
+        self.up(session_lifetime=4, session_max_lifetime=100, workers=4)
+        c = self.logged_in()
+        tok = c.cookies['authgw_sid']
+        created = self.ag.query('SELECT created FROM sessions')[0][0]
+        # From created + 3 on, expiry is less than half a lifetime away.
+        while time.time() < created + 3.1:
+            time.sleep(0.05)
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(
+            self.ag.check(tok).status)) for _ in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        self.assertEqual(results, [200] * 20)
+        ext, expires = self.ag.query('SELECT extensions, expires FROM sessions')[0]
+        self.assertEqual(ext, 1, 'concurrent checks wrote %d times' % ext)
+        self.assertGreaterEqual(expires, created + 3 + 4)
 
     def test_idle_expiry(self):
         self.up(session_lifetime=2, session_max_lifetime=100)
