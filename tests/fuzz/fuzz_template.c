@@ -13,10 +13,10 @@
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static const struct tvar vars[] = {
-	{ "name", "<script>alert('x')</script> & \"q\"" },
-	{ "csrf", "abc" },
-	{ "empty", NULL },
-	{ "loop", "{{name}}" },
+	{ "name", "<script>alert('x')</script> & \"q\"", 0 },
+	{ "csrf", "abc", 0 },
+	{ "empty", NULL, 0 },
+	{ "loop", "{{name}}", 0 },
 };
 
 static int

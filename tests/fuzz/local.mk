@@ -11,14 +11,17 @@ FUZZ_FILES = \
 	tests/fuzz/fuzz_headers.c tests/fuzz/headers.dict \
 	tests/fuzz/fuzz_json.c tests/fuzz/json.dict \
 	tests/fuzz/fuzz_template.c tests/fuzz/template.dict \
-	tests/fuzz/fuzz_config.c tests/fuzz/config.dict
+	tests/fuzz/fuzz_config.c tests/fuzz/config.dict \
+	tests/fuzz/fuzz_cacheentry.c tests/fuzz/cacheentry.dict
 
 EXTRA_DIST += tests/fuzz/run.sh $(FUZZ_FILES)
 TESTS += tests/fuzz/run.sh
 
-FUZZ_ENV = JANSSON_CFLAGS='$(JANSSON_CFLAGS)' JANSSON_LIBS='$(JANSSON_LIBS)'
+FUZZ_ENV = JANSSON_CFLAGS='$(JANSSON_CFLAGS)' JANSSON_LIBS='$(JANSSON_LIBS)' \
+	OPENSSL_LIBS='$(OPENSSL_LIBS)'
 CLEANFILES += tests/fuzz/fuzz_urlencoded tests/fuzz/fuzz_headers \
-	tests/fuzz/fuzz_json tests/fuzz/fuzz_template tests/fuzz/fuzz_config
+	tests/fuzz/fuzz_json tests/fuzz/fuzz_template tests/fuzz/fuzz_config \
+	tests/fuzz/fuzz_cacheentry
 
 .PHONY: fuzz
 fuzz:

@@ -16,7 +16,7 @@ src="$top/src"
 CLANG=${CLANG:-clang}
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 FUZZ_JOBS=${FUZZ_JOBS:-2}
-HARNESSES="urlencoded headers json template config"
+HARNESSES="urlencoded headers json template config cacheentry"
 
 case $FUZZ_SECONDS in
 ''|*[!0-9]*) echo "run.sh: FUZZ_SECONDS must be a number" >&2; exit 2 ;;
@@ -31,6 +31,9 @@ fi
 if [ -z "${JANSSON_LIBS+x}" ]; then
 	JANSSON_LIBS=$(pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 fi
+if [ -z "${OPENSSL_LIBS+x}" ]; then
+	OPENSSL_LIBS=$(pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+fi
 
 FUZZ_CFLAGS="-std=c11 -g -O1 -D_GNU_SOURCE -fno-omit-frame-pointer \
  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -43,6 +46,7 @@ sources() {
 	json)		echo "$src/json.c $src/parse.c $src/util.c" ;;
 	template)	echo "$src/template.c $src/util.c $src/log.c" ;;
 	config)		echo "$src/config.c $src/util.c $src/log.c" ;;
+	cacheentry)	echo "$src/cacheentry.c $src/crypto.c $src/util.c" ;;
 	esac
 }
 
@@ -68,6 +72,8 @@ seed() {
 		printf 'workers = 2\n# c\nprefix=/a/\nlog_level = debug\n' \
 		    > "$dir/s1"
 		printf 'base_url=https://x.example/' > "$dir/s2" ;;
+	cacheentry)
+		printf '%032ds1\t%064d\t1\tAAAAAAAAAAAAAAAAAAAAAA\t1\t2\t1\t1\tuser\t1\t0\ta@b.example' 0 0 > "$dir/s1" ;;
 	esac
 }
 
@@ -77,7 +83,8 @@ build() {
 	for h in $HARNESSES; do
 		# shellcheck disable=SC2046,SC2086
 		if ! $CLANG $FUZZ_CFLAGS $JANSSON_CFLAGS -o "$out/fuzz_$h" \
-		    "$fuzzdir/fuzz_$h.c" $(sources "$h") $JANSSON_LIBS; then
+		    "$fuzzdir/fuzz_$h.c" $(sources "$h") $JANSSON_LIBS \
+		    $OPENSSL_LIBS; then
 			echo "run.sh: building fuzz_$h failed" >&2
 			return 1
 		fi

@@ -9,7 +9,9 @@ UNIT_TESTS = \
 	tests/unit/test_util \
 	tests/unit/test_crypto \
 	tests/unit/test_password \
-	tests/unit/test_config
+	tests/unit/test_config \
+	tests/unit/test_cacheentry \
+	tests/unit/test_ratelimit
 
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
@@ -50,3 +52,11 @@ tests_unit_test_password_LDADD = $(UNIT_LDADD)
 tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_config_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_cacheentry_SOURCES = tests/unit/test_cacheentry.c
+tests_unit_test_cacheentry_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_cacheentry_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_ratelimit_SOURCES = tests/unit/test_ratelimit.c
+tests_unit_test_ratelimit_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_ratelimit_LDADD = $(UNIT_LDADD)

@@ -1,0 +1,131 @@
+/* Unit tests of src/cacheentry.c: the memcached entry format. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cacheentry.h"
+#include "util.h"
+
+static void
+sample(struct session *se)
+{
+	memset(se, 0, sizeof(*se));
+	memset(se->token_hash, 0xab, sizeof(se->token_hash));
+	se->id = 42;
+	memcpy(se->public_id, "AAAAAAAAAAAAAAAAAAAAAA", 23);
+	se->created = 1700000000;
+	se->expires = 1700086400;
+	se->last_seen = 1700000100;
+	se->user.id = 7;
+	memcpy(se->user.role, "admin", 6);
+	se->user.verified = 1;
+	memcpy(se->user.email, "a@example.com", 14);
+}
+
+static void
+test_round_trip(void **state)
+{
+	struct session	 se, back;
+	struct buf	 b = { NULL, 0, 0 };
+
+	(void)state;
+	sample(&se);
+	assert_int_equal(cacheentry_encode(&se, &b), 0);
+	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
+	    &back), 0);
+	assert_int_equal(back.id, 42);
+	assert_int_equal(back.expires, 1700086400);
+	assert_int_equal(back.user.id, 7);
+	assert_string_equal(back.user.email, "a@example.com");
+	assert_string_equal(back.user.role, "admin");
+	assert_string_equal(back.public_id, "AAAAAAAAAAAAAAAAAAAAAA");
+	assert_int_equal(back.user.verified, 1);
+	buf_free(&b);
+}
+
+static void
+test_entry_under_another_hash_is_refused(void **state)
+{
+	struct session	 se, back;
+	struct buf	 b = { NULL, 0, 0 };
+	unsigned char	 other[CRYPTO_SHA256_LEN];
+
+	(void)state;
+	sample(&se);
+	assert_int_equal(cacheentry_encode(&se, &b), 0);
+	memcpy(other, se.token_hash, sizeof(other));
+	other[31] ^= 1;
+	assert_int_equal(cacheentry_decode(b.data, b.len, other, &back), -1);
+	buf_free(&b);
+}
+
+/* Re-encode sample with one field replaced, decode, expect rc. */
+static void
+expect_with(const char *from, const char *to, int rc)
+{
+	struct session	 se, back;
+	struct buf	 b = { NULL, 0, 0 }, m = { NULL, 0, 0 };
+	char		*at;
+
+	sample(&se);
+	assert_int_equal(cacheentry_encode(&se, &b), 0);
+	at = strstr(b.data, from);
+	assert_non_null(at);
+	assert_int_equal(buf_append(&m, b.data, (size_t)(at - b.data)), 0);
+	assert_int_equal(buf_puts(&m, to), 0);
+	assert_int_equal(buf_puts(&m, at + strlen(from)), 0);
+	assert_int_equal(cacheentry_decode(m.data, m.len, se.token_hash, &back),
+	    rc);
+	buf_free(&b);
+	buf_free(&m);
+}
+
+static void
+test_malformed_fields_are_refused(void **state)
+{
+	(void)state;
+	expect_with("s1\t", "s2\t", -1);		/* unknown version */
+	expect_with("\tadmin\t", "\troot\t", -1);	/* unknown role */
+	expect_with("\tadmin\t", "\t\t", -1);		/* empty role */
+	expect_with("\t42\t", "\t-1\t", -1);		/* bad id */
+	expect_with("\t42\t", "\t4x2\t", -1);
+	expect_with("\t1\t0\t", "\t2\t0\t", -1);	/* verified not 0/1 */
+	expect_with("a@example.com", "a@exa\x01mple.com", -1);
+	expect_with("a@example.com", "a@example.com\textra", -1);
+	expect_with("\t1700086400\t", "\t1600000000\t", -1); /* before created */
+	expect_with("\tadmin\t", "\tuser\t", 0);	/* control: fine */
+}
+
+static void
+test_truncations_are_refused(void **state)
+{
+	struct session	 se, back;
+	struct buf	 b = { NULL, 0, 0 };
+	size_t		 n;
+
+	(void)state;
+	sample(&se);
+	assert_int_equal(cacheentry_encode(&se, &b), 0);
+	for (n = 0; n < b.len - strlen("a@example.com"); n++)
+		assert_int_equal(cacheentry_decode(b.data, n, se.token_hash,
+		    &back), -1);
+	assert_int_equal(cacheentry_decode(NULL, 0, se.token_hash, &back), -1);
+	buf_free(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_entry_under_another_hash_is_refused),
+		cmocka_unit_test(test_malformed_fields_are_refused),
+		cmocka_unit_test(test_truncations_are_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
