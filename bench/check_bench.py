@@ -1,22 +1,30 @@
 #!/usr/bin/env python3
-"""/check through nginx auth_request, measured with wrk on loopback.
+"""authgw benchmarks through nginx auth_request, measured with wrk on
+loopback, every figure beside a baseline measured in the same run.
 
 Every scenario runs the shipped conf/nginx.conf (rendered by the test
-harness); only what nginx's auth_request talks to changes:
+harness, plus one `return 204` location for the web-server ceiling); only
+what auth_request talks to, and authgw's configuration, change:
 
-  static      GET /            public file, no auth_request (web server ceiling)
-  trivial     GET /private/    auth_request to bench/trivial_authz, which
-                               always says 200 (ceiling of any FastCGI
-                               authorizer): the baseline of the ratios
-  authgw-db   GET /private/    auth_request to authgw, SQLite alone
+  nginx-204      GET /bench204   nginx `return 204` (web server ceiling)
+  trivial        GET /private/   auth_request to bench/trivial_authz, which
+                                 always says 200: the ceiling of any FastCGI
+                                 authorizer, and the baseline of the ratios
+  authgw-mc      GET /private/   authgw, memcached configured (host table
+                                 in front of it)
+  authgw-local   GET /private/   authgw, no memcached (host table, SQLite)
+  authgw-mc-down GET /private/   authgw, memcached configured but down
+  authgw-sqlite  GET /private/   authgw, every cache off (SQLite per check)
+  login-429      POST /auth/login  wrong password on a locked account
+                                 (refused before hashing); ratio to authgw-mc
+  login-ok       POST /auth/login  correct logins at the default scrypt cost
 
-Prints a table: requests/s, p50, p99, and each as a ratio to `trivial`,
-all measured in this run. Usage:
-  bench/check_bench.py [--seconds N] [--connections N] [--workers N]
-Needs a built tree (AUTHGW_BUILDDIR), nginx and wrk.
+Usage: bench/check_bench.py [--seconds N] [--connections N] [--workers N]
+Needs a built tree (AUTHGW_BUILDDIR), nginx, memcached and wrk.
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -28,30 +36,189 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'tests', 'integration'))
 import harness  # noqa: E402
 
+USER = 'bench@example.com'
+ADMIN = 'admin@example.com'
+PASSWORD = 'bench-password'
 
-def wrk(url, seconds, conns, cookie=None):
+
+def wrk(url, seconds, conns, cookie=None, lua=None):
     argv = ['wrk', '-t1', '-c%d' % conns, '-d%ds' % seconds, '--latency']
     if cookie:
         argv += ['-H', 'Cookie: ' + cookie]
+    if lua:
+        argv += ['-s', lua]
     out = subprocess.run(argv + [url], capture_output=True, text=True,
-                         timeout=seconds + 30).stdout
-    rps = float(re.search(r'Requests/sec:\s+([\d.]+)', out).group(1))
+                         timeout=seconds + 60).stdout
+    m = re.search(r'Requests/sec:\s+([\d.]+)', out)
+    if m is None:
+        sys.exit('wrk failed:\n' + out)
     lat = {}
     for pct in ('50', '99'):
-        m = re.search(r'^\s+%s%%\s+([\d.]+)(us|ms|s)\s*$' % pct, out, re.M)
-        v = float(m.group(1))
-        lat[pct] = v * {'us': 1, 'ms': 1000, 's': 1000000}[m.group(2)]
-    non2xx = re.search(r'Non-2xx or 3xx responses:\s+(\d+)', out)
-    errors = int(non2xx.group(1)) if non2xx else 0
-    return {'rps': rps, 'p50': lat['50'], 'p99': lat['99'], 'errors': errors}
+        m2 = re.search(r'^\s+%s%%\s+([\d.]+)(us|ms|s)\s*$' % pct, out, re.M)
+        lat[pct] = float(m2.group(1)) * {'us': 1, 'ms': 1000,
+                                         's': 1000000}[m2.group(2)]
+    bad = re.search(r'Non-2xx or 3xx responses:\s+(\d+)', out)
+    total = re.search(r'(\d+) requests in', out)
+    return {'rps': float(m.group(1)), 'p50': lat['50'], 'p99': lat['99'],
+            'non2xx': int(bad.group(1)) if bad else 0,
+            'requests': int(total.group(1)) if total else 0}
 
 
-def trivial_authz(tmp):
-    exe = os.path.join(harness.BUILD_DIR, 'bench', 'trivial_authz')
-    if not os.access(exe, os.X_OK):
-        sys.exit('build bench/trivial_authz first (make bench)')
-    sock = os.path.join(tmp, 'trivial.sock')
-    return sock, exe
+def bench_template(tmp):
+    """conf/nginx.conf plus a `return 204` location."""
+    with open(os.path.join(harness.CONF_DIR, 'nginx.conf')) as f:
+        text = f.read()
+    marker = '\t\tlocation /auth/ {'
+    if marker not in text:
+        sys.exit('conf/nginx.conf changed: no "location /auth/ {" line')
+    text = text.replace(marker, '\t\tlocation = /bench204 {\n'
+                        '\t\t\taccess_log off;\n\t\t\treturn 204;\n\t\t}\n\n'
+                        + marker, 1)
+    path = os.path.join(tmp, 'nginx-bench.conf')
+    with open(path, 'w') as f:
+        f.write(text)
+    return path
+
+
+def lua_post(tmp, name, body):
+    path = os.path.join(tmp, name + '.lua')
+    with open(path, 'w') as f:
+        f.write('wrk.method = "POST"\nwrk.body = %s\n'
+                'wrk.headers["Content-Type"] = "application/json"\n'
+                'wrk.headers["Accept"] = "application/json"\n'
+                % json.dumps(json.dumps(body)))
+    return path
+
+
+class Bench:
+
+    def __init__(self, args):
+        self.args = args
+        self.tmp = tempfile.mkdtemp(prefix='authgw-bench-')
+        self.template = bench_template(self.tmp)
+        self.results = {}
+        self.hit_rate = {}
+
+    def authgw(self, name, **conf):
+        d = os.path.join(self.tmp, name)
+        os.mkdir(d)
+        conf.setdefault('workers', self.args.workers)
+        conf.setdefault('log_level', 'warn')
+        conf.setdefault('maintenance_interval', 60)
+        ag = harness.Authgw(d, **conf)
+        ag.add_user(USER, PASSWORD)
+        ag.add_user(ADMIN, PASSWORD, admin=True)
+        ag.start()
+        ngx = harness.Nginx(d, ag, template=self.template).start()
+        return ag, ngx, 'http://127.0.0.1:%d' % ngx.port
+
+    def stats(self, ag):
+        admin = ag.login_cookie(ADMIN, PASSWORD)
+        r = ag.fcgi('/auth/admin/stats.json', headers={
+            'Cookie': '%s=%s' % (ag.cookie_name, admin),
+            'Accept': 'application/json'})
+        return r.json() if r.status == 200 else None
+
+    def check(self, name, **conf):
+        ag, ngx, base = self.authgw(name, **conf)
+        cookie = '%s=%s' % (ag.cookie_name, ag.login_cookie(USER, PASSWORD))
+        wrk(base + '/private/', 2, self.args.connections, cookie)
+        before = self.stats(ag)
+        self.results[name] = wrk(base + '/private/', self.args.seconds,
+                                 self.args.connections, cookie)
+        after = self.stats(ag)
+        if before and after:
+            hits = after['cache_hits'] - before['cache_hits']
+            miss = after['cache_misses'] - before['cache_misses']
+            self.hit_rate[name] = hits / max(1, hits + miss)
+        return ag, ngx, base
+
+    def run(self):
+        a = self.args
+        # Web-server ceiling and the trivial authorizer (the baseline).
+        ag, ngx, base = self.authgw('ceiling')
+        self.results['nginx-204'] = wrk(base + '/bench204', a.seconds,
+                                        a.connections)
+        ngx.stop()
+        ag.stop()
+        exe = os.path.join(harness.BUILD_DIR, 'bench', 'trivial_authz')
+        sock = os.path.join(self.tmp, 'trivial.sock')
+        triv = harness.register_process(subprocess.Popen(
+            [exe, sock, str(a.workers)], start_new_session=True))
+        harness.wait_connectable(sock, proc=triv)
+        d = os.path.join(self.tmp, 'trivial')
+        os.mkdir(d)
+        ngx = harness.Nginx(d, sock, template=self.template).start()
+        base = 'http://127.0.0.1:%d' % ngx.port
+        wrk(base + '/private/', 2, a.connections)
+        self.results['trivial'] = wrk(base + '/private/', a.seconds,
+                                      a.connections)
+        ngx.stop()
+        harness._kill_group(triv, 15)
+        harness.reap_process(triv)
+
+        mc = harness.Memcached(self.tmp).start()
+        ag, ngx, base = self.check('authgw-mc', memcached=mc.addr)
+        self.flood(ag, base)
+        ngx.stop()
+        ag.stop()
+        mc.stop()
+        for name, conf in (
+                ('authgw-local', {}),
+                ('authgw-mc-down', {'memcached': '127.0.0.1:%d'
+                                    % harness.free_port()}),
+                ('authgw-sqlite', {'cache_entries': 0})):
+            ag, ngx, _ = self.check(name, **conf)
+            ngx.stop()
+            ag.stop()
+        self.logins()
+
+    def flood(self, ag, base):
+        """Wrong logins on one locked account: each answered 429."""
+        lua = lua_post(self.tmp, 'wrong', {'email': USER,
+                                           'password': 'wrong password'})
+        wrk(base + '/auth/login', 2, self.args.connections, lua=lua)
+        self.results['login-429'] = wrk(base + '/auth/login',
+                                        self.args.seconds,
+                                        self.args.connections, lua=lua)
+
+    def logins(self):
+        """Correct logins at the default scrypt cost (N=2^15, r=8, p=3)."""
+        ag, ngx, base = self.authgw('logins', scrypt_log2n=15, scrypt_r=8,
+                                    scrypt_p=3)
+        lua = lua_post(self.tmp, 'right', {'email': USER,
+                                           'password': PASSWORD})
+        self.results['login-ok'] = wrk(base + '/auth/login', self.args.seconds,
+                                       self.args.workers, lua=lua)
+        ngx.stop()
+        ag.stop()
+
+    def report(self):
+        r, a = self.results, self.args
+        b = r['trivial']
+        print('authgw bench: wrk -t1 -c%d -d%ds on loopback, %d authgw '
+              'workers, %d cores; ratios to `trivial` measured in this run'
+              % (a.connections, a.seconds, a.workers, os.cpu_count()))
+        print('%-15s %9s %7s %8s %8s %7s %8s %9s'
+              % ('scenario', 'req/s', 'x triv', 'p50 us', 'p99 us',
+                 'p99 x', 'non-2xx', 'hit rate'))
+        for name in ('nginx-204', 'trivial', 'authgw-mc', 'authgw-local',
+                     'authgw-mc-down', 'authgw-sqlite', 'login-429',
+                     'login-ok'):
+            x = r[name]
+            hr = self.hit_rate.get(name)
+            print('%-15s %9.0f %7.2f %8.0f %8.0f %7.2f %8d %9s'
+                  % (name, x['rps'], x['rps'] / b['rps'], x['p50'], x['p99'],
+                     x['p99'] / b['p99'], x['non2xx'],
+                     '%.4f' % hr if hr is not None else '-'))
+        print('login-429 / authgw-mc requests/s: %.2f (target >= 0.5); '
+              'login-ok: %.1f logins/s at N=2^15, r=8, p=3'
+              % (r['login-429']['rps'] / r['authgw-mc']['rps'],
+                 r['login-ok']['rps']))
+
+    def cleanup(self):
+        harness._cleanup_all()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def main():
@@ -60,57 +227,15 @@ def main():
     ap.add_argument('--connections', type=int, default=16)
     ap.add_argument('--workers', type=int, default=2)
     args = ap.parse_args()
-    for prog in ('nginx', 'wrk'):
-        if shutil.which(prog) is None and harness.find_program(prog) is None:
+    for prog in ('nginx', 'wrk', 'memcached'):
+        if harness.find_program(prog) is None:
             sys.exit('%s is not installed' % prog)
-
-    results = {}
-    tmp = tempfile.mkdtemp(prefix='authgw-bench-')
+    b = Bench(args)
     try:
-        ag = harness.Authgw(tmp, workers=args.workers, log_level='warn',
-                            maintenance_interval=60)
-        ag.add_user('bench@example.com', 'bench-password')
-        ag.start()
-        token = ag.login_cookie('bench@example.com', 'bench-password')
-        cookie = '%s=%s' % (ag.cookie_name, token)
-
-        ngx = harness.Nginx(os.path.join(tmp, 'n1'), ag).start()
-        base = 'http://127.0.0.1:%d' % ngx.port
-        wrk(base + '/private/', 2, args.connections, cookie)   # warm up
-        results['static'] = wrk(base + '/', args.seconds, args.connections)
-        results['authgw-db'] = wrk(base + '/private/', args.seconds,
-                                   args.connections, cookie)
-        ngx.stop()
-
-        sock, exe = trivial_authz(tmp)
-        triv = harness._register(subprocess.Popen(
-            [exe, sock, str(args.workers)], start_new_session=True))
-        harness.wait_connectable(sock, proc=triv)
-        ngx2 = harness.Nginx(os.path.join(tmp, 'n2'), sock).start()
-        base2 = 'http://127.0.0.1:%d' % ngx2.port
-        wrk(base2 + '/private/', 2, args.connections)
-        results['trivial'] = wrk(base2 + '/private/', args.seconds,
-                                 args.connections)
-        ngx2.stop()
-        harness._kill_group(triv, 15)
-        harness._reap(triv)
-        ag.stop()
+        b.run()
     finally:
-        harness._cleanup_all()
-        shutil.rmtree(tmp, ignore_errors=True)
-
-    base = results['trivial']
-    print('/check through nginx auth_request: wrk -t1 -c%d -d%ds, '
-          '%d authgw workers, %d cores'
-          % (args.connections, args.seconds, args.workers, os.cpu_count()))
-    print('%-11s %10s %8s %9s %9s %8s %9s %7s'
-          % ('scenario', 'req/s', 'ratio', 'p50 us', 'p99 us', 'p99 x',
-             'non-2xx', ''))
-    for name in ('static', 'trivial', 'authgw-db'):
-        r = results[name]
-        print('%-11s %10.0f %8.2f %9.0f %9.0f %8.2f %9d'
-              % (name, r['rps'], r['rps'] / base['rps'], r['p50'], r['p99'],
-                 r['p99'] / base['p99'], r['errors']))
+        b.cleanup()
+    b.report()
 
 
 if __name__ == '__main__':
