@@ -31,31 +31,18 @@ demo=$PWD/demo
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
-PACKAGES="build-essential autoconf automake pkg-config libfcgi-dev
-	libsqlite3-dev libmemcached-dev libssl-dev libjansson-dev libcmocka-dev
-	nginx-light memcached"
-
-install_packages() {
-	local missing="" p
-	for p in $PACKAGES; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-		    grep -q 'install ok installed' || missing="$missing $p"
-	done
-	[ -n "$missing" ] || return 0
-	[ "$(id -u)" -eq 0 ] || die "missing packages:$missing (run as root, or install them)"
-	say "installing:$missing"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q
-	# shellcheck disable=SC2086
-	apt-get install -y -q --no-install-recommends $missing
+install_packages() {	# the same list as the tests, less the test tools
+	sh "$top/scripts/deps.sh" demo || die "installing packages failed"
 }
 
-build() {	# in the source tree, as the README says; make is incremental
-	say "building authgw"
+builddir=$top/_build/demo
+build() {	# out of the source tree (_build/demo); make is incremental
+	say "building authgw in $builddir"
 	(
 		cd "$top"
-		[ -x configure ] || autoreconf -fi
-		[ -f Makefile ] || ./configure
+		[ -x configure ] || autoreconf -fi >/dev/null 2>&1 || exit 1
+		mkdir -p "$builddir" && cd "$builddir" || exit 1
+		[ -f Makefile ] || "$top/configure" >/dev/null || exit 1
 		make -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
 	) || die "the build failed"
 }
@@ -84,7 +71,7 @@ wait_for() {	# what, test command...
 
 [ "$install" = yes ] && install_packages
 build
-authgw=$top/src/authgw
+authgw=$builddir/src/authgw
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$nginx" ] || die "nginx is not installed"
 memcached=$(command -v memcached || true)
