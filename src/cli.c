@@ -9,6 +9,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "log.h"
+#include "master.h"
 #include "password.h"
 #include "session.h"
 #include "stats.h"
@@ -288,6 +289,17 @@ cli_run(struct config *cfg, int argc, char **argv)
 		if (argc != 1)
 			return usage_error("check-config takes no arguments");
 		config_print(cfg, stdout);
+		return 0;
+	}
+	if (strcmp(argv[0], "maintenance") == 0) {
+		/* For CGI setups, from cron: nothing else sends their mail. */
+		if (argc != 1)
+			return usage_error("maintenance takes no arguments");
+		if ((c.st = store_open(cfg->database, 1, err,
+		    sizeof(err))) == NULL)
+			return fail("%s", err);
+		store_close(c.st);
+		maint_run_inline(cfg, NULL);
 		return 0;
 	}
 	if (strcmp(argv[0], "db") == 0) {

@@ -246,6 +246,23 @@ class MailTest(harness.TestCase):
         wait_for(lambda: 'queued@example.com' in self.mails(), timeout=20,
                  what='delivery after the restart')
 
+    def test_cgi_mail_sent_by_the_maintenance_command(self):
+        # Plain CGI: no master; cron runs `authgw maintenance`.
+        ag = self.authgw(mail_retry=1, mail_timeout=2)
+        body = json.dumps({'email': 'cgi@example.com',
+                           'password': PASSWORD}).encode()
+        r = harness.cgi_request({
+            'REQUEST_METHOD': 'POST', 'REQUEST_URI': '/auth/register',
+            'CONTENT_TYPE': 'application/json', 'HTTP_ACCEPT':
+            'application/json', 'CONTENT_LENGTH': str(len(body)),
+            'REMOTE_ADDR': '127.0.0.1'}, body, config=ag.config_path)
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual(self.mails(), '')
+        r = ag.cli('maintenance')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('To: cgi@example.com', self.mails())
+        self.assertEqual(ag.cli('maintenance', 'x').returncode, 64)
+
     def test_real_mta_client(self):
         msmtp = shutil.which('msmtp')
         if msmtp is None:
