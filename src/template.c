@@ -1,7 +1,8 @@
 /*
- * HTML templates: "{{name}}" is replaced with the HTML-escaped value of
- * name; nothing is ever inserted unescaped. Files are read from www_dir
- * once per process and kept in a small fixed table.
+ * Templates: "{{name}}" is replaced with the HTML-escaped value of name;
+ * only a variable marked raw (HTML the program built itself, or a mail's
+ * text) is inserted unescaped. Files are read from www_dir once per
+ * process and kept in a small fixed table.
  */
 #if !defined(_GNU_SOURCE) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L		/* O_CLOEXEC, strdup */
@@ -93,7 +94,8 @@ placeholder_len(const char *p, size_t len, size_t *nlen)
 	return i + 2;
 }
 
-static const char *
+/* The variable called (name, nlen), or NULL. */
+static const struct tvar *
 var_lookup(const struct tvar *vars, size_t nvars, const char *name,
     size_t nlen)
 {
@@ -102,15 +104,26 @@ var_lookup(const struct tvar *vars, size_t nvars, const char *name,
 	for (i = 0; i < nvars; i++)
 		if (vars[i].name != NULL && strlen(vars[i].name) == nlen &&
 		    memcmp(vars[i].name, name, nlen) == 0)
-			return vars[i].value != NULL ? vars[i].value : "";
-	return "";
+			return &vars[i];
+	return NULL;
+}
+
+/* Append the value of v (NULL or a NULL value: nothing) to out. */
+static int
+var_append(struct buf *out, const struct tvar *v)
+{
+	if (v == NULL || v->value == NULL)
+		return 0;
+	if (v->raw)
+		return buf_puts(out, v->value);
+	return template_escape(out, v->value, strlen(v->value));
 }
 
 int
 template_expand(const char *text, size_t tlen, const struct tvar *vars,
     size_t nvars, struct buf *out)
 {
-	const char	*brace, *val;
+	const char	*brace;
 	size_t		 skip, plen, nlen;
 
 	while (tlen > 0) {
@@ -129,8 +142,8 @@ template_expand(const char *text, size_t tlen, const struct tvar *vars,
 			tlen--;
 			continue;
 		}
-		val = var_lookup(vars, nvars, text + 2, nlen);
-		if (template_escape(out, val, strlen(val)) == -1)
+		if (var_append(out, var_lookup(vars, nvars, text + 2,
+		    nlen)) == -1)
 			return -1;
 		text += plen;
 		tlen -= plen;

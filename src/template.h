@@ -1,6 +1,9 @@
 /*
- * HTML templates from www_dir: "{{name}}" is replaced with the HTML-escaped
- * value of name. There is no unescaped form.
+ * Templates from www_dir: "{{name}}" is replaced with the HTML-escaped
+ * value of name. A variable marked raw is inserted as is: only for HTML
+ * the program built itself with every dynamic value passed through
+ * template_escape() (never request data in an HTML page), or for a
+ * template that is not HTML (the text of a mail).
  */
 #ifndef AUTHGW_TEMPLATE_H
 #define AUTHGW_TEMPLATE_H
@@ -12,6 +15,7 @@ struct buf;
 struct tvar {
 	const char	*name;
 	const char	*value;		/* NULL = "" */
+	int		 raw;		/* insert as is (see above) */
 };
 
 /* Append the HTML-escaped (p, len) to out. Returns 0 or -1. */

@@ -20,10 +20,10 @@
 #define TEMPLATE_FILE_MAX	(256 * 1024)	/* as in template.c */
 
 static const struct tvar vars[] = {
-	{ "name", "<b>Bob & \"Al\" 'x'</b>" },
-	{ "csrf", "abc-_123" },
-	{ "empty", NULL },
-	{ "loop", "{{csrf}}" },
+	{ .name = "name", .value = "<b>Bob & \"Al\" 'x'</b>" },
+	{ .name = "csrf", .value = "abc-_123" },
+	{ .name = "empty", .value = NULL },
+	{ .name = "loop", .value = "{{csrf}}" },
 };
 #define NVARS	(sizeof(vars) / sizeof(vars[0]))
 
@@ -104,6 +104,29 @@ test_expand_value_not_expanded_again(void **state)
 {
 	(void)state;
 	EXPAND("{{loop}}", "{{csrf}}");
+}
+
+/* A raw variable (HTML the program built) goes in as is; the others,
+ * and a raw one left NULL, as before. */
+static void
+test_expand_raw_inserted_as_is(void **state)
+{
+	static const struct tvar rv[] = {
+		{ .name = "rows", .value = "<tr><td>a &amp; b</td></tr>",
+		    .raw = 1 },
+		{ .name = "name", .value = "<b>", .raw = 0 },
+		{ .name = "none", .value = NULL, .raw = 1 },
+		{ .name = "loop", .value = "{{name}}", .raw = 1 },
+	};
+	struct buf	 b = { NULL, 0, 0 };
+	static const char t[] = "<table>{{rows}}</table>{{name}}[{{none}}]"
+	    "{{loop}}";
+
+	(void)state;
+	assert_int_equal(template_expand(t, strlen(t), rv, 4, &b), 0);
+	assert_string_equal(b.data, "<table><tr><td>a &amp; b</td></tr>"
+	    "</table>&lt;b&gt;[]{{name}}");
+	buf_free(&b);
 }
 
 static void
@@ -305,6 +328,7 @@ main(void)
 		cmocka_unit_test(test_expand_unknown_and_null_are_empty),
 		cmocka_unit_test(test_expand_not_a_placeholder_copied_verbatim),
 		cmocka_unit_test(test_expand_value_not_expanded_again),
+		cmocka_unit_test(test_expand_raw_inserted_as_is),
 		cmocka_unit_test(test_expand_name_length_limit),
 		cmocka_unit_test(test_expand_not_read_past_length),
 		cmocka_unit_test(test_expand_embedded_nul_kept),
