@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 enum key_type {
@@ -320,6 +321,14 @@ trim(char *s)
 static int
 config_check(const struct config *cfg, char *err, size_t errsz)
 {
+	struct metrics_addr	 allow[METRICS_ALLOW_MAX];
+
+	if (metrics_allow_parse(cfg->metrics_allow, allow,
+	    METRICS_ALLOW_MAX) == -1) {
+		snprintf(err, errsz, "metrics_allow: expected up to %d IP "
+		    "addresses separated by commas", METRICS_ALLOW_MAX);
+		return -1;
+	}
 	if (cfg->memcached[0] != '\0' && cfg->cache_entries == 0) {
 		snprintf(err, errsz, "memcached needs cache_entries > 0: the "
 		    "host table holds the memcached key namespace");

@@ -45,7 +45,7 @@ sources() {
 	urlencoded|headers) echo "$src/parse.c $src/util.c" ;;
 	json)		echo "$src/json.c $src/parse.c $src/util.c" ;;
 	template)	echo "$src/template.c $src/util.c $src/log.c" ;;
-	config)		echo "$src/config.c $src/util.c $src/log.c" ;;
+	config)		echo "$src/config.c $src/metrics.c $src/stats.c $src/util.c $src/log.c" ;;
 	cacheentry)	echo "$src/cacheentry.c $src/crypto.c $src/util.c" ;;
 	esac
 }

@@ -458,6 +458,34 @@ test_print_round_trips_through_load(void **state)
 	assert_int_equal(d.session_lifetime, c.session_lifetime);
 }
 
+/* Checked at load, so a bad list is exit 78, not a 403 per request. */
+static void
+test_load_metrics_allow_checked(void **state)
+{
+	struct config	 c;
+
+	(void)state;
+	assert_int_equal(LOAD("metrics_allow = 127.0.0.1, ::1\n", &c), 0);
+	assert_int_equal(LOAD("metrics_allow =\n", &c), 0);
+	assert_int_equal(LOAD("metrics_allow = 127.0.0.1,,::1\n", &c), -1);
+	assert_non_null(strstr(err, "metrics_allow"));
+	assert_int_equal(LOAD("metrics_allow = localhost\n", &c), -1);
+	assert_int_equal(LOAD("metrics_allow = 10.0.0.0/8\n", &c), -1);
+}
+
+/* memcached keeps its key namespace in the host table. */
+static void
+test_load_memcached_needs_host_table(void **state)
+{
+	struct config	 c;
+
+	(void)state;
+	assert_int_equal(LOAD("memcached = 127.0.0.1:11211\n"
+	    "cache_entries = 0\n", &c), -1);
+	assert_non_null(strstr(err, "cache_entries"));
+	assert_int_equal(LOAD("memcached = 127.0.0.1:11211\n", &c), 0);
+}
+
 int
 main(void)
 {
@@ -481,6 +509,8 @@ main(void)
 		cmocka_unit_test(test_load_nul_byte_rejected),
 		cmocka_unit_test(test_load_cross_key_check),
 		cmocka_unit_test(test_load_missing_file_names_path),
+		cmocka_unit_test(test_load_metrics_allow_checked),
+		cmocka_unit_test(test_load_memcached_needs_host_table),
 		cmocka_unit_test(test_print_round_trips_through_load),
 	};
 
