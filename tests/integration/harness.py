@@ -1072,8 +1072,20 @@ class TestCase(unittest.TestCase):
         shutil.rmtree(self.tmpdir, ignore_errors=True)
 
     def authgw(self, **conf):
-        """A tracked Authgw in self.tmpdir (not started)."""
-        return self.track(Authgw(self.tmpdir, **conf))
+        """A tracked Authgw in self.tmpdir (not started). After it is
+        stopped, its log must hold no sanitizer report."""
+        ag = Authgw(self.tmpdir, **conf)
+        self.addCleanup(self.assert_no_sanitizer_reports, ag)
+        return self.track(ag)
+
+    SANITIZER_RE = re.compile(r'(AddressSanitizer|LeakSanitizer|'
+                              r'UndefinedBehaviorSanitizer|runtime error:)')
+
+    def assert_no_sanitizer_reports(self, ag):
+        m = self.SANITIZER_RE.search(ag.log())
+        if m:
+            raise AssertionError('sanitizer report in authgw.log:\n%s'
+                                 % ag.log()[max(0, m.start() - 200):][:4000])
 
     def dump_logs_on_failure(self, *servers):
         """Print server logs if the test fails (register early)."""
