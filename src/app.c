@@ -2,6 +2,7 @@
 
 #include "app.h"
 #include "cache.h"
+#include "cacheentry.h"
 #include "crypto.h"
 #include "log.h"
 #include "master.h"
@@ -39,8 +40,20 @@ app_store(struct app *app)
 struct cache *
 app_cache(struct app *app)
 {
-	if (app->cache == NULL)
-		app->cache = cache_open(app->cfg, app->stats);
+	unsigned char	 key[CACHEENTRY_KEY_LEN];
+	const unsigned char *secret;
+
+	if (app->cache != NULL)
+		return app->cache;
+	/* The memcached tag key: derived from, never equal to, the secret. */
+	if (app->cfg->memcached[0] != '\0' &&
+	    (secret = app_secret(app)) != NULL &&
+	    crypto_hmac_sha256(secret, 32, "authgw cache entry tag v1", 25,
+	    key) == 0) {
+		app->cache = cache_open(app->cfg, app->stats, key);
+		crypto_cleanse(key, sizeof(key));
+	} else
+		app->cache = cache_open(app->cfg, app->stats, NULL);
 	return app->cache;
 }
 

@@ -16,11 +16,13 @@ struct cache {
 	struct stats		*stats;
 	struct shmcache		*l1;
 	struct memc		*mc;
+	unsigned char		 key[CACHEENTRY_KEY_LEN];
 	struct buf		 val;
 };
 
 struct cache *
-cache_open(const struct config *cfg, struct stats *stats)
+cache_open(const struct config *cfg, struct stats *stats,
+    const unsigned char *key)
 {
 	struct cache	*c = xcalloc(1, sizeof(*c));
 	char		 path[CONFIG_PATH_MAX + 32], err[1024];
@@ -41,9 +43,13 @@ cache_open(const struct config *cfg, struct stats *stats)
 	 * when an invalidation cannot reach memcached: stay with SQLite. */
 	if (cfg->memcached[0] != '\0' && c->l1 == NULL)
 		log_error("memcached off: the host session table is unavailable");
+	else if (cfg->memcached[0] != '\0' && key == NULL)
+		log_error("memcached off: no key to tag entries (database?)");
 	else if (cfg->memcached[0] != '\0' &&
 	    (c->mc = memc_open(cfg->memcached, err, sizeof(err))) == NULL)
 		log_error("%s", err);
+	if (c->mc != NULL)
+		memcpy(c->key, key, sizeof(c->key));
 	return c;
 }
 
@@ -55,6 +61,7 @@ cache_close(struct cache *c)
 	shmcache_close(c->l1);
 	memc_close(c->mc);
 	buf_free(&c->val);
+	crypto_cleanse(c->key, sizeof(c->key));
 	free(c);
 }
 
@@ -79,6 +86,8 @@ valid_until(const struct session *se, int64_t now, int64_t ttl)
 	return se->expires < t ? se->expires : t;
 }
 
+static void	mc_abandon(struct cache *);
+
 static int64_t
 local_ttl(const struct cache *c)
 {
@@ -88,7 +97,7 @@ local_ttl(const struct cache *c)
 
 int
 cache_get(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN],
-    int64_t now, struct session *se)
+    int64_t now, uint64_t epoch, struct session *se)
 {
 	char	 key[MEMC_KEY_MAX + 1];
 
@@ -99,15 +108,16 @@ cache_get(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN],
 	mc_key(c, hash, key);
 	switch (memc_get(c->mc, key, CACHEENTRY_MAX, &c->val)) {
 	case MEMC_OK:
-		if (cacheentry_decode(c->val.data, c->val.len, hash, se) == 0 &&
-		    se->expires > now) {
-			if (c->l1 != NULL)
-				shmcache_put(c->l1, se,
-				    valid_until(se, now, local_ttl(c)),
-				    shmcache_epoch(c->l1));
+		if (cacheentry_decode(c->val.data, c->val.len, hash, c->key,
+		    se) == 0 && se->expires > now) {
+			/* Under the caller's epoch: an invalidation since
+			 * the lookup began undoes this copy. */
+			shmcache_put(c->l1, se, valid_until(se, now,
+			    local_ttl(c)), epoch);
 			return 1;
 		}
-		log_warn("memcached: malformed or misplaced entry ignored");
+		log_warn("memcached: forged, malformed or misplaced entry "
+		    "ignored");
 		stats_inc(c->stats, STAT_CACHE_ERRORS);
 		return 0;
 	case MEMC_DOWN:
@@ -136,15 +146,16 @@ cache_put(struct cache *c, const struct session *se, int64_t now,
 	if (c->l1 != NULL)
 		shmcache_put(c->l1, se, valid_until(se, now, local_ttl(c)),
 		    epoch);
-	if (c->mc == NULL || cacheentry_encode(se, &c->val) == -1)
+	if (c->mc == NULL || cacheentry_encode(se, c->key, &c->val) == -1)
 		return;
 	mc_key(c, se->token_hash, key);
 	if (memc_set(c->mc, key, c->val.data, c->val.len, until - now) ==
 	    MEMC_DOWN)
 		stats_inc(c->stats, STAT_CACHE_ERRORS);
-	/* Invalidated while we stored: take it back out. */
-	if (shmcache_epoch(c->l1) != epoch)
-		(void)memc_del(c->mc, key);
+	/* Invalidated while we stored: take it back out, or, if memcached
+	 * cannot be told, abandon its namespace. */
+	if (shmcache_epoch(c->l1) != epoch && memc_del(c->mc, key) == MEMC_DOWN)
+		mc_abandon(c);
 }
 
 /* memcached could not be told: abandon its whole namespace. */
@@ -157,21 +168,29 @@ mc_abandon(struct cache *c)
 	shmcache_namespace_bump(c->l1);
 }
 
-void
+/* 0 if this process reaches the host table (when one is configured). */
+static int
+tiers_reachable(const struct cache *c)
+{
+	return c->cfg->cache_entries == 0 || c->l1 != NULL ? 0 : -1;
+}
+
+int
 cache_drop(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
 {
 	char	 key[MEMC_KEY_MAX + 1];
 
 	if (c->l1 != NULL)
 		shmcache_drop(c->l1, hash);
-	if (c->mc == NULL)
-		return;
-	mc_key(c, hash, key);
-	if (memc_del(c->mc, key) == MEMC_DOWN)
-		mc_abandon(c);
+	if (c->mc != NULL) {
+		mc_key(c, hash, key);
+		if (memc_del(c->mc, key) == MEMC_DOWN)
+			mc_abandon(c);
+	}
+	return tiers_reachable(c);
 }
 
-void
+int
 cache_drop_user(struct cache *c, int64_t user_id,
     const unsigned char (*hashes)[CRYPTO_SHA256_LEN], size_t n)
 {
@@ -180,26 +199,26 @@ cache_drop_user(struct cache *c, int64_t user_id,
 
 	if (c->l1 != NULL)
 		shmcache_drop_user(c->l1, user_id);
-	if (c->mc == NULL)
-		return;
-	for (i = 0; i < n; i++) {
+	for (i = 0; c->mc != NULL && i < n; i++) {
 		mc_key(c, hashes[i], key);
 		if (memc_del(c->mc, key) == MEMC_DOWN) {
 			mc_abandon(c);
-			return;
+			break;
 		}
 	}
+	return tiers_reachable(c);
 }
 
-void
+int
 cache_clear(struct cache *c)
 {
 	if (c->l1 == NULL)
-		return;
+		return tiers_reachable(c);
 	shmcache_clear(c->l1);
 	/* Only our keys: a new namespace makes every old entry unreachable
 	 * (memcached evicts them in time); other applications' keys stay. */
 	shmcache_namespace_bump(c->l1);
+	return 0;
 }
 
 const char *

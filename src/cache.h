@@ -20,27 +20,41 @@ struct cache;
 struct config;
 struct stats;
 
-/* Open the tiers cfg asks for; a tier that cannot open is logged and off. */
-struct cache	*cache_open(const struct config *, struct stats *);
+/*
+ * Open the tiers cfg asks for; a tier that cannot open is logged and off.
+ * key (32 bytes, from the database's secret) tags memcached entries;
+ * without it memcached stays off.
+ */
+struct cache	*cache_open(const struct config *, struct stats *,
+		    const unsigned char *key);
 void		 cache_close(struct cache *);
 
-/* 1 and se filled on a hit valid at now (from either tier), 0 on a miss. */
+/*
+ * 1 and se filled on a hit valid at now (from either tier), 0 on a miss.
+ * epoch: as read by cache_epoch() before the lookup (a memcached hit is
+ * copied into the host table under it).
+ */
 int		 cache_get(struct cache *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t now,
-		    struct session *se);
+		    uint64_t epoch, struct session *se);
 /* Read before loading from SQLite; pass to cache_put (see shmcache.h). */
 uint64_t	 cache_epoch(struct cache *);
 /* Cache se for min(cache_ttl, time to expiry). */
 void		 cache_put(struct cache *, const struct session *, int64_t now,
 		    uint64_t epoch);
 
-/* Invalidate one session, or every session of a user (hashes from SQLite,
- * read before they were deleted), or everything. */
-void		 cache_drop(struct cache *,
+/*
+ * Invalidate one session, or every session of a user (hashes from SQLite,
+ * read before they were deleted), or everything. Return 0, or -1 when the
+ * host table is configured but this process could not open it (other
+ * processes may then still hold the entries: the caller must not report
+ * success).
+ */
+int		 cache_drop(struct cache *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN]);
-void		 cache_drop_user(struct cache *, int64_t user_id,
+int		 cache_drop_user(struct cache *, int64_t user_id,
 		    const unsigned char (*hashes)[CRYPTO_SHA256_LEN], size_t n);
-void		 cache_clear(struct cache *);
+int		 cache_clear(struct cache *);
 
 /* "off" (not configured), "ok" or "down"; probe asks memcached now. */
 const char	*cache_memcached_state(struct cache *, int probe);

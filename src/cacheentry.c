@@ -3,13 +3,30 @@
 #include "cacheentry.h"
 #include "util.h"
 
-#define CACHEENTRY_VERSION	"s1"
+#define CACHEENTRY_VERSION	"s2"
 #define CACHEENTRY_FIELDS	12
+#define CACHEENTRY_TAG_LEN	43	/* base64url of an HMAC-SHA256 */
+
+/* The tag of (p, len) under key, base64url, into tag (44 bytes). */
+static int
+entry_tag(const char *p, size_t len, const unsigned char *key,
+    char tag[CACHEENTRY_TAG_LEN + 1])
+{
+	unsigned char	 mac[CRYPTO_SHA256_LEN];
+
+	if (crypto_hmac_sha256(key, CACHEENTRY_KEY_LEN, p, len, mac) == -1 ||
+	    crypto_b64url_encode(mac, sizeof(mac), tag, CACHEENTRY_TAG_LEN + 1) !=
+	    CACHEENTRY_TAG_LEN)
+		return -1;
+	return 0;
+}
 
 int
-cacheentry_encode(const struct session *se, struct buf *out)
+cacheentry_encode(const struct session *se,
+    const unsigned char key[CACHEENTRY_KEY_LEN], struct buf *out)
 {
 	char	 hex[2 * CRYPTO_SHA256_LEN + 1];
+	char	 tag[CACHEENTRY_TAG_LEN + 1];
 
 	buf_reset(out);
 	crypto_hex(se->token_hash, sizeof(se->token_hash), hex);
@@ -19,6 +36,9 @@ cacheentry_encode(const struct session *se, struct buf *out)
 	    (long long)se->last_seen, (long long)se->user.id, se->user.role,
 	    se->user.verified ? 1 : 0, se->user.disabled ? 1 : 0,
 	    se->user.email) == -1)
+		return -1;
+	if (entry_tag(out->data, out->len, key, tag) == -1 ||
+	    buf_printf(out, "\t%s", tag) == -1)
 		return -1;
 	return out->len <= CACHEENTRY_MAX ? 0 : -1;
 }
@@ -57,16 +77,24 @@ hexval(char c)
 
 int
 cacheentry_decode(const char *p, size_t len,
-    const unsigned char hash[CRYPTO_SHA256_LEN], struct session *se)
+    const unsigned char hash[CRYPTO_SHA256_LEN],
+    const unsigned char key[CACHEENTRY_KEY_LEN], struct session *se)
 {
-	const char	*f[CACHEENTRY_FIELDS], *tab, *end = p + len;
+	const char	*f[CACHEENTRY_FIELDS], *tab, *end;
 	size_t		 flen[CACHEENTRY_FIELDS], i;
 	unsigned char	 h[CRYPTO_SHA256_LEN];
+	char		 tag[CACHEENTRY_TAG_LEN + 1];
 	int64_t		 v, verified, disabled;
 	int		 hi, lo;
 
-	if (p == NULL || len == 0 || len > CACHEENTRY_MAX)
+	if (p == NULL || len <= CACHEENTRY_TAG_LEN + 1 || len > CACHEENTRY_MAX)
 		return -1;
+	/* The tag first: nothing unauthenticated is parsed further. */
+	len -= CACHEENTRY_TAG_LEN + 1;
+	if (p[len] != '\t' || entry_tag(p, len, key, tag) == -1 ||
+	    !crypto_memeq(tag, p + len + 1, CACHEENTRY_TAG_LEN))
+		return -1;
+	end = p + len;
 	for (i = 0; i < CACHEENTRY_FIELDS; i++) {
 		f[i] = p;
 		tab = memchr(p, '\t', (size_t)(end - p));

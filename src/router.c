@@ -64,6 +64,7 @@ router_dispatch(struct app *app, struct request *req, struct response *resp)
 		    !csrf_check(app, req)) {
 			resp_error(req, resp, 403, "missing or invalid CSRF "
 			    "token (reload the form and try again)");
+			buf_free(&allow);
 			return;
 		}
 		routes[i].fn(app, req, resp);

@@ -268,7 +268,11 @@ route_admin_cache_clear(struct app *app, struct request *req,
 
 	if (!admin_only(app, req, resp, &se, 0))
 		return;
-	cache_clear(app_cache(app));
+	if (cache_clear(app_cache(app)) == -1) {
+		resp_error(req, resp, 503, "the session cache file cannot be "
+		    "opened by this process");
+		return;
+	}
 	log_info("admin %s cleared the session cache", se.user.email);
 	admin_done(app, req, resp, "{\"cleared\":true}");
 }

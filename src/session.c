@@ -89,7 +89,7 @@ session_check(struct app *app, const unsigned char hash[CRYPTO_SHA256_LEN],
 	enum session_rc	 rc;
 
 	*src = SOURCE_DB;
-	if (!fresh && cache_get(cache, hash, now, out)) {
+	if (!fresh && cache_get(cache, hash, now, epoch, out)) {
 		*src = SOURCE_CACHE;
 		stats_inc(app->stats, STAT_CACHE_HITS);
 	} else {
@@ -152,7 +152,12 @@ session_end(struct app *app, const unsigned char hash[CRYPTO_SHA256_LEN])
 		return SESSION_ERROR;
 	}
 	/* After SQLite: a concurrent load cannot re-cache it (epoch). */
-	cache_drop(app_cache(app), hash);
+	if (cache_drop(app_cache(app), hash) == -1) {
+		log_error("session ended in SQLite, but the host session "
+		    "table is unreachable from this process: cached copies "
+		    "elsewhere live up to cache_local_ttl");
+		return SESSION_ERROR;
+	}
 	return rc;
 }
 
@@ -192,8 +197,13 @@ session_user_changed(struct app *app, int64_t user_id, int end_sessions)
 		goto out;
 	if (end_sessions)
 		stats_add(app->stats, STAT_LOGOUTS, hs.n);
-	cache_drop_user(app_cache(app), user_id,
-	    (const unsigned char (*)[CRYPTO_SHA256_LEN])hs.h, hs.n);
+	if (cache_drop_user(app_cache(app), user_id,
+	    (const unsigned char (*)[CRYPTO_SHA256_LEN])hs.h, hs.n) == -1) {
+		log_error("user %lld changed in SQLite, but the host session "
+		    "table is unreachable from this process: cached copies "
+		    "elsewhere live up to cache_local_ttl", (long long)user_id);
+		goto out;
+	}
 	rc = SESSION_OK;
 out:
 	free(hs.h);

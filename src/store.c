@@ -273,6 +273,7 @@ struct store *
 store_open(const char *path, int migrate, char *err, size_t errsz)
 {
 	struct store	*st;
+	unsigned char	 secret[32];
 
 	st = xcalloc(1, sizeof(*st));
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
@@ -291,6 +292,12 @@ store_open(const char *path, int migrate, char *err, size_t errsz)
 	}
 	if (migrate && store_migrate(st, err, errsz) == -1)
 		goto fail;
+	/* The secret exists before any request: a check never writes it. */
+	if (migrate && store_secret_get(st, secret) != STORE_OK) {
+		snprintf(err, errsz, "%s: cannot create the secret", path);
+		goto fail;
+	}
+	crypto_cleanse(secret, sizeof(secret));
 	if (!migrate && user_version(st) !=
 	    (int)(sizeof(migrations) / sizeof(migrations[0]))) {
 		snprintf(err, errsz, "%s: schema is not at version %zu "

@@ -73,7 +73,7 @@ seed() {
 		    > "$dir/s1"
 		printf 'base_url=https://x.example/' > "$dir/s2" ;;
 	cacheentry)
-		printf '%032ds1\t%064d\t1\tAAAAAAAAAAAAAAAAAAAAAA\t1\t2\t1\t1\tuser\t1\t0\ta@b.example' 0 0 > "$dir/s1" ;;
+		printf '1%031ds2\t%064d\t1\tAAAAAAAAAAAAAAAAAAAAAA\t1\t2\t1\t1\tuser\t1\t0\ta@b.example' 0 0 > "$dir/s1" ;;
 	esac
 }
 

@@ -103,6 +103,28 @@ class CacheTest(harness.TestCase):
         time.sleep(1.2)
         self.assertEqual(ag.check(t).status, 401)
 
+    def test_minted_entry_for_a_random_token_is_refused(self):
+        # Someone who can write to memcached (it may be shared with other
+        # applications) stores a well-formed admin entry under a token of
+        # their choosing: without the tag key it authenticates nobody.
+        import os as _os
+        ag = self.start(cache_local_ttl=1)
+        t = ag.login_cookie(USER, PASSWORD)
+        ag.check(t)
+        keys = self.mc.command('lru_crawler metadump all')
+        ns = [urllib.parse.unquote(w.split('=', 1)[1]).split(':')[1]
+              for w in keys.split() if w.startswith('key=authgw')][0]
+        token = base64.urlsafe_b64encode(_os.urandom(32)).decode().rstrip('=')
+        h = token_key_hex(token)
+        now = int(time.time())
+        fields = ['s2', h, '999999', 'A' * 22, str(now), str(now + 8600),
+                  str(now), '2', 'admin', '1', '0', ADMIN]
+        value = '\t'.join(fields) + '\t' + 'A' * 43
+        self.assertIn('STORED', self.mc.command('set authgw:%s:%s 0 60 %d\r\n%s'
+                                                % (ns, h, len(value), value)))
+        r = ag.check(token, query='role=admin')
+        self.assertEqual(r.status, 401, r)
+
     # -- invalidation on every path
 
     def assert_invalidated(self, ag, token, **conf):

@@ -10,6 +10,8 @@
 #include "cacheentry.h"
 #include "util.h"
 
+static const unsigned char key[CACHEENTRY_KEY_LEN] = "0123456789abcdef0123456789abcde";
+
 static void
 sample(struct session *se)
 {
@@ -34,9 +36,9 @@ test_round_trip(void **state)
 
 	(void)state;
 	sample(&se);
-	assert_int_equal(cacheentry_encode(&se, &b), 0);
+	assert_int_equal(cacheentry_encode(&se, key, &b), 0);
 	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
-	    &back), 0);
+	    key, &back), 0);
 	assert_int_equal(back.id, 42);
 	assert_int_equal(back.expires, 1700086400);
 	assert_int_equal(back.user.id, 7);
@@ -56,14 +58,19 @@ test_entry_under_another_hash_is_refused(void **state)
 
 	(void)state;
 	sample(&se);
-	assert_int_equal(cacheentry_encode(&se, &b), 0);
+	assert_int_equal(cacheentry_encode(&se, key, &b), 0);
 	memcpy(other, se.token_hash, sizeof(other));
 	other[31] ^= 1;
-	assert_int_equal(cacheentry_decode(b.data, b.len, other, &back), -1);
+	assert_int_equal(cacheentry_decode(b.data, b.len, other, key, &back), -1);
 	buf_free(&b);
 }
 
-/* Re-encode sample with one field replaced, decode, expect rc. */
+/*
+ * Replace one field of an encoded sample, decode, expect rc. Any change
+ * breaks the tag, so every altered entry is refused: the tag is checked
+ * before the fields (the field checks themselves are exercised by the
+ * fuzzer, which tags what it writes).
+ */
 static void
 expect_with(const char *from, const char *to, int rc)
 {
@@ -72,13 +79,13 @@ expect_with(const char *from, const char *to, int rc)
 	char		*at;
 
 	sample(&se);
-	assert_int_equal(cacheentry_encode(&se, &b), 0);
+	assert_int_equal(cacheentry_encode(&se, key, &b), 0);
 	at = strstr(b.data, from);
 	assert_non_null(at);
 	assert_int_equal(buf_append(&m, b.data, (size_t)(at - b.data)), 0);
 	assert_int_equal(buf_puts(&m, to), 0);
 	assert_int_equal(buf_puts(&m, at + strlen(from)), 0);
-	assert_int_equal(cacheentry_decode(m.data, m.len, se.token_hash, &back),
+	assert_int_equal(cacheentry_decode(m.data, m.len, se.token_hash, key, &back),
 	    rc);
 	buf_free(&b);
 	buf_free(&m);
@@ -88,7 +95,7 @@ static void
 test_malformed_fields_are_refused(void **state)
 {
 	(void)state;
-	expect_with("s1\t", "s2\t", -1);		/* unknown version */
+	expect_with("s2\t", "s1\t", -1);		/* unknown version */
 	expect_with("\tadmin\t", "\troot\t", -1);	/* unknown role */
 	expect_with("\tadmin\t", "\t\t", -1);		/* empty role */
 	expect_with("\t42\t", "\t-1\t", -1);		/* bad id */
@@ -97,7 +104,26 @@ test_malformed_fields_are_refused(void **state)
 	expect_with("a@example.com", "a@exa\x01mple.com", -1);
 	expect_with("a@example.com", "a@example.com\textra", -1);
 	expect_with("\t1700086400\t", "\t1600000000\t", -1); /* before created */
-	expect_with("\tadmin\t", "\tuser\t", 0);	/* control: fine */
+	expect_with("\tadmin\t", "\tuser\t", -1);	/* a role raise or drop */
+	expect_with("s2\t", "s2\t", 0);		/* control: unchanged */
+}
+
+/* A value written by someone without the key, however well-formed. */
+static void
+test_forged_without_the_key_is_refused(void **state)
+{
+	struct session		 se, back;
+	struct buf		 b = { NULL, 0, 0 };
+	static const unsigned char other[CACHEENTRY_KEY_LEN] = "another key";
+
+	(void)state;
+	sample(&se);
+	assert_int_equal(cacheentry_encode(&se, other, &b), 0);
+	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash, key,
+	    &back), -1);
+	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash, other,
+	    &back), 0);
+	buf_free(&b);
 }
 
 static void
@@ -109,11 +135,11 @@ test_truncations_are_refused(void **state)
 
 	(void)state;
 	sample(&se);
-	assert_int_equal(cacheentry_encode(&se, &b), 0);
+	assert_int_equal(cacheentry_encode(&se, key, &b), 0);
 	for (n = 0; n < b.len - strlen("a@example.com"); n++)
 		assert_int_equal(cacheentry_decode(b.data, n, se.token_hash,
-		    &back), -1);
-	assert_int_equal(cacheentry_decode(NULL, 0, se.token_hash, &back), -1);
+		    key, &back), -1);
+	assert_int_equal(cacheentry_decode(NULL, 0, se.token_hash, key, &back), -1);
 	buf_free(&b);
 }
 
@@ -125,6 +151,7 @@ main(void)
 		cmocka_unit_test(test_entry_under_another_hash_is_refused),
 		cmocka_unit_test(test_malformed_fields_are_refused),
 		cmocka_unit_test(test_truncations_are_refused),
+		cmocka_unit_test(test_forged_without_the_key_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
