@@ -148,6 +148,8 @@ static int
 set_str(const struct key *k, char *dst, const char *value, char *err,
     size_t errsz)
 {
+	struct metrics_addr	 allow[METRICS_ALLOW_MAX];
+
 	if (!valid_text(value)) {
 		snprintf(err, errsz, "%s: control character in value", k->name);
 		return -1;
@@ -160,6 +162,12 @@ set_str(const struct key *k, char *dst, const char *value, char *err,
 	    strcmp(k->name, "www_dir") == 0 ||
 	    strcmp(k->name, "mail_command") == 0) && value[0] == '\0') {
 		snprintf(err, errsz, "%s: must not be empty", k->name);
+		return -1;
+	}
+	if (strcmp(k->name, "metrics_allow") == 0 &&
+	    metrics_allow_parse(value, allow, METRICS_ALLOW_MAX) == -1) {
+		snprintf(err, errsz, "metrics_allow: expected up to %d IP "
+		    "addresses separated by commas", METRICS_ALLOW_MAX);
 		return -1;
 	}
 	if (util_strlcpy(dst, value, k->size) == -1) {
@@ -321,14 +329,6 @@ trim(char *s)
 static int
 config_check(const struct config *cfg, char *err, size_t errsz)
 {
-	struct metrics_addr	 allow[METRICS_ALLOW_MAX];
-
-	if (metrics_allow_parse(cfg->metrics_allow, allow,
-	    METRICS_ALLOW_MAX) == -1) {
-		snprintf(err, errsz, "metrics_allow: expected up to %d IP "
-		    "addresses separated by commas", METRICS_ALLOW_MAX);
-		return -1;
-	}
 	if (cfg->memcached[0] != '\0' && cfg->cache_entries == 0) {
 		snprintf(err, errsz, "memcached needs cache_entries > 0: the "
 		    "host table holds the memcached key namespace");

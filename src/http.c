@@ -241,6 +241,7 @@ request_parse(struct request *req, const char **why)
 		status = rc == PARSE_NOMEM ? 500 : 400;
 	}
 out:
+	util_cleanse(body.data, body.len);	/* may hold a password */
 	buf_free(&body);
 	return status;
 }
@@ -341,6 +342,7 @@ http_serve(struct app *app, const struct http_io *io)
 	status = resp.status;
 	if (response_send(io, &resp) == -1)
 		log_warn("could not send the response");
+	util_cleanse(resp.headers.data, resp.headers.len);  /* Set-Cookie */
 	buf_free(&resp.headers);
 	buf_free(&resp.body);
 	fields_free(&req.qs);

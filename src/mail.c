@@ -138,8 +138,12 @@ mail_run(const char *command, const char *msg, size_t len, int64_t timeout,
 		return -1;
 	}
 	if (pid == 0) {
+		sigset_t	 none;
+
 		setpgid(0, 0);
 		signal(SIGPIPE, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (dup2(p[0], STDIN_FILENO) == -1)
 			_exit(127);
 		close(p[0]);
@@ -147,6 +151,7 @@ mail_run(const char *command, const char *msg, size_t len, int64_t timeout,
 		execl("/bin/sh", "sh", "-c", command, (char *)NULL);
 		_exit(127);
 	}
+	(void)setpgid(pid, pid);	/* also here: no race with the kill */
 	close(p[0]);
 	(void)fcntl(p[1], F_SETFL, O_NONBLOCK);
 	signal(SIGPIPE, SIG_IGN);

@@ -1,5 +1,6 @@
 /* authgw: option parsing and the choice of a mode (SPEC section 2). */
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -173,6 +174,9 @@ main(int argc, char *argv[])
 	}
 	if (path == NULL && (path = getenv("AUTHGW_CONFIG")) == NULL)
 		path = CONFIG_DEFAULT_PATH;
+	/* The database holds password hashes, the secret and unsent links;
+	 * the cache file the same sessions: readable by us alone. */
+	umask(077);
 	log_init("authgw", LOG_LEVEL_INFO, 0);
 	if (config_load(path, &cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "authgw: %s\n", err);
@@ -182,5 +186,7 @@ main(int argc, char *argv[])
 	log_init("authgw", (enum log_level)cfg.log_level, cfg.syslog);
 	if (i < argc)
 		return cli_run(&cfg, argc - i, argv + i);
+	if (geteuid() == 0 && cfg.user[0] == '\0')
+		log_warn("running as root: set 'user' to drop privileges");
 	return serve(&cfg);
 }

@@ -15,6 +15,7 @@
 #endif
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <netdb.h>
 #include <pwd.h>
@@ -512,6 +513,8 @@ master_run(struct config *cfg, int fd, int inherited)
 	int64_t		 next_maint, now, wake;
 	int		 i, stopping = 0;
 
+	/* Workers inherit it by fork; a mail command must not by exec. */
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (drop_privileges(cfg) == -1 || migrate(cfg) == -1)
 		return 1;
 	if ((stats = stats_create(1)) == NULL) {

@@ -233,6 +233,9 @@ fields_free(struct fields *fs)
 
 	for (i = 0; i < fs->n && i < PARSE_FIELDS_MAX; i++) {
 		free(fs->f[i].key);
+		/* Values may be passwords or tokens: no copy outlives them. */
+		if (fs->f[i].val != NULL)
+			util_cleanse(fs->f[i].val, fs->f[i].vlen);
 		free(fs->f[i].val);
 		fs->f[i].key = fs->f[i].val = NULL;
 		fs->f[i].vlen = 0;

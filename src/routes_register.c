@@ -66,10 +66,11 @@ accepted(struct app *app, struct request *req, struct response *resp)
 /*
  * Queue a verification link for (user_id, email) inside the caller's
  * transaction: a new token, stored hashed, and the message in the outbox.
+ * pwhash ("" for none) is the password the link sets when it is used.
  */
 static int
 queue_verify(struct app *app, struct store *st, int64_t user_id,
-    const char *email, int64_t now)
+    const char *email, const char *pwhash, int64_t now)
 {
 	unsigned char	 raw[SESSION_TOKEN_LEN], hash[CRYPTO_SHA256_LEN];
 	char		 token[SESSION_COOKIE_LEN + 1];
@@ -82,7 +83,7 @@ queue_verify(struct app *app, struct store *st, int64_t user_id,
 		goto out;
 	crypto_sha256(raw, sizeof(raw), hash);
 	if (store_verify_add(st, hash, user_id, now,
-	    now + app->cfg->verify_token_ttl) != STORE_OK)
+	    now + app->cfg->verify_token_ttl, pwhash) != STORE_OK)
 		goto out;
 	if (buf_printf(&link, "%s%s/verify?token=%s", app->cfg->base_url,
 	    app->cfg->prefix, token) == -1 ||
@@ -144,11 +145,17 @@ register_queue(struct app *app, struct store *st, const char *email,
 		if (store_user_add(st, email, pwhash, "user", 0, now, &uid) !=
 		    STORE_OK)
 			return -1;
-		return queue_verify(app, st, uid, email, now);
+		return queue_verify(app, st, uid, email, pwhash, now);
 	case STORE_OK:
 		crypto_cleanse(u.pwhash, sizeof(u.pwhash));
+		/*
+		 * Registered again before it was verified: the new password
+		 * waits with its own link, and only the link the mailbox's
+		 * owner uses decides (no pre-takeover by a first registrant).
+		 */
 		if (!u.verified)
-			return queue_verify(app, st, u.id, u.email, now);
+			return queue_verify(app, st, u.id, u.email, pwhash,
+			    now);
 		return queue_exists(app, st, u.email, now);
 	default:
 		return -1;
@@ -208,6 +215,7 @@ route_verify(struct app *app, struct request *req, struct response *resp)
 	unsigned char	 hash[CRYPTO_SHA256_LEN];
 	struct store	*st;
 	int64_t		 uid;
+	int		 pw_set = 0;
 	enum store_rc	 rc = STORE_NOTFOUND;
 
 	if ((st = app_store(app)) == NULL) {
@@ -216,15 +224,16 @@ route_verify(struct app *app, struct request *req, struct response *resp)
 	}
 	/* A malformed token is just another unknown one. */
 	if (t != NULL && session_cookie_hash(t, strlen(t), hash) == 0)
-		rc = store_verify_use(st, hash, req->now, &uid);
+		rc = store_verify_use(st, hash, req->now, &uid, &pw_set);
 	if (rc == STORE_ERROR) {
 		resp_error(req, resp, 503, "storage unavailable");
 		return;
 	}
 	if (rc == STORE_OK) {
 		log_info("user %lld verified their address", (long long)uid);
-		/* Cached sessions carry the verified flag. */
-		(void)session_user_changed(app, uid, 0);
+		/* Cached sessions carry the verified flag; a password set
+		 * by the link ends sessions made with an earlier one. */
+		(void)session_user_changed(app, uid, pw_set);
 		if (req->wants_json)
 			resp_text(resp, 200, "application/json",
 			    "{\"verified\":true}");
@@ -269,7 +278,7 @@ route_verify_resend(struct app *app, struct request *req,
 	crypto_cleanse(u.pwhash, sizeof(u.pwhash));
 	if (rc == STORE_OK && !u.verified && !u.disabled) {
 		if (store_begin(st) != STORE_OK ||
-		    queue_verify(app, st, u.id, u.email, req->now) == -1 ||
+		    queue_verify(app, st, u.id, u.email, "", req->now) == -1 ||
 		    store_commit(st) != STORE_OK) {
 			store_rollback(st);
 			resp_error(req, resp, 503, "storage unavailable");

@@ -123,7 +123,8 @@ shmcache_open(const char *path, size_t entries, char *err, size_t errsz)
 	c = xcalloc(1, sizeof(*c));
 	c->hdr = map;
 	c->slots = (struct shm_slot *)(void *)((char *)map + SHM_HEADER_SIZE);
-	c->nslots = c->hdr->nslots;
+	/* From the size checked above, never re-read from the mapping. */
+	c->nslots = (size - SHM_HEADER_SIZE) / sizeof(struct shm_slot);
 	c->maplen = size;
 	return c;
 fail:

@@ -44,6 +44,7 @@ enum stmt_id {
 	SQL_VERIFY_ADD,
 	SQL_VERIFY_FIND,
 	SQL_VERIFY_MARK,
+	SQL_VERIFY_RETIRE,
 	SQL_OUTBOX_ADD,
 	SQL_OUTBOX_NEXT,
 	SQL_OUTBOX_SENT,
@@ -104,11 +105,13 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_ATTEMPT_CLEAR] = "DELETE FROM attempts WHERE kind = ? AND key = ?",
 	[SQL_ATTEMPT_PURGE] = "DELETE FROM attempts WHERE at <= ?",
 	[SQL_VERIFY_ADD] = "INSERT INTO verify_tokens (token_hash, user_id, "
-	    "created, expires) VALUES (?, ?, ?, ?)",
-	[SQL_VERIFY_FIND] = "SELECT id, user_id FROM verify_tokens "
+	    "created, expires, pwhash) VALUES (?, ?, ?, ?, ?)",
+	[SQL_VERIFY_FIND] = "SELECT id, user_id, pwhash FROM verify_tokens "
 	    "WHERE token_hash = ? AND used = 0 AND expires > ?",
 	[SQL_VERIFY_MARK] =
 	    "UPDATE verify_tokens SET used = ? WHERE id = ? AND used = 0",
+	[SQL_VERIFY_RETIRE] = "UPDATE verify_tokens SET used = ?, pwhash = '' "
+	    "WHERE user_id = ? AND (used = 0 OR pwhash != '')",
 	[SQL_OUTBOX_ADD] = "INSERT INTO outbox (created, recipient, message, "
 	    "next_try) VALUES (?, ?, ?, ?)",
 	[SQL_OUTBOX_NEXT] = "SELECT id, attempts, recipient, message FROM outbox "
@@ -873,14 +876,15 @@ store_rollback(struct store *st)
 
 enum store_rc
 store_verify_add(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
-    int64_t user_id, int64_t now, int64_t expires)
+    int64_t user_id, int64_t now, int64_t expires, const char *pwhash)
 {
 	sqlite3_stmt	*s;
 
 	if ((s = stmt_get(st, SQL_VERIFY_ADD)) == NULL)
 		return STORE_ERROR;
 	if (bind_blob(s, 1, hash, CRYPTO_SHA256_LEN) || bind_int(s, 2, user_id) ||
-	    bind_int(s, 3, now) || bind_int(s, 4, expires)) {
+	    bind_int(s, 3, now) || bind_int(s, 4, expires) ||
+	    bind_text(s, 5, pwhash)) {
 		stmt_done(s);
 		return STORE_ERROR;
 	}
@@ -890,6 +894,7 @@ store_verify_add(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
 struct verify_row {
 	int64_t	 id;
 	int64_t	 user_id;
+	char	 pwhash[192];
 };
 
 static void
@@ -899,11 +904,12 @@ fill_verify(sqlite3_stmt *s, void *out)
 
 	v->id = sqlite3_column_int64(s, 0);
 	v->user_id = sqlite3_column_int64(s, 1);
+	col_text(s, 2, v->pwhash, sizeof(v->pwhash));
 }
 
 enum store_rc
 store_verify_use(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
-    int64_t now, int64_t *user_id)
+    int64_t now, int64_t *user_id, int *pw_set)
 {
 	sqlite3_stmt		*s;
 	struct verify_row	 v;
@@ -933,11 +939,25 @@ store_verify_use(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
 		return STORE_NOTFOUND;
 	}
 	if (store_user_set_verified(st, v.user_id, 1) != STORE_OK ||
+	    (v.pwhash[0] != '\0' &&
+	    store_user_set_pwhash(st, v.user_id, v.pwhash) != STORE_OK))
+		goto fail;
+	/* Every other link of the user dies, with its pending password. */
+	if ((s = stmt_get(st, SQL_VERIFY_RETIRE)) == NULL ||
+	    bind_int(s, 1, now) || bind_int(s, 2, v.user_id)) {
+		if (s != NULL)
+			stmt_done(s);
+		goto fail;
+	}
+	if (step_done(st, s, "verify retire") != STORE_OK ||
 	    store_commit(st) != STORE_OK)
 		goto fail;
 	*user_id = v.user_id;
+	*pw_set = v.pwhash[0] != '\0';
+	crypto_cleanse(&v, sizeof(v));
 	return STORE_OK;
 fail:
+	crypto_cleanse(&v, sizeof(v));
 	store_rollback(st);
 	return STORE_ERROR;
 }

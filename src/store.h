@@ -130,18 +130,23 @@ enum store_rc	 store_begin(struct store *);
 enum store_rc	 store_commit(struct store *);
 void		 store_rollback(struct store *);
 
-/* A verification token (its hash) for user_id, valid until expires. */
+/*
+ * A verification token (its hash) for user_id, valid until expires;
+ * pwhash ("" for none) is the password the link sets when used.
+ */
 enum store_rc	 store_verify_add(struct store *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t user_id,
-		    int64_t now, int64_t expires);
+		    int64_t now, int64_t expires, const char *pwhash);
 /*
- * Use a token: if it is unused and unexpired at now, mark it used and the
- * user verified, in one transaction (STORE_OK, *user_id set). Used, unknown
- * or expired: STORE_NOTFOUND, nothing written.
+ * Use a token: if it is unused and unexpired at now, in one transaction
+ * mark the user verified, apply the token's password if it has one
+ * (*pw_set = 1), and retire every other unused token of the user
+ * (STORE_OK, *user_id set). Used, unknown or expired: STORE_NOTFOUND,
+ * nothing written.
  */
 enum store_rc	 store_verify_use(struct store *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t now,
-		    int64_t *user_id);
+		    int64_t *user_id, int *pw_set);
 
 /* A message of the outbox. message is allocated: free it. */
 struct store_mail {

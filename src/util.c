@@ -200,6 +200,27 @@ util_strcaseeq(const char *a, size_t alen, const char *b)
 	return b[alen] == '\0';
 }
 
+/*
+ * RFC 5322 dot-atom text less '%' (old source routing), and UTF-8 bytes
+ * (RFC 6531). No quoted local parts, comments or routes: nothing an MTA
+ * could read as another recipient.
+ */
+static int
+email_local_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c >= 0x80 ||
+	    (c != '\0' && strchr("!#$&'*+/=?^_`{|}~.-", c) != NULL);
+}
+
+/* A host name: letters, digits, '-', '.', and UTF-8 bytes. */
+static int
+email_domain_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c >= 0x80 || c == '-' || c == '.';
+}
+
 int
 util_email_normalize(const char *in, char *out, size_t outsz)
 {
@@ -215,15 +236,24 @@ util_email_normalize(const char *in, char *out, size_t outsz)
 		return -1;
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)in[i];
-		if (c <= 0x20 || c == 0x7f || c == '<' || c == '>' ||
-		    c == '"' || c == '\\' || c == ',' || c == ';')
+		if (in + i < at ? !email_local_char(c) :
+		    in + i > at && !email_domain_char(c))
+			return -1;
+		/* No empty dot-separated part on either side. */
+		if (c == '.' && (i == 0 || in[i - 1] == '.' || in[i - 1] == '@' ||
+		    i + 1 == len || in[i + 1] == '.' || in[i + 1] == '@'))
 			return -1;
 		if (in + i > at && c >= 'A' && c <= 'Z')
 			c = (unsigned char)(c + ('a' - 'A'));
 		out[i] = (char)c;
 	}
-	if (at[1] == '.' || in[len - 1] == '.')
-		return -1;
 	out[len] = '\0';
 	return 0;
+}
+
+void
+util_cleanse(void *p, size_t len)
+{
+	if (p != NULL && len > 0)
+		explicit_bzero(p, len);
 }

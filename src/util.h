@@ -44,6 +44,13 @@ char	*xstrdup(const char *);
 int64_t	util_now(void);
 int64_t	util_mono_usec(void);
 
+/*
+ * Zero memory that held a secret, in a way the compiler keeps (for the
+ * modules that do not link OpenSSL; crypto_cleanse is the same for those
+ * that do).
+ */
+void	util_cleanse(void *p, size_t len);
+
 /* ASCII case-insensitive comparison of (a, alen) with NUL-terminated b. */
 int	util_strcaseeq(const char *a, size_t alen, const char *b);
 
@@ -53,8 +60,9 @@ int	util_strcaseeq(const char *a, size_t alen, const char *b);
 
 /*
  * Validate an email address (1..254 bytes, exactly one '@' with text on
- * both sides, no spaces or control bytes, a dot-free or dotted domain) and
- * copy it to out with the domain lower-cased. Returns 0 or -1.
+ * both sides; a dot-atom local part without '%', a host-name domain; no
+ * empty dot-separated parts; UTF-8 allowed) and copy it to out with the
+ * domain lower-cased. Returns 0 or -1.
  */
 int	util_email_normalize(const char *in, char *out, size_t outsz);
 #endif

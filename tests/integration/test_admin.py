@@ -180,12 +180,12 @@ class MetricsAccessTest(AdminCase):
         r = self.req(admin, 'GET', '/auth/metrics')
         self.assertEqual(r.status, 200, r)
 
-    def test_malformed_list_allows_nobody(self):
-        self.up(metrics_allow='127.0.0.1,,localhost')
-        self.assertEqual(self.fcgi_metrics('127.0.0.1').status, 403)
-        self.assertEqual(self.req(self.logged_in(ADMIN), 'GET',
-                                  '/auth/metrics').status, 200)
-        self.assertIn('metrics_allow', self.ag.log())
+    def test_malformed_list_is_a_config_error(self):
+        # Refused at start (exit 78, file:line), not found per request.
+        ag = self.authgw(metrics_allow='127.0.0.1,,localhost')
+        r = ag.cli('check-config')
+        self.assertEqual(r.returncode, 78, r)
+        self.assertRegex(r.stderr, r'authgw\.conf:\d+: metrics_allow')
 
     def test_empty_list(self):
         self.up(metrics_allow='')

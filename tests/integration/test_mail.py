@@ -171,6 +171,32 @@ class MailTest(harness.TestCase):
             "SELECT count(*) FROM users WHERE email = 'taken@example.com'")
             [0][0], 1)
 
+    def test_no_pre_takeover_by_a_first_registrant(self):
+        # An attacker registers the victim's address first; the victim
+        # registers too and uses the link from their own registration.
+        self.start()
+        self.assertEqual(self.register('victim@example.com',
+                                       'attacker password').status, 202)
+        wait_for(lambda: self.mails().count('Date:') >= 1, timeout=10)
+        self.assertEqual(self.register('victim@example.com',
+                                       'victim password').status, 202)
+        text = wait_for(lambda: self.mails().count('Date:') >= 2 and
+                        self.mails(), timeout=10, what='two mails')
+        victims_link = LINK_RE.findall(text)[-1][0]
+        u = urllib.parse.urlsplit(victims_link)
+        self.assertEqual(self.ag.fcgi(u.path, query=u.query).status, 200)
+        login = lambda pw: self.post('/auth/login', {
+            'email': 'victim@example.com', 'password': pw}).status
+        self.assertEqual(login('victim password'), 200)
+        self.assertEqual(login('attacker password'), 401)
+        # The attacker's link died with the verification.
+        first = urllib.parse.urlsplit(LINK_RE.findall(text)[0][0])
+        self.assertEqual(self.ag.fcgi(first.path, query=first.query).status,
+                         410)
+        self.assertEqual(login('victim password'), 200)
+        self.assertEqual(self.ag.query(
+            "SELECT count(*) FROM verify_tokens WHERE pwhash != ''")[0][0], 0)
+
     def test_link_expires(self):
         self.start(verify_token_ttl=1)
         self.register('late@example.com')

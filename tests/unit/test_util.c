@@ -193,6 +193,75 @@ test_strcaseeq_length_and_case(void **state)
 	assert_false(util_strcaseeq("a", 1, "b"));
 }
 
+static void
+expect_email(const char *in, const char *want)
+{
+	char	 out[UTIL_EMAIL_MAX + 1];
+
+	if (want == NULL) {
+		assert_int_equal(util_email_normalize(in, out, sizeof(out)), -1);
+		return;
+	}
+	assert_int_equal(util_email_normalize(in, out, sizeof(out)), 0);
+	assert_string_equal(out, want);
+}
+
+static void
+test_email_domain_lower_cased_local_kept(void **state)
+{
+	(void)state;
+	expect_email("Jo.Smith@Example.COM", "Jo.Smith@example.com");
+	expect_email("a+tag@b.example", "a+tag@b.example");
+	expect_email("o'neil@x.example", "o'neil@x.example");
+	expect_email("a@localhost", "a@localhost");
+}
+
+/* Nothing an MTA could read as another recipient or route. */
+static void
+test_email_refuses_what_mtas_interpret(void **state)
+{
+	(void)state;
+	expect_email("x%evil.org(@corp.com", NULL);
+	expect_email("x%evil.org@corp.com", NULL);
+	expect_email("\"a b\"@x.example", NULL);
+	expect_email("a(comment)@x.example", NULL);
+	expect_email("a@[127.0.0.1]", NULL);
+	expect_email("a,b@x.example", NULL);
+	expect_email("a@b@x.example", NULL);
+	expect_email("a@x.example\r\nBcc: c@d", NULL);
+	expect_email("a:b@x.example", NULL);
+	expect_email("a@x_y.example", NULL);
+}
+
+static void
+test_email_refuses_empty_parts(void **state)
+{
+	(void)state;
+	expect_email("", NULL);
+	expect_email("@x.example", NULL);
+	expect_email("a@", NULL);
+	expect_email(".a@x.example", NULL);
+	expect_email("a.@x.example", NULL);
+	expect_email("a..b@x.example", NULL);
+	expect_email("a@.x.example", NULL);
+	expect_email("a@x..example", NULL);
+	expect_email("a@x.example.", NULL);
+}
+
+static void
+test_email_length_limit(void **state)
+{
+	char	 in[300];
+
+	(void)state;
+	memset(in, 'a', sizeof(in));
+	memcpy(in + 242, "@x.example", 11);	/* 252 bytes */
+	expect_email(in, in);
+	memset(in, 'a', sizeof(in));
+	memcpy(in + 250, "@x.example", 11);	/* 260 bytes */
+	expect_email(in, NULL);
+}
+
 int
 main(void)
 {
@@ -208,6 +277,10 @@ main(void)
 		cmocka_unit_test(test_buf_append_printf_reset),
 		cmocka_unit_test(test_strlcpy_truncates_and_reports),
 		cmocka_unit_test(test_strcaseeq_length_and_case),
+		cmocka_unit_test(test_email_domain_lower_cased_local_kept),
+		cmocka_unit_test(test_email_refuses_what_mtas_interpret),
+		cmocka_unit_test(test_email_refuses_empty_parts),
+		cmocka_unit_test(test_email_length_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
