@@ -12,9 +12,19 @@ if HAVE_PYTHON3
 TESTS += tests/integration/run.sh
 endif
 
+# Every file by name: a directory here would also pick up the logs a
+# build directory holds.
 EXTRA_DIST += \
 	tests/integration/run.sh \
 	tests/integration/harness.py \
-	tests/integration/test_nginx.py \
+	tests/integration/test_admin.py \
+	tests/integration/test_apache.py \
+	tests/integration/test_cache.py \
+	tests/integration/test_cgi_apache.py \
+	tests/integration/test_cli.py \
+	tests/integration/test_lighttpd.py \
+	tests/integration/test_mail.py \
 	tests/integration/test_modes.py \
-	tests/integration/test_cli.py
+	tests/integration/test_nginx.py \
+	tests/integration/test_ratelimit.py \
+	tests/integration/test_storage.py
