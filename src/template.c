@@ -207,41 +207,67 @@ template_name_ok(const char *name)
 	    strstr(name, "..") == NULL && name[0] != '.';
 }
 
-int
-template_render(const char *dir, const char *name, const struct tvar *vars,
-    size_t nvars, struct buf *out)
+/* The text of dir/name, loaded once per process. NULL on failure. */
+static const struct buf *
+template_load(const char *dir, const char *name)
 {
 	char			 path[TEMPLATE_PATH_MAX];
 	struct template_file	*tf;
-	struct buf		 text = { NULL, 0, 0 };
+	static struct buf	 uncached;
 	size_t			 i;
-	int			 n, rc;
+	int			 n;
 
 	if (!template_name_ok(name)) {
 		log_error("template name refused");
-		return -1;
+		return NULL;
 	}
 	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (n < 0 || (size_t)n >= sizeof(path)) {
 		log_error("template path too long");
-		return -1;
+		return NULL;
 	}
 	for (i = 0; i < template_ncache; i++) {
 		tf = &template_cache[i];
 		if (strcmp(tf->path, path) == 0)
-			return template_expand(tf->text.data, tf->text.len,
-			    vars, nvars, out);
+			return &tf->text;
 	}
-	if (template_read(path, &text) == -1)
+	tf = template_ncache < TEMPLATE_CACHE_MAX ?
+	    &template_cache[template_ncache] : NULL;
+	buf_free(&uncached);
+	if (tf != NULL)
+		buf_free(&tf->text);	/* a failed read may have left some */
+	if (template_read(path, tf ? &tf->text : &uncached) == -1 ||
+	    buf_append(tf ? &tf->text : &uncached, "", 0) == -1)
+		return NULL;
+	if (tf == NULL || (tf->path = strdup(path)) == NULL) {
+		if (tf != NULL) {
+			uncached = tf->text;	/* served, just not kept */
+			memset(&tf->text, 0, sizeof(tf->text));
+		}
+		return &uncached;
+	}
+	template_ncache++;
+	return &tf->text;
+}
+
+int
+template_render(const char *dir, const char *name, const struct tvar *vars,
+    size_t nvars, struct buf *out)
+{
+	const struct buf	*text, *css;
+	struct tvar		 all[TEMPLATE_VARS_MAX + 1];
+
+	if (nvars > TEMPLATE_VARS_MAX) {
+		log_error("template %s: too many variables", name);
 		return -1;
-	if (text.data == NULL && buf_append(&text, "", 0) == -1)
+	}
+	if ((text = template_load(dir, name)) == NULL)
 		return -1;
-	rc = template_expand(text.data, text.len, vars, nvars, out);
-	if (template_ncache < TEMPLATE_CACHE_MAX &&
-	    (template_cache[template_ncache].path = strdup(path)) != NULL) {
-		template_cache[template_ncache].text = text;
-		template_ncache++;
-	} else
-		buf_free(&text);
-	return rc;
+	/* {{css}}: the one stylesheet, inlined (the CSP allows no other). */
+	memcpy(all, vars, nvars * sizeof(*vars));
+	css = memmem(text->data, text->len, "{{css}}", 7) != NULL ?
+	    template_load(dir, TEMPLATE_CSS) : NULL;
+	all[nvars] = (struct tvar){ .name = "css",
+	    .value = css ? css->data : "", .raw = 1 };
+	return template_expand(text->data, text->len, all, nvars + 1, out);
 }

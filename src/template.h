@@ -28,7 +28,14 @@ int	template_escape(struct buf *out, const char *p, size_t len);
 int	template_expand(const char *text, size_t tlen, const struct tvar *vars,
 	    size_t nvars, struct buf *out);
 
-/* Load dir/name (cached per process) and expand it. Returns 0 or -1. */
+#define TEMPLATE_VARS_MAX	128
+#define TEMPLATE_CSS		"authgw.css"
+
+/*
+ * Load dir/name (cached per process) and expand it. Besides vars, {{css}}
+ * expands to dir/authgw.css as it is: the one stylesheet, inlined in
+ * every page. Returns 0 or -1.
+ */
 int	template_render(const char *dir, const char *name,
 	    const struct tvar *vars, size_t nvars, struct buf *out);
 
