@@ -55,7 +55,6 @@ maint_run_inline(const struct config *cfg, struct stats *stats)
 void
 maint_run(const struct config *cfg, struct stats *stats)
 {
-	struct sigaction	 sa;
 	sigset_t		 none;
 	pid_t			 pid;
 
@@ -70,18 +69,8 @@ maint_run(const struct config *cfg, struct stats *stats)
 		maint_pid = pid;	/* the master's waitpid reaps it */
 		return;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_maint_signal;	/* finish the message in hand */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
 	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	master_child_signals(on_maint_signal, &none);	/* finish the mail */
 	maint_run_inline(cfg, stats);
 	_exit(0);
 }

@@ -223,17 +223,13 @@ drop_privileges(const struct config *cfg)
 	return 0;
 }
 
-/* Body of a worker process: serve until told to stop. */
-static void
-worker_main(const struct config *cfg, struct stats *stats, int slot, int fd,
-    const sigset_t *oldmask)
+void
+master_child_signals(void (*on_stop)(int), const sigset_t *mask)
 {
 	struct sigaction	 sa;
-	struct app		 app;
-	int			 rc;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_worker_signal;	/* no SA_RESTART: EINTR */
+	sa.sa_handler = on_stop;	/* no SA_RESTART: a wait ends in EINTR */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -242,7 +238,18 @@ worker_main(const struct config *cfg, struct stats *stats, int slot, int fd,
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGCHLD, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
-	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	sigprocmask(SIG_SETMASK, mask, NULL);
+}
+
+/* Body of a worker process: serve until told to stop. */
+static void
+worker_main(const struct config *cfg, struct stats *stats, int slot, int fd,
+    const sigset_t *oldmask)
+{
+	struct app		 app;
+	int			 rc;
+
+	master_child_signals(on_worker_signal, oldmask);
 
 #ifdef __linux__
 	/* A master killed with SIGKILL takes its workers with it. */

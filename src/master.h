@@ -2,6 +2,9 @@
 #ifndef AUTHGW_MASTER_H
 #define AUTHGW_MASTER_H
 
+#include <signal.h>
+#include <stddef.h>
+
 struct config;
 
 /*
@@ -17,6 +20,12 @@ int	master_run(struct config *, int fd, int inherited);
  * binding the socket.
  */
 void	master_block_signals(void);
+
+/*
+ * In a child of the master: on_stop for SIGTERM and SIGINT (without
+ * SA_RESTART), SIGHUP ignored, SIGCHLD and SIGALRM default, then mask.
+ */
+void	master_child_signals(void (*on_stop)(int), const sigset_t *mask);
 
 /* Undo master_block_signals() (plain CGI: the web server may kill us). */
 void	master_unblock_signals(void);
