@@ -23,6 +23,7 @@ static const struct route routes[] = {
 	{ "/refresh",	"POST",	route_refresh,		R_CSRF },
 	{ "/logout",	"POST",	route_logout,		R_CSRF },
 	{ "/healthz",	"GET",	route_healthz,		0 },
+	{ "/register",	"GET",	route_register_get,	0 },
 	{ "/register",	"POST",	route_register,		R_CSRF },
 	{ "/verify",	"GET",	route_verify,		0 },
 	{ "/verify/resend", "POST", route_verify_resend,	R_CSRF },

@@ -23,6 +23,7 @@ route_fn	route_check;
 route_fn	route_healthz;
 /* routes_register.c: registration and email verification */
 route_fn	route_register;
+route_fn	route_register_get;
 route_fn	route_verify;
 route_fn	route_verify_resend;
 /* routes_sessions.c: the user's own sessions */

@@ -46,8 +46,8 @@ static void
 login_page(struct app *app, struct request *req, struct response *resp,
     int status, const char *error, const char *email, const char *next)
 {
-	char		 token[CSRF_TOKEN_MAX];
-	struct tvar	 vars[5];
+	char		 token[CSRF_TOKEN_MAX], reg[300] = "";
+	struct tvar	 vars[6];
 
 	if (csrf_token(app, req, resp, token, sizeof(token)) == -1) {
 		resp_error(req, resp, 503, "session storage unavailable");
@@ -60,10 +60,15 @@ login_page(struct app *app, struct request *req, struct response *resp,
 	vars[2] = (struct tvar){ .name = "next", .value = next };
 	vars[3] = (struct tvar){ .name = "error", .value = error };
 	vars[4] = (struct tvar){ .name = "email", .value = email };
+	/* The link to the sign-up form, only while registration is open. */
+	if (app->cfg->registration)
+		(void)snprintf(reg, sizeof(reg), "%s/register",
+		    app->cfg->prefix);
+	vars[5] = (struct tvar){ .name = "register", .value = reg };
 	resp->status = status;
 	resp->content_type = "text/html; charset=utf-8";
 	buf_reset(&resp->body);
-	if (template_render(app->cfg->www_dir, "login.html", vars, 5,
+	if (template_render(app->cfg->www_dir, "login.html", vars, 6,
 	    &resp->body) == -1) {
 		log_error("cannot render %s/login.html", app->cfg->www_dir);
 		resp_text(resp, 500, "text/plain; charset=utf-8",

@@ -118,15 +118,62 @@ queue_exists(struct app *app, struct store *st, const char *email,
 	return rc;
 }
 
+/* The sign-up form, with an error (status) or without (200). */
+static void
+register_page(struct app *app, struct request *req, struct response *resp,
+    int status, const char *error)
+{
+	char		 token[CSRF_TOKEN_MAX];
+	struct tvar	 vars[4];
+
+	if (csrf_token(app, req, resp, token, sizeof(token)) == -1) {
+		resp_error(req, resp, 503, "storage unavailable");
+		return;
+	}
+	vars[0] = (struct tvar){ .name = "prefix", .value = app->cfg->prefix };
+	vars[1] = (struct tvar){ .name = "csrf", .value = token };
+	vars[2] = (struct tvar){ .name = "error", .value = error };
+	vars[3] = (struct tvar){ .name = "email",
+	    .value = fields_get_text(&req->form, "email") };
+	resp->status = status;
+	resp->content_type = "text/html; charset=utf-8";
+	buf_reset(&resp->body);
+	if (template_render(app->cfg->www_dir, "register.html", vars, 4,
+	    &resp->body) == -1)
+		resp_error(req, resp, 500, "sign-up page template missing");
+}
+
+/* A refused sign-up: JSON, the form again (register), or a page. */
+static void
+register_refuse(struct app *app, struct request *req, struct response *resp,
+    int status, const char *why, int form)
+{
+	if (form && !req->wants_json)
+		register_page(app, req, resp, status, why);
+	else
+		resp_error(req, resp, status, why);
+}
+
+void
+route_register_get(struct app *app, struct request *req, struct response *resp)
+{
+	if (!app->cfg->registration) {
+		resp_error(req, resp, 403, "registration is closed");
+		return;
+	}
+	register_page(app, req, resp, 200, NULL);
+}
+
 /* The validated, normalised email field; answers 400 and returns -1. */
 static int
-email_field(struct request *req, struct response *resp, char *out,
-    size_t outsz)
+email_field(struct app *app, struct request *req, struct response *resp,
+    char *out, size_t outsz, int form)
 {
 	const char	*e = fields_get_text(&req->form, "email");
 
 	if (e == NULL || util_email_normalize(e, out, outsz) == -1) {
-		resp_error(req, resp, 400, "a valid email address is required");
+		register_refuse(app, req, resp, 400,
+		    "a valid email address is required", form);
 		return -1;
 	}
 	return 0;
@@ -176,11 +223,12 @@ route_register(struct app *app, struct request *req, struct response *resp)
 		resp_error(req, resp, 403, "registration is closed");
 		return;
 	}
-	if (email_field(req, resp, email, sizeof(email)) == -1)
+	if (email_field(app, req, resp, email, sizeof(email), 1) == -1)
 		return;
 	pw = fields_get(&req->form, "password", &pwlen);
 	if (pw == NULL || pwlen < PASSWORD_MIN || pwlen > PASSWORD_MAX) {
-		resp_error(req, resp, 400, "the password needs 8 to 1024 bytes");
+		register_refuse(app, req, resp, 400,
+		    "the password needs 8 to 1024 bytes", 1);
 		return;
 	}
 	if ((st = app_store(app)) == NULL) {
@@ -262,7 +310,7 @@ route_verify_resend(struct app *app, struct request *req,
 	struct route_limit	 rl;
 	enum store_rc		 rc;
 
-	if (email_field(req, resp, email, sizeof(email)) == -1)
+	if (email_field(app, req, resp, email, sizeof(email), 0) == -1)
 		return;
 	if ((st = app_store(app)) == NULL) {
 		resp_error(req, resp, 503, "storage unavailable");

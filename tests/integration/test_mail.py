@@ -152,6 +152,38 @@ class MailTest(harness.TestCase):
             'SELECT count(*) FROM outbox WHERE message LIKE ?',
             '%' + token + '%')[0][0], 0)
 
+    def test_sign_up_form_in_a_browser(self):
+        self.start(nginx=True)
+        c = harness.Client(self.nginx.port)
+        html = {'Accept': 'text/html'}
+        login = c.request('GET', '/auth/login', headers=html)
+        self.assertIn('href="/auth/register"', login.text)
+        page = c.request('GET', '/auth/register', headers=html)
+        self.assertEqual(page.status, 200, page)
+        csrf = harness.html_field(page.text, 'csrf')
+        self.assertTrue(csrf)
+        r = c.request('POST', '/auth/register', headers=html, form={
+            'email': 'form@example.com', 'password': 'short', 'csrf': csrf})
+        self.assertEqual(r.status, 400, r)
+        self.assertIn('8 to 1024', r.text)
+        self.assertIn('value="form@example.com"', r.text)
+        r = c.request('POST', '/auth/register', headers=html, form={
+            'email': 'form@example.com', 'password': PASSWORD})
+        self.assertEqual(r.status, 403, 'no CSRF token: %r' % r)
+        r = c.request('POST', '/auth/register', headers=html, form={
+            'email': 'form@example.com', 'password': PASSWORD, 'csrf': csrf})
+        self.assertEqual(r.status, 202, r)
+        self.assertIn('Check your mail', r.text)
+        wait_for(lambda: 'To: form@example.com' in self.mails(), timeout=10)
+
+    def test_sign_up_closed(self):
+        self.start(registration=False)
+        r = self.ag.fcgi('/auth/register', headers={'Accept': 'text/html'})
+        self.assertEqual(r.status, 403, r)
+        login = self.ag.fcgi('/auth/login', headers={'Accept': 'text/html'})
+        self.assertIn('href=""', login.text)
+        self.assertNotIn('/auth/register"', login.text)
+
     def test_register_is_enumeration_resistant(self):
         self.start()
         self.ag.add_user('taken@example.com', PASSWORD)
