@@ -18,14 +18,21 @@ API used by the test modules (test_*.py here and the other web-server tests):
   fcgi(addr, params, stdin=b'', role=1) -> Response,
   cgi_request(env, stdin=b'', config=None) -> Response,
   find_program(name), TestCase (tmpdir + cleanup), run_modules().
+Web-server front ends (test_lighttpd, test_apache, test_cgi_apache):
+  ServerProcess (base of Nginx), make_docroot(root), parse_env_dump(text),
+  WEB_EMAIL, WEB_PASSWORD, WEB_SECRET_TEXT, WebServerFlows (mixin),
+  APACHE, ApacheServer, apache_module_path(name), apache_missing(modules),
+  apache_run_as(), apache_chown_authgw_files(tmpdir).
 """
 
 import atexit
 import errno
+import grp
 import html.parser
 import http.client
 import json as jsonlib
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -477,7 +484,65 @@ def current_user():
     return pwd.getpwuid(os.geteuid()).pw_name
 
 
-class Nginx:
+class ServerProcess:
+    """A server run in the foreground, in its own process group, from its
+    own directory; the base of Nginx and the web servers of test_lighttpd,
+    test_apache and test_cgi_apache.
+
+    A subclass sets self.dir (working directory, holds stderr.log and the
+    LOG_FILES), self.port (127.0.0.1 port it listens on) and self.proc =
+    None, and defines command() (the argv). start() waits until the port
+    accepts connections; stop() sends SIGTERM and reaps the whole process
+    group (children, and FastCGI programs the server started).
+    """
+
+    LOG_FILES = ('stderr.log',)  # read by log(), in self.dir
+    LOG_NAMED = False            # log(): a '[name]' line before each file
+    LOG_LABEL = 'server log'     # names log() in start()'s error
+
+    def command(self):
+        raise NotImplementedError
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def start(self):
+        with open(os.path.join(self.dir, 'stderr.log'), 'ab') as log:
+            self.proc = _register(subprocess.Popen(
+                self.command(), stdin=subprocess.DEVNULL, stdout=log,
+                stderr=log, cwd=self.dir, start_new_session=True))
+        try:
+            wait_connectable(('127.0.0.1', self.port), proc=self.proc)
+        except RuntimeError as e:
+            raise RuntimeError('%s\n--- %s:\n%s'
+                               % (e, self.LOG_LABEL, self.log()))
+        return self
+
+    def stop(self):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGTERM)
+            except OSError:
+                pass
+        # _reap also kills what is left of the process group.
+        return _reap(self.proc)
+
+    def log(self):
+        out = ''
+        for name in self.LOG_FILES:
+            try:
+                with open(os.path.join(self.dir, name), errors='replace') as f:
+                    text = f.read()
+            except OSError:
+                continue
+            out += '[%s]\n%s' % (name, text) if self.LOG_NAMED else text
+        return out
+
+
+class Nginx(ServerProcess):
     """nginx running the shipped conf/nginx.conf, rendered into tmpdir.
 
     Nginx(tmpdir, authgw, prefix='/auth', port=None): authgw is an Authgw
@@ -540,42 +605,12 @@ class Nginx:
             with open(self.config_path, 'w') as f:
                 f.write(text)
 
-    @property
-    def pid(self):
-        return self.proc.pid if self.proc else None
+    LOG_FILES = ('stderr.log', 'error.log')
+    LOG_LABEL = 'nginx error log'
 
-    def start(self):
-        argv = [self.bin, '-p', self.dir + '/', '-c', self.config_path,
+    def command(self):
+        return [self.bin, '-p', self.dir + '/', '-c', self.config_path,
                 '-e', self.error_log, '-g', 'daemon off;']
-        with open(os.path.join(self.dir, 'stderr.log'), 'ab') as log:
-            self.proc = _register(subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                cwd=self.dir, start_new_session=True))
-        try:
-            wait_connectable(('127.0.0.1', self.port), proc=self.proc)
-        except RuntimeError as e:
-            raise RuntimeError('%s\n--- nginx error log:\n%s' % (e, self.log()))
-        return self
-
-    def log(self):
-        out = ''
-        for name in ('stderr.log', 'error.log'):
-            try:
-                with open(os.path.join(self.dir, name), errors='replace') as f:
-                    out += f.read()
-            except OSError:
-                pass
-        return out
-
-    def stop(self):
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            try:
-                os.kill(self.proc.pid, signal.SIGTERM)
-            except OSError:
-                pass
-        return _reap(self.proc)
 
 
 # ---------------------------------------------------------------- memcached
@@ -1098,6 +1133,341 @@ class TestCase(unittest.TestCase):
                     except Exception:
                         pass
         self.addCleanup(dump)
+
+    def start_web_server(self, web, *logs):
+        """Track web (a ServerProcess listening on self.port), dump the logs
+        of `logs` if the test fails, start web and set self.client to a
+        Client of it."""
+        self.web = self.track(web)
+        self.dump_logs_on_failure(*logs)
+        self.web.start()
+        self.client = Client(self.port)
+
+
+# ------------------------------------------------------------- web servers
+#
+# Shared by test_lighttpd.py, test_apache.py and test_cgi_apache.py: the
+# document root, Apache's generated httpd.conf, and the flows every web
+# server front end must pass.
+
+WEB_EMAIL = 'lighty@example.org'
+WEB_PASSWORD = 'lighty password 1'
+WEB_SECRET_TEXT = 'secret text for signed-in users\n'
+
+# A CGI program under /private/: what the web server passed on after the
+# authorizer let the request through, and the request body it still got.
+WHOAMI_CGI = r"""#!/bin/sh
+printf 'Content-Type: text/plain\r\n\r\n'
+for v in REMOTE_USER AUTH_USER AUTH_USER_ID AUTH_ROLE REQUEST_METHOD; do
+    eval "printf '%s=%s\n' $v \"\$$v\""
+done
+if [ -n "$CONTENT_LENGTH" ] && [ "$CONTENT_LENGTH" -gt 0 ]; then
+    printf 'BODY='
+    head -c "$CONTENT_LENGTH"
+    printf '\n'
+fi
+"""
+
+
+def make_docroot(root):
+    """A public index.html, and under private/ a static file holding
+    WEB_SECRET_TEXT and the CGI WHOAMI_CGI (whoami.cgi)."""
+    priv = os.path.join(root, 'private')
+    os.makedirs(priv, exist_ok=True)
+    with open(os.path.join(root, 'index.html'), 'w') as f:
+        f.write('<!doctype html><title>public</title><p>public page</p>\n')
+    with open(os.path.join(priv, 'secret.txt'), 'w') as f:
+        f.write(WEB_SECRET_TEXT)
+    cgi = os.path.join(priv, 'whoami.cgi')
+    with open(cgi, 'w') as f:
+        f.write(WHOAMI_CGI)
+    os.chmod(cgi, 0o755)
+
+
+def parse_env_dump(text):
+    """WHOAMI_CGI's output (NAME=value lines) as a dict."""
+    out = {}
+    for line in text.splitlines():
+        k, sep, v = line.partition('=')
+        if sep:
+            out[k] = v
+    return out
+
+
+APACHE = find_program('apache2') or find_program('httpd')
+APACHE_MODULE_DIRS = ('/usr/lib/apache2/modules', '/usr/lib64/httpd/modules',
+                      '/usr/lib/httpd/modules', '/usr/libexec/apache2')
+
+
+def apache_module_path(name):
+    """Path of Apache's mod_NAME.so, or None if it is not installed."""
+    for d in APACHE_MODULE_DIRS:
+        p = os.path.join(d, 'mod_%s.so' % name)
+        if os.path.exists(p):
+            return p
+    return None
+
+
+def apache_missing(modules):
+    """Why Apache with `modules` cannot run here, or None."""
+    if APACHE is None:
+        return 'Apache httpd (apache2) is not installed'
+    lacking = [m for m in modules if apache_module_path(m) is None]
+    if lacking:
+        return 'Apache modules not installed: %s' % ', '.join(lacking)
+    return None
+
+
+def apache_run_as():
+    """User and group Apache's children run as: root is refused, so nobody
+    when we are root, else ourselves (Apache cannot switch anyway)."""
+    if os.geteuid() == 0:
+        user = 'nobody'
+        try:
+            group = grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name
+        except KeyError:
+            group = 'nogroup'
+        return user, group
+    return (pwd.getpwuid(os.geteuid()).pw_name,
+            grp.getgrgid(os.getegid()).gr_name)
+
+
+def apache_chown_authgw_files(tmpdir):
+    """Give tmpdir's authgw.* files (config, database...) to apache_run_as(),
+    for an authgw that Apache runs as its own user."""
+    user, group = apache_run_as()
+    uid, gid = pwd.getpwnam(user).pw_uid, grp.getgrnam(group).gr_gid
+    for name in os.listdir(tmpdir):
+        if name.startswith('authgw.'):
+            os.chown(os.path.join(tmpdir, name), uid, gid)
+
+
+APACHE_BASE_CONF = """\
+# generated by tests/integration/harness.py
+ServerRoot "{dir}"
+DefaultRuntimeDir "{dir}"
+PidFile "{dir}/httpd.pid"
+ErrorLog "{dir}/error.log"
+LogLevel warn
+LogFormat "%h %u \\"%r\\" %>s" short
+CustomLog "{dir}/access.log" short
+Listen 127.0.0.1:{port}
+ServerName 127.0.0.1:{port}
+User {user}
+Group {group}
+{load_modules}
+StartServers 1
+MinSpareServers 1
+MaxSpareServers 4
+MaxRequestWorkers 16
+Timeout 30
+TypesConfig /dev/null
+AddType text/html .html
+AddType text/plain .txt
+AddHandler cgi-script .cgi
+DocumentRoot "{root}"
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+<Directory "{root}">
+    Options +ExecCGI
+    Require all granted
+</Directory>
+{extra}
+Include "{site}"
+"""
+
+
+class ApacheServer(ServerProcess):
+    """apache2 -DFOREGROUND in tmpdir/apache with a generated httpd.conf
+    (APACHE_BASE_CONF): DocumentRoot tmpdir/apache/root (make_docroot),
+    children as apache_run_as(), and an Include of self.site. A subclass
+    writes self.site, then calls write_config(modules, extra)."""
+
+    LOG_FILES = ('stderr.log', 'error.log', 'access.log')
+    LOG_NAMED = True
+    LOG_LABEL = 'apache log'
+
+    def __init__(self, tmpdir, port):
+        self.dir = os.path.join(tmpdir, 'apache')
+        self.root = os.path.join(self.dir, 'root')
+        os.makedirs(self.dir, exist_ok=True)
+        make_docroot(self.root)
+        self.port = port
+        self.site = os.path.join(self.dir, 'site.conf')
+        self.config_path = os.path.join(self.dir, 'httpd.conf')
+        self.proc = None
+
+    def write_config(self, modules, extra=''):
+        """Write httpd.conf loading `modules` (names without mod_), with
+        `extra` directives before the Include of self.site."""
+        user, group = apache_run_as()
+        load = '\n'.join('LoadModule %s_module "%s"'
+                         % (m, apache_module_path(m)) for m in modules)
+        with open(self.config_path, 'w') as f:
+            f.write(APACHE_BASE_CONF.format(
+                dir=self.dir, port=self.port, user=user, group=group,
+                load_modules=load, root=self.root, extra=extra,
+                site=self.site))
+
+    def command(self):
+        return [APACHE, '-f', self.config_path, '-DFOREGROUND']
+
+    def check_config(self):
+        """`apache2 -t` on the generated config (a CompletedProcess)."""
+        return subprocess.run([APACHE, '-t', '-f', self.config_path],
+                              capture_output=True, text=True, timeout=30)
+
+
+class WebServerFlows:
+    """The flows every web server front end must pass; mixed into a
+    TestCase whose setUp sets self.ag (an Authgw with user WEB_EMAIL),
+    self.port (the web server's, serving a make_docroot() root) and
+    self.client (see TestCase.start_web_server)."""
+
+    # What a browser without a session gets: authgw's 302 to the login page
+    # (lighttpd, mod_authnz_fcgi). mod_fcgid overrides this.
+    def assert_browser_denied(self, r, next_uri):
+        self.assert_login_redirect(r, next_uri)
+
+    # -- helpers
+    def get_private(self, client=None, path='/private/secret.txt',
+                    accept='application/json', headers=None):
+        h = {'Accept': accept}
+        h.update(headers or {})
+        return (client or self.client).get(path, headers=h)
+
+    def login(self, client=None, next_path='/private/secret.txt'):
+        c = client or self.client
+        r = c.login(WEB_EMAIL, WEB_PASSWORD, next=next_path)
+        self.assertEqual(r.status, 303, r)
+        self.assertEqual(urllib.parse.urlsplit(r.header('location')).path,
+                         next_path, r)
+        self.assertTrue(c.session_cookie(self.ag.cookie_name), r)
+        return r
+
+    def assert_login_redirect(self, r, next_uri):
+        self.assertEqual(r.status, 302, r)
+        loc = urllib.parse.urlsplit(r.header('location', ''))
+        login = urllib.parse.urlsplit(self.ag.base_url + '/auth/login')
+        self.assertEqual((loc.scheme, loc.netloc, loc.path),
+                         (login.scheme, login.netloc, login.path), r)
+        q = urllib.parse.parse_qs(loc.query)
+        self.assertEqual(q.get('next'), [next_uri], r)
+
+    def check_fails_closed_when_authgw_is_down(self):
+        """Signed in, then authgw stops: the private file is refused with
+        a 5xx, not served. For the front ends where the test runs authgw."""
+        self.login()
+        self.assertEqual(self.get_private().status, 200)
+        self.assertEqual(self.ag.stop(), 0)
+        r = self.get_private()
+        self.assertGreaterEqual(r.status, 500, r)
+        self.assertNotIn(WEB_SECRET_TEXT.strip(), r.text)
+
+    # -- the flows
+    def test_public_page_needs_no_session(self):
+        r = self.client.get('/index.html')
+        self.assertEqual(r.status, 200, r)
+        self.assertIn('public page', r.text)
+
+    def test_no_session_json_client_gets_401(self):
+        r = self.get_private()
+        self.assertEqual(r.status, 401, r)
+        self.assertNotIn(WEB_SECRET_TEXT.strip(), r.text)
+
+    def test_no_session_browser_is_sent_to_login(self):
+        r = self.get_private(accept='text/html,application/xhtml+xml,*/*;q=0.8')
+        self.assert_browser_denied(r, '/private/secret.txt')
+        self.assertNotIn(WEB_SECRET_TEXT.strip(), r.text)
+
+    def test_login_page_through_web_server(self):
+        r = self.client.get('/auth/login', headers={'Accept': 'text/html'})
+        self.assertEqual(r.status, 200, r)
+        self.assertIsNotNone(html_field(r.text, 'csrf'), r)
+        self.assertIn('no-store', r.header('cache-control', ''), r)
+
+    def test_login_then_protected_file_then_logout(self):
+        self.login()
+        sid = self.client.session_cookie(self.ag.cookie_name)
+        r = self.get_private()
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.text, WEB_SECRET_TEXT)
+        for name in r.headers:
+            self.assertFalse(name.startswith('variable-'), r)
+
+        r = self.client.get('/auth/session',
+                            headers={'Accept': 'application/json'})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()['user']['email'], WEB_EMAIL)
+
+        r = self.client.post('/auth/logout', json={})
+        self.assertEqual(r.status, 200, r)
+        self.assertIsNone(self.client.session_cookie(self.ag.cookie_name))
+        r = self.get_private()
+        self.assertEqual(r.status, 401, r)
+        # The old cookie, replayed, is dead on the server side too.
+        r = self.get_private(client=Client(self.port), headers={
+            'Cookie': '%s=%s' % (self.ag.cookie_name, sid)})
+        self.assertEqual(r.status, 401, r)
+
+    def test_backend_sees_the_user(self):
+        self.login()
+        r = self.client.get('/private/whoami.cgi')
+        self.assertEqual(r.status, 200, r)
+        env = parse_env_dump(r.text)
+        self.assertEqual(env.get('REMOTE_USER'), WEB_EMAIL, r)
+        self.assertEqual(env.get('AUTH_USER'), WEB_EMAIL, r)
+        self.assertEqual(env.get('AUTH_ROLE'), 'user', r)
+        self.assertRegex(env.get('AUTH_USER_ID', ''), r'^[0-9]+$', r)
+
+    def test_role_change_reaches_backend_at_once(self):
+        self.login()
+        env = parse_env_dump(self.client.get('/private/whoami.cgi').text)
+        self.assertEqual(env.get('AUTH_ROLE'), 'user')
+        r = self.ag.cli('user', 'role', WEB_EMAIL, 'admin')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.client.get('/private/whoami.cgi')
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(parse_env_dump(r.text).get('AUTH_ROLE'), 'admin', r)
+
+    def test_disabled_user_is_refused_at_once(self):
+        self.login()
+        self.assertEqual(self.get_private().status, 200)
+        r = self.ag.cli('user', 'disable', WEB_EMAIL)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.get_private().status, 401)
+
+    def test_request_body_reaches_backend_after_authorizer(self):
+        self.login()
+        r = self.client.post('/private/whoami.cgi', body=b'hello=world',
+                             headers={'Content-Type':
+                                      'application/x-www-form-urlencoded'})
+        self.assertEqual(r.status, 200, r)
+        env = parse_env_dump(r.text)
+        self.assertEqual(env.get('REQUEST_METHOD'), 'POST', r)
+        self.assertEqual(env.get('REMOTE_USER'), WEB_EMAIL, r)
+        self.assertEqual(env.get('BODY'), 'hello=world', r)
+
+    def test_forged_cookie_is_refused(self):
+        r = self.get_private(headers={
+            'Cookie': '%s=%s' % (self.ag.cookie_name, 'A' * 43)})
+        self.assertEqual(r.status, 401, r)
+        r = self.get_private(headers={
+            'Cookie': '%s=%s' % (self.ag.cookie_name, 'not a token')})
+        self.assertEqual(r.status, 401, r)
+
+    def test_wrong_password_is_refused(self):
+        r = self.client.login(WEB_EMAIL, 'not the password')
+        self.assertEqual(r.status, 401, r)
+        self.assertIsNone(self.client.session_cookie(self.ag.cookie_name))
+        self.assertEqual(self.get_private().status, 401)
+
+    def test_next_keeps_the_query(self):
+        r = self.get_private(path='/private/secret.txt?page=2&sort=name',
+                             accept='text/html')
+        self.assert_browser_denied(r, '/private/secret.txt?page=2&sort=name')
 
 
 # ------------------------------------------------------------------- runner
