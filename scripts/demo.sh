@@ -8,6 +8,7 @@
 #   authgw      on the unix socket demo/authgw.sock, database demo/authgw.db
 #   nginx       on http://127.0.0.1:8080, rendered from conf/nginx.conf
 # with a demo admin user whose password is printed. Ctrl-C stops all three.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"	# also when run as "sh demo.sh"
 set -eu
 
 usage() {
