@@ -112,7 +112,7 @@ cache_get(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN],
 		    se) == 0 && se->expires > now) {
 			/* Under the caller's epoch: an invalidation since
 			 * the lookup began undoes this copy. */
-			shmcache_put(c->l1, se, valid_until(se, now,
+			shmcache_put(c->l1, se, now, valid_until(se, now,
 			    local_ttl(c)), epoch);
 			return 1;
 		}
@@ -144,8 +144,8 @@ cache_put(struct cache *c, const struct session *se, int64_t now,
 	if (until <= now)
 		return;
 	if (c->l1 != NULL)
-		shmcache_put(c->l1, se, valid_until(se, now, local_ttl(c)),
-		    epoch);
+		shmcache_put(c->l1, se, now, valid_until(se, now,
+		    local_ttl(c)), epoch);
 	if (c->mc == NULL || cacheentry_encode(se, c->key, &c->val) == -1)
 		return;
 	mc_key(c, se->token_hash, key);

@@ -241,7 +241,7 @@ slot_clear(struct shm_slot *s, const unsigned char *hash, int64_t user_id)
 }
 
 void
-shmcache_put(struct shmcache *c, const struct session *se,
+shmcache_put(struct shmcache *c, const struct session *se, int64_t now,
     int64_t valid_until, uint64_t epoch)
 {
 	struct shm_slot	*set = set_of(c, se->token_hash), *s = NULL;
@@ -253,7 +253,7 @@ shmcache_put(struct shmcache *c, const struct session *se,
 		if (memcmp(set[i].hash, se->token_hash, CRYPTO_SHA256_LEN) == 0)
 			s = &set[i];
 	for (i = 0; i < SHMCACHE_WAYS && s == NULL; i++)
-		if (set[i].generation != gen || set[i].valid_until <= util_now())
+		if (set[i].generation != gen || set[i].valid_until <= now)
 			s = &set[i];
 	for (i = 0; i < SHMCACHE_WAYS && s == NULL; i++)
 		if (s == NULL || set[i].valid_until < s->valid_until)

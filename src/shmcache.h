@@ -35,8 +35,9 @@ int		 shmcache_get(struct shmcache *,
  * epoch) makes the put undo itself, so a stale load is never left cached.
  */
 uint64_t	 shmcache_epoch(struct shmcache *);
+/* Cache se until valid_until; slots dead at now are reused first. */
 void		 shmcache_put(struct shmcache *, const struct session *,
-		    int64_t valid_until, uint64_t epoch);
+		    int64_t now, int64_t valid_until, uint64_t epoch);
 
 /* Invalidations: bump the epoch, then clear matching slots. */
 void		 shmcache_drop(struct shmcache *,

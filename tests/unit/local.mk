@@ -12,6 +12,7 @@ UNIT_TESTS = \
 	tests/unit/test_config \
 	tests/unit/test_cacheentry \
 	tests/unit/test_ratelimit \
+	tests/unit/test_shmcache \
 	tests/unit/test_metrics
 
 if HAVE_CMOCKA
@@ -65,3 +66,7 @@ tests_unit_test_ratelimit_LDADD = $(UNIT_LDADD)
 tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
 tests_unit_test_metrics_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_metrics_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_shmcache_SOURCES = tests/unit/test_shmcache.c
+tests_unit_test_shmcache_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_shmcache_LDADD = $(UNIT_LDADD)
