@@ -20,6 +20,7 @@ what auth_request talks to, and authgw's configuration, change:
   login-ok       POST /auth/login  correct logins at the default scrypt cost
 
 Usage: bench/check_bench.py [--seconds N] [--connections N] [--workers N]
+                            [--rounds N]
 Needs a built tree (AUTHGW_BUILDDIR), nginx, memcached and wrk.
 """
 
@@ -42,6 +43,7 @@ PASSWORD = 'bench-password'
 
 
 def wrk(url, seconds, conns, cookie=None, lua=None):
+    """One wrk run; requests/s, p50 and p99 (microseconds), non-2xx."""
     argv = ['wrk', '-t1', '-c%d' % conns, '-d%ds' % seconds, '--latency']
     if cookie:
         argv += ['-H', 'Cookie: ' + cookie]
@@ -91,12 +93,20 @@ def lua_post(tmp, name, body):
 
 
 class Bench:
+    """Every scenario is set up first and stays up; then each is measured
+    in --rounds interleaved rounds and the median round is reported, so
+    that the order of scenarios and the machine's drift weigh on all alike."""
+
+    ORDER = ('nginx-204', 'trivial', 'authgw-mc', 'authgw-local',
+             'authgw-mc-down', 'authgw-sqlite', 'login-429', 'login-ok')
 
     def __init__(self, args):
         self.args = args
         self.tmp = tempfile.mkdtemp(prefix='authgw-bench-')
         self.template = bench_template(self.tmp)
-        self.results = {}
+        self.targets = {}       # name -> (url, cookie, lua, connections)
+        self.authgws = {}       # name -> Authgw, for the hit rate
+        self.samples = {n: [] for n in self.ORDER}
         self.hit_rate = {}
 
     def authgw(self, name, **conf):
@@ -110,7 +120,7 @@ class Bench:
         ag.add_user(ADMIN, PASSWORD, admin=True)
         ag.start()
         ngx = harness.Nginx(d, ag, template=self.template).start()
-        return ag, ngx, 'http://127.0.0.1:%d' % ngx.port
+        return ag, 'http://127.0.0.1:%d' % ngx.port
 
     def stats(self, ag):
         admin = ag.login_cookie(ADMIN, PASSWORD)
@@ -120,27 +130,18 @@ class Bench:
         return r.json() if r.status == 200 else None
 
     def check(self, name, **conf):
-        ag, ngx, base = self.authgw(name, **conf)
+        ag, base = self.authgw(name, **conf)
         cookie = '%s=%s' % (ag.cookie_name, ag.login_cookie(USER, PASSWORD))
-        wrk(base + '/private/', 2, self.args.connections, cookie)
-        before = self.stats(ag)
-        self.results[name] = wrk(base + '/private/', self.args.seconds,
-                                 self.args.connections, cookie)
-        after = self.stats(ag)
-        if before and after:
-            hits = after['cache_hits'] - before['cache_hits']
-            miss = after['cache_misses'] - before['cache_misses']
-            self.hit_rate[name] = hits / max(1, hits + miss)
-        return ag, ngx, base
+        self.targets[name] = (base + '/private/', cookie, None,
+                              self.args.connections)
+        self.authgws[name] = ag
+        return ag, base
 
-    def run(self):
+    def setup(self):
         a = self.args
-        # Web-server ceiling and the trivial authorizer (the baseline).
-        ag, ngx, base = self.authgw('ceiling')
-        self.results['nginx-204'] = wrk(base + '/bench204', a.seconds,
-                                        a.connections)
-        ngx.stop()
-        ag.stop()
+        _, base = self.authgw('ceiling')
+        self.targets['nginx-204'] = (base + '/bench204', None, None,
+                                     a.connections)
         exe = os.path.join(harness.BUILD_DIR, 'bench', 'trivial_authz')
         sock = os.path.join(self.tmp, 'trivial.sock')
         triv = harness.register_process(subprocess.Popen(
@@ -149,68 +150,69 @@ class Bench:
         d = os.path.join(self.tmp, 'trivial')
         os.mkdir(d)
         ngx = harness.Nginx(d, sock, template=self.template).start()
-        base = 'http://127.0.0.1:%d' % ngx.port
-        wrk(base + '/private/', 2, a.connections)
-        self.results['trivial'] = wrk(base + '/private/', a.seconds,
-                                      a.connections)
-        ngx.stop()
-        harness._kill_group(triv, 15)
-        harness.reap_process(triv)
-
+        self.targets['trivial'] = ('http://127.0.0.1:%d/private/' % ngx.port,
+                                   None, None, a.connections)
         mc = harness.Memcached(self.tmp).start()
-        ag, ngx, base = self.check('authgw-mc', memcached=mc.addr)
-        self.flood(ag, base)
-        ngx.stop()
-        ag.stop()
-        mc.stop()
-        for name, conf in (
-                ('authgw-local', {}),
-                ('authgw-mc-down', {'memcached': '127.0.0.1:%d'
-                                    % harness.free_port()}),
-                ('authgw-sqlite', {'cache_entries': 0})):
-            ag, ngx, _ = self.check(name, **conf)
-            ngx.stop()
-            ag.stop()
-        self.logins()
+        _, base = self.check('authgw-mc', memcached=mc.addr)
+        # Wrong logins on one locked account: each answered 429.
+        wrong = lua_post(self.tmp, 'wrong', {'email': USER,
+                                             'password': 'wrong password'})
+        self.targets['login-429'] = (base + '/auth/login', None, wrong,
+                                     a.connections)
+        self.check('authgw-local')
+        self.check('authgw-mc-down',
+                   memcached='127.0.0.1:%d' % harness.free_port())
+        self.check('authgw-sqlite', cache_entries=0)
+        # Correct logins at the default scrypt cost (N=2^15, r=8, p=3).
+        _, base = self.authgw('logins', scrypt_log2n=15, scrypt_r=8,
+                              scrypt_p=3)
+        right = lua_post(self.tmp, 'right', {'email': USER,
+                                             'password': PASSWORD})
+        self.targets['login-ok'] = (base + '/auth/login', None, right,
+                                    a.workers)
 
-    def flood(self, ag, base):
-        """Wrong logins on one locked account: each answered 429."""
-        lua = lua_post(self.tmp, 'wrong', {'email': USER,
-                                           'password': 'wrong password'})
-        wrk(base + '/auth/login', 2, self.args.connections, lua=lua)
-        self.results['login-429'] = wrk(base + '/auth/login',
-                                        self.args.seconds,
-                                        self.args.connections, lua=lua)
+    def run(self):
+        self.setup()
+        for name in self.ORDER:                 # warm every path once
+            url, cookie, lua, conns = self.targets[name]
+            wrk(url, 1, conns, cookie, lua)
+        before = {n: self.stats(ag) for n, ag in self.authgws.items()}
+        for _ in range(self.args.rounds):
+            for name in self.ORDER:
+                url, cookie, lua, conns = self.targets[name]
+                self.samples[name].append(
+                    wrk(url, self.args.seconds, conns, cookie, lua))
+        for name, ag in self.authgws.items():
+            after = self.stats(ag)
+            if before[name] and after:
+                hits = after['cache_hits'] - before[name]['cache_hits']
+                miss = after['cache_misses'] - before[name]['cache_misses']
+                self.hit_rate[name] = hits / max(1, hits + miss)
 
-    def logins(self):
-        """Correct logins at the default scrypt cost (N=2^15, r=8, p=3)."""
-        ag, ngx, base = self.authgw('logins', scrypt_log2n=15, scrypt_r=8,
-                                    scrypt_p=3)
-        lua = lua_post(self.tmp, 'right', {'email': USER,
-                                           'password': PASSWORD})
-        self.results['login-ok'] = wrk(base + '/auth/login', self.args.seconds,
-                                       self.args.workers, lua=lua)
-        ngx.stop()
-        ag.stop()
+    def median(self, name):
+        runs = sorted(self.samples[name], key=lambda x: x['rps'])
+        return runs[len(runs) // 2]
 
     def report(self):
-        r, a = self.results, self.args
+        a = self.args
+        r = {n: self.median(n) for n in self.ORDER}
         b = r['trivial']
         print('authgw bench: wrk -t1 -c%d -d%ds on loopback, %d authgw '
-              'workers, %d cores; ratios to `trivial` measured in this run'
-              % (a.connections, a.seconds, a.workers, os.cpu_count()))
-        print('%-15s %9s %7s %8s %8s %7s %8s %9s'
+              'workers, %d cores, median of %d interleaved rounds; ratios '
+              'to `trivial` measured in this run'
+              % (a.connections, a.seconds, a.workers, os.cpu_count(),
+                 a.rounds))
+        print('%-15s %9s %7s %8s %8s %7s %8s %9s  %s'
               % ('scenario', 'req/s', 'x triv', 'p50 us', 'p99 us',
-                 'p99 x', 'non-2xx', 'hit rate'))
-        for name in ('nginx-204', 'trivial', 'authgw-mc', 'authgw-local',
-                     'authgw-mc-down', 'authgw-sqlite', 'login-429',
-                     'login-ok'):
+                 'p99 x', 'non-2xx', 'hit rate', 'req/s of each round'))
+        for name in self.ORDER:
             x = r[name]
             hr = self.hit_rate.get(name)
-            print('%-15s %9.0f %7.2f %8.0f %8.0f %7.2f %8d %9s'
+            print('%-15s %9.0f %7.2f %8.0f %8.0f %7.2f %8d %9s  %s'
                   % (name, x['rps'], x['rps'] / b['rps'], x['p50'], x['p99'],
                      x['p99'] / b['p99'], x['non2xx'],
-                     '%.4f' % hr if hr is not None else '-'))
+                     '%.4f' % hr if hr is not None else '-',
+                     ' '.join('%.0f' % s['rps'] for s in self.samples[name])))
         print('login-429 / authgw-mc requests/s: %.2f (target >= 0.5); '
               'login-ok: %.1f logins/s at N=2^15, r=8, p=3'
               % (r['login-429']['rps'] / r['authgw-mc']['rps'],
@@ -226,6 +228,7 @@ def main():
     ap.add_argument('--seconds', type=int, default=8)
     ap.add_argument('--connections', type=int, default=16)
     ap.add_argument('--workers', type=int, default=2)
+    ap.add_argument('--rounds', type=int, default=3)
     args = ap.parse_args()
     for prog in ('nginx', 'wrk', 'memcached'):
         if harness.find_program(prog) is None:
