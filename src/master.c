@@ -512,13 +512,89 @@ migrate(const struct config *cfg)
 	return 0;
 }
 
+/* When the master must wake next: maintenance, a respawn, a resend. */
+static int64_t
+next_wake(int64_t now, int64_t next_maint, int stopping)
+{
+	int64_t	 wake = next_maint;
+	int	 i;
+
+	for (i = 0; i < CONFIG_WORKERS_MAX; i++)
+		if (slots[i].pid == 0 && slots[i].respawn_ms != 0 &&
+		    slots[i].respawn_ms < wake)
+			wake = slots[i].respawn_ms;
+	if ((stopping || draining_any()) && now + DRAIN_RESEND_MS < wake)
+		wake = now + DRAIN_RESEND_MS;
+	return wake;
+}
+
+/* The timed duties of one turn of the loop. */
+static void
+master_duties(struct config *cfg, struct stats *stats, int fd,
+    const sigset_t *oldmask, int stopping, int64_t *next_maint)
+{
+	int64_t	 now = now_ms();
+	int	 i;
+
+	if (stopping || draining_any()) {
+		signal_children(SIGTERM, stopping);
+		if (now > drain_deadline_ms)
+			signal_children(SIGKILL, stopping);
+	}
+	if (stopping)
+		return;
+	for (i = 0; i < cfg->workers; i++)
+		if (slots[i].pid == 0 && slots[i].respawn_ms != 0 &&
+		    slots[i].respawn_ms <= now)
+			(void)worker_start(cfg, stats, i, fd, oldmask);
+	if (now >= *next_maint) {
+		maint_run(cfg, stats);
+		stats_tick(stats, util_now());
+		*next_maint = now_ms() + cfg->maintenance_interval * 1000;
+	}
+}
+
+/* Supervise until SIGTERM/SIGINT and every child is gone. */
+static void
+master_loop(struct config *cfg, struct stats *stats, int fd,
+    const sigset_t *oldmask)
+{
+	int64_t	 next_maint, now;
+	int	 stopping = 0;
+
+	next_maint = now_ms() + cfg->maintenance_interval * 1000;
+	for (;;) {
+		now = now_ms();
+		arm_timer(next_wake(now, next_maint, stopping) - now);
+		/* Signals are blocked but here: no check-then-wait race. */
+		while (!got_chld && !got_term && !got_hup && !got_alrm)
+			sigsuspend(oldmask);
+		got_alrm = 0;
+		if (got_chld) {
+			got_chld = 0;
+			reap(stopping, stats);
+		}
+		if (got_term && !stopping) {
+			stopping = 1;
+			drain_deadline_ms = now_ms() + DRAIN_MAX_MS;
+			log_info("stopping: draining workers");
+		}
+		got_term = 0;
+		if (got_hup && !stopping)
+			reload(cfg, stats, fd, oldmask);
+		got_hup = 0;
+		if (stopping && !children_alive())
+			return;
+		master_duties(cfg, stats, fd, oldmask, stopping, &next_maint);
+	}
+}
+
 int
 master_run(struct config *cfg, int fd, int inherited)
 {
 	struct stats	*stats;
 	sigset_t	 oldmask;
-	int64_t		 next_maint, now, wake;
-	int		 i, stopping = 0;
+	int		 i;
 
 	/* Workers inherit it by fork; a mail command must not by exec. */
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -536,55 +612,7 @@ master_run(struct config *cfg, int fd, int inherited)
 	for (i = 0; i < cfg->workers; i++)
 		(void)worker_start(cfg, stats, i, fd, &oldmask);
 	log_info("serving with %d workers", cfg->workers);
-	next_maint = now_ms() + cfg->maintenance_interval * 1000;
-	for (;;) {
-		now = now_ms();
-		wake = next_maint;
-		for (i = 0; i < CONFIG_WORKERS_MAX; i++)
-			if (slots[i].pid == 0 && slots[i].respawn_ms != 0 &&
-			    slots[i].respawn_ms < wake)
-				wake = slots[i].respawn_ms;
-		if ((stopping || draining_any()) &&
-		    now + DRAIN_RESEND_MS < wake)
-			wake = now + DRAIN_RESEND_MS;
-		arm_timer(wake - now);
-		while (!got_chld && !got_term && !got_hup && !got_alrm)
-			sigsuspend(&oldmask);
-		got_alrm = 0;
-		if (got_chld) {
-			got_chld = 0;
-			reap(stopping, stats);
-		}
-		if (got_term && !stopping) {
-			stopping = 1;
-			drain_deadline_ms = now_ms() + DRAIN_MAX_MS;
-			log_info("stopping: draining workers");
-		}
-		got_term = 0;
-		if (got_hup && !stopping)
-			reload(cfg, stats, fd, &oldmask);
-		got_hup = 0;
-		if (stopping && !children_alive())
-			break;
-		now = now_ms();
-		if (stopping || draining_any()) {
-			signal_children(SIGTERM, stopping);
-			if (now > drain_deadline_ms)
-				signal_children(SIGKILL, stopping);
-		}
-		if (!stopping)
-			for (i = 0; i < cfg->workers; i++)
-				if (slots[i].pid == 0 &&
-				    slots[i].respawn_ms != 0 &&
-				    slots[i].respawn_ms <= now)
-					(void)worker_start(cfg, stats, i, fd,
-					    &oldmask);
-		if (!stopping && now >= next_maint) {
-			maint_run(cfg, stats);
-			stats_tick(stats, util_now());
-			next_maint = now_ms() + cfg->maintenance_interval * 1000;
-		}
-	}
+	master_loop(cfg, stats, fd, &oldmask);
 	close(fd);
 	if (cfg->listen[0] == '/')
 		(void)unlink(cfg->listen);

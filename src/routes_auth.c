@@ -188,6 +188,37 @@ route_ratelimit(struct app *app, struct request *req, struct response *resp,
 	}
 }
 
+/* 403 for an unverified address: JSON, or a page offering a new link. */
+static void
+login_unverified(struct app *app, struct request *req, struct response *resp,
+    const char *email)
+{
+	if (req->wants_json)
+		resp_error(req, resp, 403, "this email address is not "
+		    "verified yet: follow the link in the mail we sent");
+	else
+		route_message_page(app, req, resp, 403,
+		    "Confirm your address first", "This email address is not "
+		    "verified yet: follow the link in the mail we sent, or ask "
+		    "for a new one.", 1, email);
+}
+
+/* The cookie, and 200 JSON or 303 to next (same-site paths only). */
+static void
+login_success(struct app *app, struct request *req, struct response *resp,
+    const struct session *se, const char *cookie, const char *next)
+{
+	set_session_cookie(app, resp, cookie, app->cfg->session_max_lifetime);
+	if (req->wants_json) {
+		session_json(resp, se);
+		return;
+	}
+	if (next == NULL || !parse_next_is_safe(next, strlen(next)))
+		next = "/";
+	resp_header(resp, "Location", "%s", next);
+	resp->status = 303;
+}
+
 void
 route_login_post(struct app *app, struct request *req, struct response *resp)
 {
@@ -240,14 +271,7 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 	if (app->cfg->require_verified_email && !u.verified) {
 		(void)store_attempt_del(st, rl.a[0].id);
 		stats_inc(app->stats, STAT_LOGINS_FAILED);
-		if (req->wants_json)
-			resp_error(req, resp, 403, "this email address is not "
-			    "verified yet: follow the link in the mail we sent");
-		else
-			route_message_page(app, req, resp, 403,
-			    "Confirm your address first", "This email address "
-			    "is not verified yet: follow the link in the mail "
-			    "we sent, or ask for a new one.", 1, email);
+		login_unverified(app, req, resp, email);
 		return;
 	}
 	if (session_create(app, &u, req->remote_addr, req->user_agent,
@@ -257,16 +281,8 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 	}
 	(void)store_attempts_clear(st, RL_LOGIN_ACCOUNT, rl.acct);
 	stats_inc(app->stats, STAT_LOGINS_OK);
-	set_session_cookie(app, resp, cookie, app->cfg->session_max_lifetime);
+	login_success(app, req, resp, &se, cookie, next);
 	crypto_cleanse(cookie, sizeof(cookie));
-	if (req->wants_json) {
-		session_json(resp, &se);
-		return;
-	}
-	if (next == NULL || !parse_next_is_safe(next, strlen(next)))
-		next = "/";
-	resp_header(resp, "Location", "%s", next);
-	resp->status = 303;
 }
 
 void
