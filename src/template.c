@@ -264,7 +264,8 @@ template_render(const char *dir, const char *name, const struct tvar *vars,
 	if ((text = template_load(dir, name)) == NULL)
 		return -1;
 	/* {{css}}: the one stylesheet, inlined (the CSP allows no other). */
-	memcpy(all, vars, nvars * sizeof(*vars));
+	if (nvars > 0)
+		memcpy(all, vars, nvars * sizeof(*vars));
 	css = memmem(text->data, text->len, "{{css}}", 7) != NULL ?
 	    template_load(dir, TEMPLATE_CSS) : NULL;
 	all[nvars] = (struct tvar){ .name = "css",
