@@ -505,25 +505,6 @@ origin_parse(const char *p, size_t len, struct origin *o)
 	return end;
 }
 
-static int
-bytes_caseeq(const char *a, const char *b, size_t len)
-{
-	size_t	 i;
-	char	 x, y;
-
-	for (i = 0; i < len; i++) {
-		x = a[i];
-		y = b[i];
-		if (x >= 'A' && x <= 'Z')
-			x += 'a' - 'A';
-		if (y >= 'A' && y <= 'Z')
-			y += 'a' - 'A';
-		if (x != y)
-			return 0;
-	}
-	return 1;
-}
-
 int
 parse_origin_matches(const char *origin, const char *url)
 {
@@ -545,6 +526,6 @@ parse_origin_matches(const char *origin, const char *url)
 	if (a.port == -1 || a.port != b.port)
 		return 0;
 	return a.schemelen == b.schemelen &&
-	    bytes_caseeq(a.scheme, b.scheme, a.schemelen) &&
-	    a.hostlen == b.hostlen && bytes_caseeq(a.host, b.host, a.hostlen);
+	    util_bytes_caseeq(a.scheme, b.scheme, a.schemelen) &&
+	    a.hostlen == b.hostlen && util_bytes_caseeq(a.host, b.host, a.hostlen);
 }

@@ -285,14 +285,16 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 	crypto_cleanse(cookie, sizeof(cookie));
 }
 
-void
-route_session(struct app *app, struct request *req, struct response *resp)
+/* The session as JSON; fresh bypasses the cache (/refresh). */
+static void
+session_answer(struct app *app, struct request *req, struct response *resp,
+    int fresh)
 {
 	struct session		 se;
 	enum session_source	 src;
 
 	req->wants_json = 1;
-	switch (route_session_load(app, req, 0, &se, &src, NULL)) {
+	switch (route_session_load(app, req, fresh, &se, &src, NULL)) {
 	case SESSION_OK:
 		session_json(resp, &se);
 		break;
@@ -305,22 +307,15 @@ route_session(struct app *app, struct request *req, struct response *resp)
 }
 
 void
+route_session(struct app *app, struct request *req, struct response *resp)
+{
+	session_answer(app, req, resp, 0);
+}
+
+void
 route_refresh(struct app *app, struct request *req, struct response *resp)
 {
-	struct session		 se;
-	enum session_source	 src;
-
-	req->wants_json = 1;
-	switch (route_session_load(app, req, 1, &se, &src, NULL)) {
-	case SESSION_OK:
-		session_json(resp, &se);
-		break;
-	case SESSION_NONE:
-		resp_error(req, resp, 401, "no valid session");
-		break;
-	default:
-		resp_error(req, resp, 503, "session storage unavailable");
-	}
+	session_answer(app, req, resp, 1);
 }
 
 void

@@ -180,14 +180,12 @@ util_mono_usec(void)
 }
 
 int
-util_strcaseeq(const char *a, size_t alen, const char *b)
+util_bytes_caseeq(const char *a, const char *b, size_t len)
 {
 	size_t	 i;
 	char	 x, y;
 
-	for (i = 0; i < alen; i++) {
-		if (b[i] == '\0')
-			return 0;
+	for (i = 0; i < len; i++) {
 		x = a[i];
 		y = b[i];
 		if (x >= 'A' && x <= 'Z')
@@ -197,7 +195,14 @@ util_strcaseeq(const char *a, size_t alen, const char *b)
 		if (x != y)
 			return 0;
 	}
-	return b[alen] == '\0';
+	return 1;
+}
+
+int
+util_strcaseeq(const char *a, size_t alen, const char *b)
+{
+	/* b is NUL-terminated: it must be exactly alen bytes long. */
+	return strnlen(b, alen + 1) == alen && util_bytes_caseeq(a, b, alen);
 }
 
 /*

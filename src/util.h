@@ -51,6 +51,8 @@ int64_t	util_mono_usec(void);
  */
 void	util_cleanse(void *p, size_t len);
 
+/* ASCII case-insensitive equality of len bytes of a and b: 1 or 0. */
+int	util_bytes_caseeq(const char *a, const char *b, size_t len);
 /* ASCII case-insensitive comparison of (a, alen) with NUL-terminated b. */
 int	util_strcaseeq(const char *a, size_t alen, const char *b);
 
