@@ -598,6 +598,12 @@ master_run(struct config *cfg, int fd, int inherited)
 
 	/* Workers inherit it by fork; a mail command must not by exec. */
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	/* Workers wait with ppoll and must not block in accept when another
+	 * took the connection (see fcgi.c). */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
+		log_error("listening socket: %s", strerror(errno));
+		return 1;
+	}
 	if (drop_privileges(cfg) == -1 || migrate(cfg) == -1)
 		return 1;
 	if ((stats = stats_create(1)) == NULL) {
