@@ -1,9 +1,14 @@
 /* The FastCGI transport. Only this file includes libfcgi, and it uses the
  * reentrant FCGX_* API alone. */
+#ifdef __linux__
+#include <sys/epoll.h>
+#endif
+
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <fcgiapp.h>
 
@@ -56,17 +61,51 @@ fcgi_write(void *ctx, const char *p, size_t len)
  * Wait until the listening socket has a connection or a stop signal
  * arrives. The stop signals are blocked everywhere else, so none can cut
  * a request short (libfcgi does not retry reads and writes that end in
- * EINTR), and ppoll unblocks them atomically, so none is missed.
+ * EINTR), and the wait unblocks them atomically, so none is missed. On
+ * Linux an epoll set with EPOLLEXCLUSIVE wakes one idle worker per
+ * connection, as a blocking accept would, instead of all of them.
  * Returns 1 (try to accept), 0 (signal: check fcgi_stop) or -1.
  */
 static int
-fcgi_wait(int fd, const sigset_t *waitmask)
+fcgi_wait(int fd, int epfd, const sigset_t *waitmask)
 {
 	struct pollfd	 p = { fd, POLLIN, 0 };
+	int		 n;
+#ifdef __linux__
+	struct epoll_event ev;
 
-	if (ppoll(&p, 1, NULL, waitmask) >= 0)
+	if (epfd != -1)
+		n = epoll_pwait(epfd, &ev, 1, -1, waitmask);
+	else
+#endif
+		n = ppoll(&p, 1, NULL, waitmask);
+	(void)epfd;
+	if (n >= 0)
 		return 1;
 	return errno == EINTR ? 0 : -1;
+}
+
+/* An epoll set waking one waiter per connection, or -1 (use ppoll). */
+static int
+fcgi_epoll(int fd)
+{
+#ifdef __linux__
+	struct epoll_event	 ev;
+	int			 epfd;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -1;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		close(epfd);
+		return -1;
+	}
+	return epfd;
+#else
+	(void)fd;
+	return -1;
+#endif
 }
 
 int
@@ -75,7 +114,7 @@ fcgi_serve(struct app *app, int fd)
 	FCGX_Request	 req;
 	struct http_io	 io;
 	sigset_t	 stopsigs, waitmask;
-	int		 rc;
+	int		 rc, epfd;
 
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, fd, 0) != 0) {
 		log_error("FCGX_Init failed");
@@ -91,8 +130,9 @@ fcgi_serve(struct app *app, int fd)
 	sigprocmask(SIG_BLOCK, &stopsigs, &waitmask);
 	sigdelset(&waitmask, SIGTERM);
 	sigdelset(&waitmask, SIGINT);
+	epfd = fcgi_epoll(fd);
 	while (!fcgi_stop) {
-		if ((rc = fcgi_wait(fd, &waitmask)) <= 0) {
+		if ((rc = fcgi_wait(fd, epfd, &waitmask)) <= 0) {
 			if (rc == 0)
 				continue;
 			log_error("poll: %s", strerror(errno));
@@ -113,6 +153,8 @@ fcgi_serve(struct app *app, int fd)
 		FCGX_Finish_r(&req);
 		app_tick(app);
 	}
+	if (epfd != -1)
+		close(epfd);
 	FCGX_Free(&req, 1);
 	return fcgi_stop ? 0 : -1;
 }
