@@ -101,7 +101,6 @@ resp_error(const struct request *req, struct response *resp, int status,
     const char *reason)
 {
 	struct jobj	*j;
-	struct tvar	 vars[5];
 
 	resp->status = status;
 	buf_reset(&resp->body);
@@ -113,18 +112,32 @@ resp_error(const struct request *req, struct response *resp, int status,
 			log_error("out of memory for an error body");
 		return;
 	}
-	vars[0] = (struct tvar){ .name = "title", .value = http_status_text(status) };
-	vars[1] = (struct tvar){ .name = "message", .value = reason };
-	vars[2] = (struct tvar){ .name = "link", .value = NULL };
-	vars[3] = (struct tvar){ .name = "link_text", .value = NULL };
+	resp_page(req, resp, status, &(struct http_page){
+	    .title = http_status_text(status), .message = reason });
+}
+
+void
+resp_page(const struct request *req, struct response *resp, int status,
+    const struct http_page *pg)
+{
+	struct tvar	 vars[7];
+
+	vars[0] = (struct tvar){ .name = "title", .value = pg->title };
+	vars[1] = (struct tvar){ .name = "message", .value = pg->message };
+	vars[2] = (struct tvar){ .name = "link", .value = pg->link };
+	vars[3] = (struct tvar){ .name = "link_text", .value = pg->link_text };
 	vars[4] = (struct tvar){ .name = "prefix", .value = req->app_prefix };
+	vars[5] = (struct tvar){ .name = "csrf", .value = pg->csrf };
+	vars[6] = (struct tvar){ .name = "email", .value = pg->email };
+	resp->status = status;
 	resp->content_type = "text/html; charset=utf-8";
-	if (template_render(req->app_www, "message.html", vars, 5,
+	buf_reset(&resp->body);
+	if (template_render(req->app_www, "message.html", vars, 7,
 	    &resp->body) == -1) {
 		resp->content_type = "text/plain; charset=utf-8";
 		buf_reset(&resp->body);
 		(void)buf_printf(&resp->body, "%d %s: %s\n", status,
-		    http_status_text(status), reason);
+		    http_status_text(status), pg->message);
 	}
 }
 
@@ -334,11 +347,14 @@ http_serve(struct app *app, const struct http_io *io)
 
 	if (resp.status == 0)
 		resp_error(&req, &resp, 500, "internal error");
-	/* The path only: a query may hold a token. */
-	m = req.role == ROLE_AUTHORIZER ? req.uri : req.route;
-	log_debug("%s %s -> %d", req.role == ROLE_AUTHORIZER ? "AUTHORIZE" :
-	    req.method, log_escape(m, strcspn(m, "?"), esc, sizeof(esc)),
-	    resp.status);
+	/* The path only: a query may hold a token. Escaped only when the
+	 * line is written: this runs for every request. */
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		m = req.role == ROLE_AUTHORIZER ? req.uri : req.route;
+		log_debug("%s %s -> %d", req.role == ROLE_AUTHORIZER ?
+		    "AUTHORIZE" : req.method, log_escape(m, strcspn(m, "?"),
+		    esc, sizeof(esc)), resp.status);
+	}
 	status = resp.status;
 	if (response_send(io, &resp) == -1)
 		log_warn("could not send the response");

@@ -65,6 +65,19 @@ void	 resp_header(struct response *, const char *name, const char *fmt, ...)
 /* A body with its content type. */
 void	 resp_text(struct response *, int status, const char *ctype,
 	    const char *body);
+/* The fields of www/message.html; NULL ones expand to "". */
+struct http_page {
+	const char	*title;
+	const char	*message;
+	const char	*link;		/* href of the button, or NULL */
+	const char	*link_text;
+	const char	*csrf;		/* set: the form asking for a new link */
+	const char	*email;		/* prefills that form */
+};
+
+/* An HTML page from message.html (plain text if it cannot render). */
+void	 resp_page(const struct request *, struct response *, int status,
+	    const struct http_page *);
 /* An error answer, JSON or HTML by what the client wants. */
 void	 resp_error(const struct request *, struct response *, int status,
 	    const char *reason);

@@ -25,13 +25,19 @@ log_init(const char *ident, enum log_level level, int use_syslog)
 	log_syslog = use_syslog;
 }
 
+int
+log_enabled(enum log_level level)
+{
+	return level <= log_max;
+}
+
 void
 log_msg(enum log_level level, const char *fmt, ...)
 {
 	char	 line[1024];
 	va_list	 ap;
 
-	if (level > log_max)
+	if (!log_enabled(level))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);	/* truncation is fine here */

@@ -12,6 +12,8 @@ enum log_level {
 };
 
 void	log_init(const char *ident, enum log_level, int use_syslog);
+/* 1 if messages of this level are written (to skip building them). */
+int	log_enabled(enum log_level);
 void	log_msg(enum log_level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 

@@ -261,40 +261,64 @@ trim_ows(const char **p, size_t *len)
 		(*len)--;
 }
 
+/* One item of a ';'-separated list: "name=value", blanks trimmed. */
+struct pair {
+	const char	*name;		/* NULL: the item holds no '=' */
+	size_t		 nlen;
+	const char	*val;
+	size_t		 vlen;
+};
+
+/*
+ * Take the next ';'-separated item of (*p, *len) into pr and advance past
+ * it. Returns 1 while there was an item, 0 at the end. Shared by the
+ * Cookie header and media-type parameters.
+ */
+static int
+pair_next(const char **p, size_t *len, struct pair *pr)
+{
+	const char	*semi, *item = *p, *eq;
+	size_t		 ilen;
+
+	if (*len == 0)
+		return 0;
+	semi = memchr(*p, ';', *len);
+	ilen = semi != NULL ? (size_t)(semi - *p) : *len;
+	*p += semi != NULL ? ilen + 1 : ilen;
+	*len -= semi != NULL ? ilen + 1 : ilen;
+	trim_ows(&item, &ilen);
+	pr->name = NULL;
+	if ((eq = memchr(item, '=', ilen)) == NULL)
+		return 1;
+	pr->name = item;
+	pr->nlen = (size_t)(eq - item);
+	while (pr->nlen > 0 && is_ows(item[pr->nlen - 1]))
+		pr->nlen--;
+	pr->val = eq + 1;
+	pr->vlen = ilen - (size_t)(pr->val - item);
+	trim_ows(&pr->val, &pr->vlen);
+	return 1;
+}
+
 int
 parse_cookie(const char *p, size_t len, const char *name, const char **val,
     size_t *vlen)
 {
-	const char	*semi, *eq, *pair, *v;
-	size_t		 plen, nlen, namelen, l;
+	struct pair	 pr;
+	size_t		 namelen = strlen(name);
 
-	namelen = strlen(name);
-	while (len > 0) {
-		semi = memchr(p, ';', len);
-		pair = p;
-		plen = semi != NULL ? (size_t)(semi - p) : len;
-		trim_ows(&pair, &plen);
-		if ((eq = memchr(pair, '=', plen)) != NULL) {
-			nlen = (size_t)(eq - pair);
-			while (nlen > 0 && is_ows(pair[nlen - 1]))
-				nlen--;
-			if (nlen == namelen && memcmp(pair, name, nlen) == 0) {
-				v = eq + 1;
-				l = plen - (size_t)(v - pair);
-				trim_ows(&v, &l);
-				if (l >= 2 && v[0] == '"' && v[l - 1] == '"') {
-					v++;
-					l -= 2;
-				}
-				*val = v;
-				*vlen = l;
-				return 1;
-			}
+	while (pair_next(&p, &len, &pr)) {
+		if (pr.name == NULL || pr.nlen != namelen ||
+		    memcmp(pr.name, name, namelen) != 0)
+			continue;
+		if (pr.vlen >= 2 && pr.val[0] == '"' &&
+		    pr.val[pr.vlen - 1] == '"') {
+			pr.val++;
+			pr.vlen -= 2;
 		}
-		if (semi == NULL)
-			break;
-		len -= (size_t)(semi - p) + 1;
-		p = semi + 1;
+		*val = pr.val;
+		*vlen = pr.vlen;
+		return 1;
 	}
 	return 0;
 }
@@ -340,39 +364,24 @@ parse_urlencode(const char *p, size_t len, struct buf *out)
 static int
 params_q_is_zero(const char *p, size_t len)
 {
-	const char	*semi, *eq, *param, *v;
-	size_t		 plen, nlen, l, i;
+	struct pair	 pr;
+	size_t		 i;
 
-	while (len > 0) {
-		semi = memchr(p, ';', len);
-		param = p;
-		plen = semi != NULL ? (size_t)(semi - p) : len;
-		trim_ows(&param, &plen);
-		if ((eq = memchr(param, '=', plen)) != NULL) {
-			nlen = (size_t)(eq - param);
-			while (nlen > 0 && is_ows(param[nlen - 1]))
-				nlen--;
-			v = eq + 1;
-			l = plen - (size_t)(v - param);
-			trim_ows(&v, &l);
-			if (nlen == 1 && (param[0] == 'q' || param[0] == 'Q')) {
-				/* qvalue = "0" [ "." 0*3DIGIT ] / "1" ... */
-				if (l == 0 || v[0] != '0')
-					return 0;
-				if (l == 1)
-					return 1;
-				if (v[1] != '.' || l > 5)
-					return 0;
-				for (i = 2; i < l; i++)
-					if (v[i] != '0')
-						return 0;
-				return 1;
-			}
-		}
-		if (semi == NULL)
-			break;
-		len -= (size_t)(semi - p) + 1;
-		p = semi + 1;
+	while (pair_next(&p, &len, &pr)) {
+		if (pr.name == NULL || pr.nlen != 1 ||
+		    (pr.name[0] != 'q' && pr.name[0] != 'Q'))
+			continue;
+		/* qvalue = "0" [ "." 0*3DIGIT ] / "1" ... */
+		if (pr.vlen == 0 || pr.val[0] != '0')
+			return 0;
+		if (pr.vlen == 1)
+			return 1;
+		if (pr.val[1] != '.' || pr.vlen > 5)
+			return 0;
+		for (i = 2; i < pr.vlen; i++)
+			if (pr.val[i] != '0')
+				return 0;
+		return 1;
 	}
 	return 0;
 }

@@ -14,9 +14,11 @@ ratelimit_addr_key(const char *addr, int v6_prefix, char *out, size_t outsz)
 	int		 i, n;
 
 	if (strchr(addr, ':') == NULL || inet_pton(AF_INET6, addr, &a6) != 1) {
-		/* IPv4 (or whatever the server gave) counts per address. */
-		if (util_strlcpy(out, addr, outsz) == -1 && outsz < 16)
+		/* IPv4, or whatever the server gave, counts per address; a
+		 * longer string is cut to the key's size (still one key). */
+		if (outsz == 0)
 			return -1;
+		(void)util_strlcpy(out, addr, outsz);
 		return 0;
 	}
 	if (v6_prefix < 0)

@@ -22,8 +22,8 @@ enum ratelimit_kind {
 /*
  * The counting key of a client address: an IPv4 address as it is, an IPv6
  * address masked to its first v6_prefix bits (canonical text with "/N"),
- * anything else (a unix socket peer, "") as given, truncated. Returns 0, or
- * -1 if out is too small.
+ * anything else (a unix socket peer, "", garbage) as given, cut to outsz.
+ * Returns 0, or -1 if out cannot hold an IPv6 key.
  */
 int	ratelimit_addr_key(const char *addr, int v6_prefix, char *out,
 	    size_t outsz);

@@ -85,8 +85,9 @@ check_answer(struct app *app, struct request *req, struct response *resp,
 	int			 browser;
 
 	stats_inc(app->stats, STAT_CHECKS);
-	browser = authorizer && parse_accepts(http_param(req, "HTTP_ACCEPT") ?
-	    http_param(req, "HTTP_ACCEPT") : "", "text/html");
+	/* parse_accepts takes NULL as "no Accept header". */
+	browser = authorizer && parse_accepts(http_param(req, "HTTP_ACCEPT"),
+	    "text/html");
 	if (!role_known(want_role)) {
 		resp_error(req, resp, 400, "unknown role");
 		return;

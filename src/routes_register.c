@@ -30,25 +30,14 @@ route_message_page(struct app *app, struct request *req,
 {
 	char		 token[CSRF_TOKEN_MAX] = "";
 	char		 login[512];
-	struct tvar	 vars[7];
 
 	if (offer_resend && csrf_token(app, req, resp, token,
 	    sizeof(token)) == -1)
 		token[0] = '\0';
 	(void)snprintf(login, sizeof(login), "%s/login", app->cfg->prefix);
-	vars[0] = (struct tvar){ .name = "title", .value = title };
-	vars[1] = (struct tvar){ .name = "message", .value = message };
-	vars[2] = (struct tvar){ .name = "link", .value = login };
-	vars[3] = (struct tvar){ .name = "link_text", .value = "Sign in" };
-	vars[4] = (struct tvar){ .name = "prefix", .value = app->cfg->prefix };
-	vars[5] = (struct tvar){ .name = "csrf", .value = token };
-	vars[6] = (struct tvar){ .name = "email", .value = email };
-	resp->status = status;
-	resp->content_type = "text/html; charset=utf-8";
-	buf_reset(&resp->body);
-	if (template_render(app->cfg->www_dir, "message.html", vars, 7,
-	    &resp->body) == -1)
-		resp_text(resp, status, "text/plain; charset=utf-8", message);
+	resp_page(req, resp, status, &(struct http_page){ .title = title,
+	    .message = message, .link = login, .link_text = "Sign in",
+	    .csrf = token, .email = email });
 }
 
 /* 202 with the same body whatever happened. */

@@ -432,6 +432,13 @@ step_row(struct store *st, sqlite3_stmt *s, const char *what,
 	return STORE_ERROR;
 }
 
+/* A single integer column (a count). */
+static void
+fill_int64(sqlite3_stmt *s, void *out)
+{
+	*(int64_t *)out = sqlite3_column_int64(s, 0);
+}
+
 static void
 fill_user(sqlite3_stmt *s, void *out)
 {
@@ -735,7 +742,6 @@ enum store_rc
 store_session_count_live(struct store *st, int64_t now, int64_t *count)
 {
 	sqlite3_stmt	*s;
-	int		 rc;
 
 	if ((s = stmt_get(st, SQL_SESSION_COUNT_LIVE)) == NULL)
 		return STORE_ERROR;
@@ -743,10 +749,7 @@ store_session_count_live(struct store *st, int64_t now, int64_t *count)
 		stmt_done(s);
 		return STORE_ERROR;
 	}
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		*count = sqlite3_column_int64(s, 0);
-	stmt_done(s);
-	return rc == SQLITE_ROW ? STORE_OK : STORE_ERROR;
+	return step_row(st, s, "session count", fill_int64, count);
 }
 
 /* Run a prepared statement without parameters or rows. */
@@ -1039,12 +1042,9 @@ enum store_rc
 store_outbox_count(struct store *st, int64_t *pending)
 {
 	sqlite3_stmt	*s;
-	int		 rc;
 
 	if ((s = stmt_get(st, SQL_OUTBOX_COUNT)) == NULL)
 		return STORE_ERROR;
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		*pending = sqlite3_column_int64(s, 0);
-	stmt_done(s);
-	return rc == SQLITE_ROW ? STORE_OK : STORE_ERROR;
+	/* count(*) always yields a row: NOTFOUND cannot come back. */
+	return step_row(st, s, "outbox count", fill_int64, pending);
 }

@@ -54,6 +54,22 @@ test_two_addresses_of_one_64_share_a_key(void **state)
 	assert_string_not_equal(a, b);
 }
 
+/* REMOTE_ADDR is the web server's word: whatever it is, a bounded key. */
+static void
+test_garbage_addresses_give_bounded_keys(void **state)
+{
+	char	 in[300], out[RATELIMIT_KEY_MAX];
+
+	(void)state;
+	memset(in, 'x', sizeof(in) - 1);
+	in[sizeof(in) - 1] = '\0';
+	assert_int_equal(ratelimit_addr_key(in, 64, out, sizeof(out)), 0);
+	assert_int_equal(strlen(out), RATELIMIT_KEY_MAX - 1);
+	expect_key("::not-an-address", 64, "::not-an-address");
+	expect_key("2001:db8::1%eth0", 64, "2001:db8::1%eth0");
+	expect_key("unix:", 64, "unix:");
+}
+
 static void
 test_small_buffer_fails(void **state)
 {
@@ -83,6 +99,7 @@ main(void)
 		cmocka_unit_test(test_ipv6_masked_to_prefix),
 		cmocka_unit_test(test_two_addresses_of_one_64_share_a_key),
 		cmocka_unit_test(test_small_buffer_fails),
+		cmocka_unit_test(test_garbage_addresses_give_bounded_keys),
 		cmocka_unit_test(test_retry_after_is_when_the_oldest_leaves),
 	};
 
