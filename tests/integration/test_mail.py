@@ -185,8 +185,14 @@ class MailTest(harness.TestCase):
         self.assertNotIn('/auth/register"', login.text)
 
     def test_register_is_enumeration_resistant(self):
-        self.start()
+        # A hash that costs tens of milliseconds, so that a path skipping
+        # it would show against the test's own reference below.
+        self.start(scrypt_log2n=14, scrypt_r=8, scrypt_p=1)
         self.ag.add_user('taken@example.com', PASSWORD)
+        r0 = time.time()
+        self.post('/auth/login', {'email': 'taken@example.com',
+                                  'password': 'a wrong password'})
+        hash_cost = time.time() - r0     # one scrypt and a round trip
         t0 = time.time()
         r1 = self.register('taken@example.com')
         t1 = time.time()
@@ -196,6 +202,8 @@ class MailTest(harness.TestCase):
         self.assertEqual(r1.status, 202)
         # Comparable cost: both hash the password (within a factor).
         self.assertLess(abs((t1 - t0) - (t2 - t1)), 0.5)
+        self.assertGreater(t1 - t0, 0.3 * hash_cost, 'existing: no hash?')
+        self.assertGreater(t2 - t1, 0.3 * hash_cost, 'new: no hash?')
         text = wait_for(lambda: self.mails().count('Date:') >= 2 and
                         self.mails(), timeout=10, what='two mails')
         self.assertIn('already has an account', text)
