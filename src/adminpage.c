@@ -10,19 +10,11 @@
 #include <time.h>
 
 #include "adminpage.h"
-#include "app.h"
-#include "crypto.h"
-#include "http.h"
 #include "log.h"
-#include "parse.h"
-#include "policy.h"
-#include "session.h"
 #include "stats.h"
-#include "store.h"
 #include "template.h"
 #include "util.h"
 
-#define ADMIN_SESSIONS_MAX	100	/* sessions listed on the page */
 #define ADMIN_TEXT_MAX		512	/* one formatted value of the page */
 #define ADMIN_VARS_MAX		48	/* template variables of the page */
 #define ADMIN_VAR_TEXT		96	/* bytes of one formatted variable */
@@ -505,18 +497,15 @@ html_chart(struct html *h, const struct stats_point *pts, uint64_t *maxp)
 	html_puts(h, "</svg>");
 }
 
-/* The search of a user's sessions: form state and the rows built. */
-struct admin_search {
+/* The rows of the sessions found: form state and where they go. */
+struct search_html {
 	struct html		*h;
 	const char		*prefix;
 	const char		*csrf;
-	const struct policy	*policy;
-	int64_t			 now;
-	size_t			 n;
 };
 
 static void
-html_session_row(struct admin_search *s, const struct session *se)
+html_session_row(struct search_html *s, const struct session *se)
 {
 	char	 t[3][64];
 
@@ -546,23 +535,9 @@ html_session_row(struct admin_search *s, const struct session *se)
 	    "Revoke</button></form></td></tr>\n");
 }
 
-static int
-search_row_add(const struct session *se, void *arg)
-{
-	struct admin_search	*s = arg;
-
-	if (!policy_alive(s->policy, s->now, se->created, se->expires))
-		return 0;
-	if (s->n >= ADMIN_SESSIONS_MAX)
-		return 1;
-	html_session_row(s, se);
-	s->n++;
-	return 0;
-}
-
 /* The "revoke every session of this user" form. */
 static void
-html_revoke_all(struct admin_search *s, const char *email)
+html_revoke_all(struct search_html *s, const char *email)
 {
 	html_puts(s->h, "<form method=\"post\" action=\"");
 	html_printf(s->h, "%s/admin/sessions/revoke", s->prefix);
@@ -576,58 +551,59 @@ html_revoke_all(struct admin_search *s, const char *email)
 	html_puts(s->h, "</button></form>\n");
 }
 
-/*
- * The sessions of the user asked for with ?email=: rows into s->h and a
- * note (plain text) into note. Nothing when no email was asked for.
- */
+/* A note (plain text) on the search into note. */
 static void
-page_search(struct app *app, const struct request *req, struct admin_search *s,
-    char *note, size_t notesz)
+search_note(const struct admin_search *r, char *note, size_t notesz)
 {
-	const char	*q = fields_get_text(&req->qs, "email");
-	char		 email[UTIL_EMAIL_MAX + 1];
-	struct store	*st;
-	struct user	 u;
-	enum store_rc	 rc = STORE_ERROR;
-	size_t		 start;
-	int		 n;
+	const struct user	*u = &r->user;
+	int			 n;
 
 	note[0] = '\0';
-	if (q == NULL || q[0] == '\0')
+	switch (r->state) {
+	case ADMIN_SEARCH_NONE:
 		return;
-	if (util_email_normalize(q, email, sizeof(email)) == -1) {
+	case ADMIN_SEARCH_BAD_EMAIL:
 		(void)util_strlcpy(note, "That is not a valid email address.",
 		    notesz);
 		return;
-	}
-	if ((st = app_store(app)) != NULL)
-		rc = store_user_get_email(st, email, &u);
-	if (rc != STORE_OK) {
-		(void)util_strlcpy(note, rc == STORE_NOTFOUND ? "No user has "
-		    "this address." : "The database is unusable.", notesz);
+	case ADMIN_SEARCH_NOT_FOUND:
+		(void)util_strlcpy(note, "No user has this address.", notesz);
 		return;
+	case ADMIN_SEARCH_ERROR:
+		(void)util_strlcpy(note, "The database is unusable.", notesz);
+		return;
+	case ADMIN_SEARCH_FOUND:
+		break;
 	}
-	crypto_cleanse(u.pwhash, sizeof(u.pwhash));
+	n = snprintf(note, notesz, "%zu live session%s of %s (role %s%s%s)%s",
+	    r->n, r->n == 1 ? "" : "s", u->email, u->role,
+	    u->verified ? "" : ", not verified", u->disabled ? ", disabled" : "",
+	    r->n >= ADMIN_SESSIONS_MAX ? ": the newest shown." : ".");
+	if (n < 0 || (size_t)n >= notesz)
+		note[0] = '\0';
+}
+
+/* The table of the sessions found (nothing unless a user was found). */
+static void
+page_search(struct search_html *s, const struct admin_search *r)
+{
+	size_t	 i;
+
+	if (r->state != ADMIN_SEARCH_FOUND)
+		return;
 	html_puts(s->h, "<div class=\"scroll\"><table class=\"sessions\">\n"
 	    "<thead><tr><th>Id</th>"
 	    "<th>Created (UTC)</th><th>Last seen</th><th>Expires</th><th>IP</th>"
 	    "<th>User agent</th><th><span class=\"sr\">Action</span></th>"
 	    "</tr></thead>\n<tbody>\n");
-	start = s->h->out->len;
-	if (store_session_each(st, u.id, search_row_add, s) != STORE_OK)
-		s->h->failed = 1;
-	if (s->h->out->len == start)
+	for (i = 0; i < r->n; i++)
+		html_session_row(s, &r->sessions[i]);
+	if (r->n == 0)
 		html_puts(s->h, "<tr><td colspan=\"7\">No live sessions."
 		    "</td></tr>\n");
 	html_puts(s->h, "</tbody>\n</table></div>\n");
-	if (s->n > 0)
-		html_revoke_all(s, u.email);
-	n = snprintf(note, notesz, "%zu live session%s of %s (role %s%s%s)%s",
-	    s->n, s->n == 1 ? "" : "s", u.email, u.role,
-	    u.verified ? "" : ", not verified", u.disabled ? ", disabled" : "",
-	    s->n >= ADMIN_SESSIONS_MAX ? ": the newest shown." : ".");
-	if (n < 0 || (size_t)n >= notesz)
-		note[0] = '\0';
+	if (r->n > 0)
+		html_revoke_all(s, r->user.email);
 }
 
 /* The raw parts of the page, built before the template is expanded. */
@@ -635,27 +611,27 @@ enum page_part { PART_WORKERS, PART_LATENCY, PART_CHART, PART_SESSIONS,
 	PART__COUNT };
 
 static int
-page_parts(struct app *app, const struct request *req, const struct admin_view *v,
-    struct page_vars *pv, struct buf *parts, const char *token, char *note,
-    size_t notesz)
+page_parts(const struct adminpage_ctx *c, const struct admin_view *v,
+    const struct admin_search *r, struct page_vars *pv, struct buf *parts,
+    char *note, size_t notesz)
 {
 	static const char *const names[PART__COUNT] = {
 		"workers", "latency", "chart", "sessions",
 	};
 	struct html		 h[PART__COUNT];
-	struct admin_search	 s;
+	struct search_html	 s;
 	uint64_t		 chart_max;
 	size_t			 i;
 
 	for (i = 0; i < PART__COUNT; i++)
 		h[i] = (struct html){ &parts[i], 0 };
-	html_worker_rows(&h[PART_WORKERS], app->stats, v->ms.workers);
-	page_latency(pv, &h[PART_LATENCY], app->stats);
+	html_worker_rows(&h[PART_WORKERS], c->stats, v->ms.workers);
+	page_latency(pv, &h[PART_LATENCY], c->stats);
 	html_chart(&h[PART_CHART], v->hist, &chart_max);
 	pv_printf(pv, "chart_max", "%llu", (unsigned long long)chart_max);
-	s = (struct admin_search){ &h[PART_SESSIONS], app->cfg->prefix, token,
-	    &app->policy, req->now, 0 };
-	page_search(app, req, &s, note, notesz);
+	s = (struct search_html){ &h[PART_SESSIONS], c->prefix, c->csrf };
+	page_search(&s, r);
+	search_note(r, note, notesz);
 	pv_str(pv, "search_note", note, 0);
 	for (i = 0; i < PART__COUNT; i++) {
 		if (h[i].failed)
@@ -667,19 +643,17 @@ page_parts(struct app *app, const struct request *req, const struct admin_view *
 
 /* The page's plain variables: user, links and the token. */
 static void
-page_identity(struct page_vars *pv, struct app *app,
-    const struct request *req, const char *admin_email, const char *csrf)
+page_identity(struct page_vars *pv, const struct adminpage_ctx *c)
 {
-	pv_str(pv, "prefix", app->cfg->prefix, 0);
-	pv_str(pv, "csrf", csrf, 0);
-	pv_str(pv, "admin_email", admin_email, 0);
-	pv_str(pv, "query_email", fields_get_text(&req->qs, "email"), 0);
+	pv_str(pv, "prefix", c->prefix, 0);
+	pv_str(pv, "csrf", c->csrf, 0);
+	pv_str(pv, "admin_email", c->admin_email, 0);
+	pv_str(pv, "query_email", c->query_email, 0);
 }
 
 int
-adminpage_render(struct app *app, const struct request *req,
-    const struct admin_view *v, const char *admin_email, const char *csrf,
-    struct buf *out)
+adminpage_render(const struct adminpage_ctx *c, const struct admin_view *v,
+    const struct admin_search *r, struct buf *out)
 {
 	char			 note[ADMIN_TEXT_MAX];
 	struct page_vars	 pv;
@@ -689,15 +663,15 @@ adminpage_render(struct app *app, const struct request *req,
 
 	memset(&pv, 0, sizeof(pv));
 	memset(parts, 0, sizeof(parts));
-	rc = page_parts(app, req, v, &pv, parts, csrf, note, sizeof(note));
-	page_figures(&pv, app->stats, v);
-	page_times(&pv, app->stats, req->now);
-	page_identity(&pv, app, req, admin_email, csrf);
+	rc = page_parts(c, v, r, &pv, parts, note, sizeof(note));
+	page_figures(&pv, c->stats, v);
+	page_times(&pv, c->stats, c->now);
+	page_identity(&pv, c);
 	if (pv.overflow)
 		rc = -1;
-	if (rc == 0 && template_render(app->cfg->www_dir, "admin.html", pv.v,
+	if (rc == 0 && template_render(c->www_dir, "admin.html", pv.v,
 	    pv.n, out) == -1) {
-		log_error("cannot render %s/admin.html", app->cfg->www_dir);
+		log_error("cannot render %s/admin.html", c->www_dir);
 		rc = -1;
 	}
 	for (i = 0; i < PART__COUNT; i++)

@@ -5,12 +5,16 @@
 #ifndef AUTHGW_ADMINPAGE_H
 #define AUTHGW_ADMINPAGE_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "metrics.h"
 #include "stats.h"
+#include "store.h"
 
-struct app;
+#define ADMIN_SESSIONS_MAX	100	/* sessions listed on the page */
+
 struct buf;
-struct request;
 
 /* Every figure of the page, the JSON and /metrics, read once. */
 struct admin_view {
@@ -21,13 +25,39 @@ struct admin_view {
 	double			 hit_rate;
 };
 
+/* The search of a user's live sessions (?email= on the page). */
+enum admin_search_state {
+	ADMIN_SEARCH_NONE = 0,		/* nothing asked for */
+	ADMIN_SEARCH_BAD_EMAIL,
+	ADMIN_SEARCH_NOT_FOUND,
+	ADMIN_SEARCH_ERROR,		/* the database is unusable */
+	ADMIN_SEARCH_FOUND
+};
+
+struct admin_search {
+	enum admin_search_state	 state;
+	struct user		 user;		/* FOUND: pwhash left empty */
+	struct session		*sessions;	/* FOUND: the newest live ones */
+	size_t			 n;		/* at most ADMIN_SESSIONS_MAX */
+};
+
+/* What the page shows beside the figures: who, where, what was asked. */
+struct adminpage_ctx {
+	const char		*www_dir;
+	const char		*prefix;
+	const char		*admin_email;
+	const char		*csrf;		/* in every form */
+	const char		*query_email;	/* ?email= as given, or NULL */
+	const struct stats	*stats;
+	int64_t			 now;
+};
+
 /*
- * Render the page of v for the admin admin_email into out, with the
- * sessions of the user asked for by ?email= and csrf in every form.
- * Returns 0, or -1 (template missing, out of memory).
+ * Render the page of v and search s into out. Returns 0, or -1 (template
+ * missing, out of memory).
  */
-int	adminpage_render(struct app *, const struct request *,
-	    const struct admin_view *v, const char *admin_email,
-	    const char *csrf, struct buf *out);
+int	adminpage_render(const struct adminpage_ctx *,
+	    const struct admin_view *v, const struct admin_search *s,
+	    struct buf *out);
 
 #endif

@@ -5,7 +5,6 @@
 #include "cacheentry.h"
 #include "crypto.h"
 #include "log.h"
-#include "master.h"
 #include "store.h"
 #include "util.h"
 
@@ -80,18 +79,4 @@ app_free(struct app *app)
 	app->cache = NULL;
 	crypto_cleanse(app->secret, sizeof(app->secret));
 	app->have_secret = 0;
-}
-
-void
-app_tick(struct app *app)
-{
-	int64_t	 now;
-
-	if (!app->maint_self)
-		return;
-	now = util_now();
-	if (now < app->next_maint)
-		return;
-	maint_run_inline(app->cfg, app->stats);
-	app->next_maint = now + app->cfg->maintenance_interval;
 }

@@ -20,8 +20,6 @@ struct app {
 	struct password_params	 pwparams;
 	unsigned char		 secret[32];	/* CSRF key, from the store */
 	int			 have_secret;
-	int			 maint_self;	/* no master: run maintenance */
-	int64_t			 next_maint;
 };
 
 /* Set up app for cfg; the store is opened on first use. */
@@ -34,7 +32,5 @@ struct cache	*app_cache(struct app *);
 /* The CSRF key; NULL when the store is unusable. */
 const unsigned char *app_secret(struct app *);
 void		 app_free(struct app *);
-/* Between requests: maintenance when the process has no master. */
-void		 app_tick(struct app *);
 
 #endif

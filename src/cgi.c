@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "app.h"
 #include "cgi.h"
 #include "http.h"
+#include "router.h"
 
 static const char *
 cgi_param(void *ctx, const char *name)
@@ -39,6 +39,6 @@ cgi_serve(struct app *app)
 {
 	struct http_io	 io = { cgi_param, cgi_read, cgi_write, NULL };
 
-	(void)http_serve(app, &io);
+	(void)router_serve(app, &io);
 	return fflush(stdout) == 0 ? 0 : 1;
 }

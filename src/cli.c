@@ -9,7 +9,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "log.h"
-#include "master.h"
+#include "maint.h"
 #include "password.h"
 #include "session.h"
 #include "stats.h"

@@ -60,7 +60,7 @@ csrf_token(struct app *app, const struct request *req, struct response *resp,
 		    crypto_b64url_encode(raw, sizeof(raw), nonce,
 		    sizeof(nonce)) != CSRF_NONCE_B64)
 			return -1;
-		resp_header(resp, "Set-Cookie",
+		http_resp_header(resp, "Set-Cookie",
 		    "%s_csrf=%s; Path=/; HttpOnly; SameSite=Strict%s",
 		    app->cfg->cookie_name, nonce,
 		    app->cfg->cookie_secure ? "; Secure" : "");

@@ -12,12 +12,12 @@
 
 #include <fcgiapp.h>
 
-#include "app.h"
 #include "fcgi.h"
 #include "http.h"
 #include "log.h"
+#include "router.h"
 
-volatile int	fcgi_stop;
+volatile sig_atomic_t	fcgi_stop;
 
 static const char *
 fcgi_param(void *ctx, const char *name)
@@ -109,7 +109,7 @@ fcgi_epoll(int fd)
 }
 
 int
-fcgi_serve(struct app *app, int fd)
+fcgi_serve(struct app *app, int fd, void (*idle)(void *), void *arg)
 {
 	FCGX_Request	 req;
 	struct http_io	 io;
@@ -149,9 +149,10 @@ fcgi_serve(struct app *app, int fd)
 		/* One request per connection: a kept one would hold this
 		 * worker in a read that no stop signal may interrupt. */
 		req.keepConnection = 0;
-		(void)http_serve(app, &io);
+		(void)router_serve(app, &io);
 		FCGX_Finish_r(&req);
-		app_tick(app);
+		if (idle != NULL)
+			idle(arg);
 	}
 	if (epfd != -1)
 		close(epfd);

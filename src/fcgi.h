@@ -2,15 +2,19 @@
 #ifndef AUTHGW_FCGI_H
 #define AUTHGW_FCGI_H
 
+#include <signal.h>
+
 struct app;
 
 /* Set by signal handlers: finish the current request and return. */
-extern volatile int	fcgi_stop;
+extern volatile sig_atomic_t	fcgi_stop;
 
 /*
  * Serve FastCGI requests on the listening socket fd until fcgi_stop is
- * set. Returns 0 on an orderly stop, -1 if the library failed.
+ * set, each answered by router_serve(). idle (may be NULL) is called with
+ * arg after each request, between requests. Returns 0 on an orderly stop,
+ * -1 if the library failed.
  */
-int	fcgi_serve(struct app *, int fd);
+int	fcgi_serve(struct app *, int fd, void (*idle)(void *), void *arg);
 
 #endif

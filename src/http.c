@@ -3,12 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
-#include "routes.h"
-#include "stats.h"
 #include "template.h"
 #include "util.h"
 
@@ -63,7 +60,7 @@ http_status_text(int status)
 }
 
 void
-resp_header(struct response *resp, const char *name, const char *fmt, ...)
+http_resp_header(struct response *resp, const char *name, const char *fmt, ...)
 {
 	char	 value[HTTP_PARAM_MAX];
 	va_list	 ap;
@@ -86,7 +83,7 @@ resp_header(struct response *resp, const char *name, const char *fmt, ...)
 }
 
 void
-resp_text(struct response *resp, int status, const char *ctype,
+http_resp_text(struct response *resp, int status, const char *ctype,
     const char *body)
 {
 	resp->status = status;
@@ -97,7 +94,7 @@ resp_text(struct response *resp, int status, const char *ctype,
 }
 
 void
-resp_error(const struct request *req, struct response *resp, int status,
+http_resp_error(const struct request *req, struct response *resp, int status,
     const char *reason)
 {
 	struct jobj	*j;
@@ -112,12 +109,12 @@ resp_error(const struct request *req, struct response *resp, int status,
 			log_error("out of memory for an error body");
 		return;
 	}
-	resp_page(req, resp, status, &(struct http_page){
+	http_resp_page(req, resp, status, &(struct http_page){
 	    .title = http_status_text(status), .message = reason });
 }
 
 void
-resp_page(const struct request *req, struct response *resp, int status,
+http_resp_page(const struct request *req, struct response *resp, int status,
     const struct http_page *pg)
 {
 	struct tvar	 vars[7];
@@ -141,9 +138,8 @@ resp_page(const struct request *req, struct response *resp, int status,
 	}
 }
 
-/* The route: the request path without its query and the prefix. */
-static int
-request_route(struct request *req, const char *prefix)
+int
+http_request_route(struct request *req, const char *prefix)
 {
 	const char	*uri = param_or_empty(req, "REQUEST_URI");
 	const char	*q;
@@ -212,9 +208,8 @@ request_body(struct request *req, struct buf *out)
 	return 0;
 }
 
-/* Parse the query and, for POST, the body. 0 or an HTTP status. */
-static int
-request_parse(struct request *req, const char **why)
+int
+http_request_parse(struct request *req, const char **why)
 {
 	struct buf	 body = { 0 };
 	const char	*ct = param_or_empty(req, "CONTENT_TYPE");
@@ -259,23 +254,8 @@ out:
 	return status;
 }
 
-static enum http_role
-request_role(const struct request *req)
-{
-	const char	*r = http_param(req, "FCGI_APACHE_ROLE");
-
-	if (r != NULL && (strcmp(r, "AUTHORIZER") == 0 ||
-	    strcmp(r, "AUTHENTICATOR") == 0 ||
-	    strcmp(r, "ACCESS_CHECKER") == 0))
-		return ROLE_AUTHORIZER;
-	r = http_param(req, "FCGI_ROLE");
-	if (r != NULL && strcmp(r, "AUTHORIZER") == 0)
-		return ROLE_AUTHORIZER;
-	return ROLE_RESPONDER;
-}
-
-static int
-response_send(const struct http_io *io, struct response *resp)
+int
+http_response_send(const struct http_io *io, struct response *resp)
 {
 	struct buf	 head = { 0 };
 	int		 rc = -1;
@@ -308,60 +288,35 @@ out:
 	return rc;
 }
 
-int
-http_serve(struct app *app, const struct http_io *io)
+void
+http_request_init(struct request *req, const struct http_io *io, int64_t now)
 {
-	struct request	 req;
-	struct response	 resp;
-	const char	*why = NULL, *m;
-	char		 esc[256];
-	int		 status;
+	const char	*m;
 
-	memset(&req, 0, sizeof(req));
-	memset(&resp, 0, sizeof(resp));
-	req.io = io;
-	req.now = util_now();
-	req.app_prefix = app->cfg->prefix;
-	req.app_www = app->cfg->www_dir;
-	m = http_param(&req, "REQUEST_METHOD");
-	req.method = m && m[0] ? m : "GET";
-	req.uri = param_or_empty(&req, "REQUEST_URI");
-	req.query = param_or_empty(&req, "QUERY_STRING");
-	req.remote_addr = param_or_empty(&req, "REMOTE_ADDR");
-	req.user_agent = param_or_empty(&req, "HTTP_USER_AGENT");
-	req.role = request_role(&req);
-	req.wants_json = parse_accepts(param_or_empty(&req, "HTTP_ACCEPT"),
+	memset(req, 0, sizeof(*req));
+	req->io = io;
+	req->now = now;
+	m = http_param(req, "REQUEST_METHOD");
+	req->method = m && m[0] ? m : "GET";
+	req->uri = param_or_empty(req, "REQUEST_URI");
+	req->query = param_or_empty(req, "QUERY_STRING");
+	req->remote_addr = param_or_empty(req, "REMOTE_ADDR");
+	req->user_agent = param_or_empty(req, "HTTP_USER_AGENT");
+	req->wants_json = parse_accepts(param_or_empty(req, "HTTP_ACCEPT"),
 	    "application/json");
-	if (app->stats != NULL && app->worker >= 0)
-		atomic_fetch_add_explicit(&app->stats->w[app->worker].requests,
-		    1, memory_order_relaxed);
+}
 
-	if (req.role == ROLE_AUTHORIZER)
-		route_authorize(app, &req, &resp);
-	else if (request_route(&req, app->cfg->prefix) == -1)
-		resp_error(&req, &resp, 414, "request path too long");
-	else if ((status = request_parse(&req, &why)) != 0)
-		resp_error(&req, &resp, status, why);
-	else
-		router_dispatch(app, &req, &resp);
+void
+http_request_free(struct request *req)
+{
+	fields_free(&req->qs);
+	fields_free(&req->form);
+}
 
-	if (resp.status == 0)
-		resp_error(&req, &resp, 500, "internal error");
-	/* The path only: a query may hold a token. Escaped only when the
-	 * line is written: this runs for every request. */
-	if (log_enabled(LOG_LEVEL_DEBUG)) {
-		m = req.role == ROLE_AUTHORIZER ? req.uri : req.route;
-		log_debug("%s %s -> %d", req.role == ROLE_AUTHORIZER ?
-		    "AUTHORIZE" : req.method, log_escape(m, strcspn(m, "?"),
-		    esc, sizeof(esc)), resp.status);
-	}
-	status = resp.status;
-	if (response_send(io, &resp) == -1)
-		log_warn("could not send the response");
-	util_cleanse(resp.headers.data, resp.headers.len);  /* Set-Cookie */
-	buf_free(&resp.headers);
-	buf_free(&resp.body);
-	fields_free(&req.qs);
-	fields_free(&req.form);
-	return status;
+void
+http_response_free(struct response *resp)
+{
+	util_cleanse(resp->headers.data, resp->headers.len);  /* Set-Cookie */
+	buf_free(&resp->headers);
+	buf_free(&resp->body);
 }

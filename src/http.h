@@ -1,8 +1,8 @@
 /*
  * A request and its response in the project's own terms, independent of
- * how they arrive (FastCGI or CGI). The transport (fcgi.c, cgi.c) fills a
- * struct http_io; http_serve() reads the request through it, routes it and
- * writes the response back.
+ * how they arrive (FastCGI or CGI): reading the parameters and the body,
+ * building and sending the answer. The transport (fcgi.c, cgi.c) fills a
+ * struct http_io; router_serve() drives one request through these.
  */
 #ifndef AUTHGW_HTTP_H
 #define AUTHGW_HTTP_H
@@ -60,10 +60,10 @@ struct response {
 /* A parameter of the request, or NULL. */
 const char	*http_param(const struct request *, const char *name);
 
-void	 resp_header(struct response *, const char *name, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
+void	 http_resp_header(struct response *, const char *name,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A body with its content type. */
-void	 resp_text(struct response *, int status, const char *ctype,
+void	 http_resp_text(struct response *, int status, const char *ctype,
 	    const char *body);
 /* The fields of www/message.html; NULL ones expand to "". */
 struct http_page {
@@ -76,20 +76,33 @@ struct http_page {
 };
 
 /* An HTML page from message.html (plain text if it cannot render). */
-void	 resp_page(const struct request *, struct response *, int status,
+void	 http_resp_page(const struct request *, struct response *, int status,
 	    const struct http_page *);
 /* An error answer, JSON or HTML by what the client wants. */
-void	 resp_error(const struct request *, struct response *, int status,
+void	 http_resp_error(const struct request *, struct response *, int status,
 	    const char *reason);
 
 /* Reason phrase of a status code. */
 const char	*http_status_text(int status);
 
-struct app;
+/* Fill req from io's parameters (method, URI, query, client, Accept). */
+void	 http_request_init(struct request *, const struct http_io *,
+	    int64_t now);
 /*
- * Read, route and answer one request through io. Never fails the process:
- * malformed input is answered 4xx. Returns the status sent.
+ * req->route: the request path without its query and prefix ("" outside
+ * the prefix). Returns 0, or -1 when the path is too long (414).
  */
-int	http_serve(struct app *, const struct http_io *io);
+int	 http_request_route(struct request *, const char *prefix);
+/*
+ * Parse the query and, for POST, the body (form or JSON). Returns 0, or
+ * the HTTP status to answer with and a short reason in *why.
+ */
+int	 http_request_parse(struct request *, const char **why);
+void	 http_request_free(struct request *);
+
+/* Write the response (status line, headers, body) through io. 0 or -1. */
+int	 http_response_send(const struct http_io *, struct response *);
+/* Free the response, cleansing its headers (they may hold a cookie). */
+void	 http_response_free(struct response *);
 
 #endif

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "log.h"
 #include "master.h"
+#include "signals.h"
 #include "stats.h"
 #include "store.h"
 #include "util.h"
@@ -103,7 +104,7 @@ serve(struct config *cfg)
 	char	 err[1024];
 	int	 fd;
 
-	master_block_signals();
+	signals_block();
 	if (cfg->listen[0] != '\0') {
 		check_fds(0);
 		if ((fd = master_listen(cfg, err, sizeof(err))) == -1) {
@@ -118,7 +119,7 @@ serve(struct config *cfg)
 	if (is_listening_socket(0))
 		return master_run(cfg, 0, 1);
 	if (getenv("GATEWAY_INTERFACE") != NULL) {
-		master_unblock_signals();
+		signals_unblock();
 		return serve_cgi(cfg);
 	}
 	log_error("%s: no 'listen' configured and fd 0 is not a listening "

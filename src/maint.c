@@ -11,7 +11,8 @@
 #include "config.h"
 #include "log.h"
 #include "mail.h"
-#include "master.h"
+#include "maint.h"
+#include "signals.h"
 #include "stats.h"
 #include "store.h"
 #include "util.h"
@@ -70,7 +71,7 @@ maint_run(const struct config *cfg, struct stats *stats)
 		return;
 	}
 	sigemptyset(&none);
-	master_child_signals(on_maint_signal, &none);	/* finish the mail */
+	signals_child(on_maint_signal, &none);	/* finish the mail */
 	maint_run_inline(cfg, stats);
 	_exit(0);
 }

@@ -10,10 +10,6 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
-
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -25,14 +21,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "app.h"
 #include "config.h"
-#include "fcgi.h"
 #include "log.h"
+#include "maint.h"
 #include "master.h"
+#include "signals.h"
 #include "stats.h"
 #include "store.h"
 #include "util.h"
+#include "worker.h"
 
 #define LISTEN_BACKLOG		1024
 #define BACKOFF_MIN_MS		100
@@ -52,8 +49,6 @@ struct slot {
 static volatile sig_atomic_t	got_chld, got_term, got_hup, got_alrm;
 
 static pid_t		 master_pid;
-static sigset_t		 orig_mask;	/* the mask before we blocked */
-static int		 signals_blocked;
 static struct slot	 slots[CONFIG_WORKERS_MAX];
 static pid_t		 draining[DRAINING_MAX];
 static int64_t		 drain_deadline_ms;
@@ -68,13 +63,6 @@ on_signal(int sig)
 	case SIGHUP: got_hup = 1; break;
 	case SIGALRM: got_alrm = 1; break;
 	}
-}
-
-static void
-on_worker_signal(int sig)
-{
-	(void)sig;
-	fcgi_stop = 1;
 }
 
 static int64_t
@@ -223,47 +211,6 @@ drop_privileges(const struct config *cfg)
 	return 0;
 }
 
-void
-master_child_signals(void (*on_stop)(int), const sigset_t *mask)
-{
-	struct sigaction	 sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;	/* no SA_RESTART: a wait ends in EINTR */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
-	sigprocmask(SIG_SETMASK, mask, NULL);
-}
-
-/* Body of a worker process: serve until told to stop. */
-static void
-worker_main(const struct config *cfg, struct stats *stats, int slot, int fd,
-    const sigset_t *oldmask)
-{
-	struct app		 app;
-	int			 rc;
-
-	master_child_signals(on_worker_signal, oldmask);
-
-#ifdef __linux__
-	/* A master killed with SIGKILL takes its workers with it. */
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != master_pid)
-		_exit(0);
-#endif
-	atomic_store(&stats->w[slot].pid, (int64_t)getpid());
-	app_init(&app, cfg, stats, slot);
-	rc = fcgi_serve(&app, fd);
-	app_free(&app);
-	_exit(rc == 0 ? 0 : 1);
-}
-
 static int
 worker_start(const struct config *cfg, struct stats *stats, int slot, int fd,
     const sigset_t *oldmask)
@@ -276,7 +223,7 @@ worker_start(const struct config *cfg, struct stats *stats, int slot, int fd,
 		return -1;
 	}
 	if (pid == 0)
-		worker_main(cfg, stats, slot, fd, oldmask);
+		worker_main(cfg, stats, slot, fd, oldmask, master_pid);
 	slots[slot].pid = pid;
 	slots[slot].started_ms = now_ms();
 	slots[slot].respawn_ms = 0;
@@ -428,31 +375,6 @@ arm_timer(int64_t ms)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
-void
-master_block_signals(void)
-{
-	sigset_t	 set;
-
-	if (signals_blocked)
-		return;
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGALRM);
-	sigprocmask(SIG_BLOCK, &set, &orig_mask);
-	signals_blocked = 1;
-}
-
-void
-master_unblock_signals(void)
-{
-	if (signals_blocked)
-		sigprocmask(SIG_SETMASK, &orig_mask, NULL);
-	signals_blocked = 0;
-}
-
 static void
 install_master_signals(sigset_t *oldmask)
 {
@@ -468,34 +390,8 @@ install_master_signals(sigset_t *oldmask)
 	sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	master_block_signals();
-	*oldmask = orig_mask;
-}
-
-/* Serve alone (one worker on an inherited socket): no master. */
-static int
-serve_single(struct config *cfg, struct stats *stats, int fd)
-{
-	struct sigaction	 sa;
-	struct app		 app;
-	int			 rc;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_worker_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	if (signals_blocked)
-		sigprocmask(SIG_SETMASK, &orig_mask, NULL);
-	maint_run_inline(cfg, stats);
-	app_init(&app, cfg, stats, 0);
-	app.maint_self = 1;
-	rc = fcgi_serve(&app, fd);
-	app_free(&app);
-	return rc == 0 ? 0 : 1;
+	signals_block();
+	signals_saved_mask(oldmask);
 }
 
 static int
@@ -611,7 +507,7 @@ master_run(struct config *cfg, int fd, int inherited)
 		return 1;
 	}
 	if (inherited && cfg->workers == 1)
-		return serve_single(cfg, stats, fd);
+		return worker_serve_single(cfg, stats, fd);
 
 	master_pid = getpid();
 	install_master_signals(&oldmask);

@@ -1,10 +1,15 @@
+/* The request driver: role, route, dispatch, answer. */
 #include <string.h>
 
 #include "app.h"
+#include "config.h"
 #include "csrf.h"
 #include "http.h"
-#include "parse.h"
+#include "log.h"
 #include "routes.h"
+#include "router.h"
+#include "stats.h"
+#include "util.h"
 
 #define R_CSRF	0x01	/* a form body needs the CSRF token or Origin */
 
@@ -63,7 +68,7 @@ router_dispatch(struct app *app, struct request *req, struct response *resp)
 		}
 		if ((routes[i].flags & R_CSRF) && !req->is_json_body &&
 		    !csrf_check(app, req)) {
-			resp_error(req, resp, 403, "missing or invalid CSRF "
+			http_resp_error(req, resp, 403, "missing or invalid CSRF "
 			    "token (reload the form and try again)");
 			buf_free(&allow);
 			return;
@@ -73,42 +78,69 @@ router_dispatch(struct app *app, struct request *req, struct response *resp)
 		return;
 	}
 	if (allow.len > 0) {
-		resp_header(resp, "Allow", "%s", allow.data);
-		resp_error(req, resp, 405, "method not allowed");
+		http_resp_header(resp, "Allow", "%s", allow.data);
+		http_resp_error(req, resp, 405, "method not allowed");
 	} else
-		resp_error(req, resp, 404, "not found");
+		http_resp_error(req, resp, 404, "not found");
 	buf_free(&allow);
 }
 
-enum session_rc
-route_session_load(struct app *app, const struct request *req, int fresh,
-    struct session *se, enum session_source *src, unsigned char *hash)
+static enum http_role
+request_role(const struct request *req)
 {
-	const char	*hdr = http_param(req, "HTTP_COOKIE");
-	const char	*v;
-	unsigned char	 h[CRYPTO_SHA256_LEN];
-	size_t		 vlen;
+	const char	*r = http_param(req, "FCGI_APACHE_ROLE");
 
-	if (hdr == NULL || !parse_cookie(hdr, strlen(hdr),
-	    app->cfg->cookie_name, &v, &vlen) ||
-	    session_cookie_hash(v, vlen, h) == -1)
-		return SESSION_NONE;
-	if (hash != NULL)
-		memcpy(hash, h, sizeof(h));
-	return session_check(app, h, fresh, se, src);
+	if (r != NULL && (strcmp(r, "AUTHORIZER") == 0 ||
+	    strcmp(r, "AUTHENTICATOR") == 0 ||
+	    strcmp(r, "ACCESS_CHECKER") == 0))
+		return ROLE_AUTHORIZER;
+	r = http_param(req, "FCGI_ROLE");
+	if (r != NULL && strcmp(r, "AUTHORIZER") == 0)
+		return ROLE_AUTHORIZER;
+	return ROLE_RESPONDER;
 }
 
 int
-route_login_url(struct app *app, const char *next, struct buf *out)
+router_serve(struct app *app, const struct http_io *io)
 {
-	if (buf_printf(out, "%s%s/login", app->cfg->base_url,
-	    app->cfg->prefix) == -1)
-		return -1;
-	if (next == NULL || next[0] == '\0' ||
-	    !parse_next_is_safe(next, strlen(next)))
-		return 0;
-	if (buf_puts(out, "?next=") == -1 ||
-	    parse_urlencode(next, strlen(next), out) == -1)
-		return -1;
-	return 0;
+	struct request	 req;
+	struct response	 resp;
+	const char	*why = NULL, *m;
+	char		 esc[256];
+	int		 status;
+
+	http_request_init(&req, io, util_now());
+	memset(&resp, 0, sizeof(resp));
+	req.app_prefix = app->cfg->prefix;
+	req.app_www = app->cfg->www_dir;
+	req.role = request_role(&req);
+	if (app->stats != NULL && app->worker >= 0)
+		atomic_fetch_add_explicit(&app->stats->w[app->worker].requests,
+		    1, memory_order_relaxed);
+
+	if (req.role == ROLE_AUTHORIZER)
+		route_authorize(app, &req, &resp);
+	else if (http_request_route(&req, app->cfg->prefix) == -1)
+		http_resp_error(&req, &resp, 414, "request path too long");
+	else if ((status = http_request_parse(&req, &why)) != 0)
+		http_resp_error(&req, &resp, status, why);
+	else
+		router_dispatch(app, &req, &resp);
+
+	if (resp.status == 0)
+		http_resp_error(&req, &resp, 500, "internal error");
+	/* The path only: a query may hold a token. Escaped only when the
+	 * line is written: this runs for every request. */
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		m = req.role == ROLE_AUTHORIZER ? req.uri : req.route;
+		log_debug("%s %s -> %d", req.role == ROLE_AUTHORIZER ?
+		    "AUTHORIZE" : req.method, log_escape(m, strcspn(m, "?"),
+		    esc, sizeof(esc)), resp.status);
+	}
+	status = resp.status;
+	if (http_response_send(io, &resp) == -1)
+		log_warn("could not send the response");
+	http_response_free(&resp);
+	http_request_free(&req);
+	return status;
 }

@@ -1,12 +1,9 @@
 /* Route handlers, one file per group: routes_auth.c (login, logout,
- * refresh, session), routes_check.c (check, authorizer, healthz). */
+ * refresh, session), routes_check.c (check, authorizer, healthz),
+ * routes_register.c, routes_sessions.c, routes_admin.c. What they share
+ * is in routeutil.h. */
 #ifndef AUTHGW_ROUTES_H
 #define AUTHGW_ROUTES_H
-
-#include "ratelimit.h"
-#include "session.h"
-#include "store.h"
-#include "util.h"
 
 struct app;
 struct request;
@@ -39,45 +36,4 @@ route_fn	route_metrics;
 /* The FastCGI AUTHORIZER / AUTHENTICATOR / ACCESS_CHECKER roles. */
 route_fn	route_authorize;
 
-/* Dispatch a responder request by route and method (router.c). */
-void	router_dispatch(struct app *, struct request *, struct response *);
-
 #endif
-
-
-
-/*
- * The request's session from its cookie (for every route that needs one).
- * fresh bypasses any cache. Returns SESSION_OK, SESSION_NONE (no, bad or
- * dead cookie) or SESSION_ERROR (storage unusable). hash may be NULL.
- */
-enum session_rc	 route_session_load(struct app *, const struct request *,
-		    int fresh, struct session *, enum session_source *,
-		    unsigned char *hash);
-
-/* The two counters of a rate-limited request and their keys. */
-struct route_limit {
-	struct store_attempt	 a[2];	/* [0] account, [1] client address */
-	char			 acct[UTIL_EMAIL_MAX + 1];
-	char			 addr[RATELIMIT_KEY_MAX];
-};
-
-/*
- * Take one attempt on the account and client-address counters of kinds
- * acct_kind/addr_kind with the login limits and window. Returns 0 (ids in
- * rl->a); or -1 after answering 429 with Retry-After, or 503.
- */
-int	route_ratelimit(struct app *, struct request *, struct response *,
-	    struct store *, int acct_kind, int addr_kind, const char *email,
-	    struct route_limit *rl);
-
-/*
- * A page from message.html with a sign-in link; offer_resend adds the form
- * asking for a new verification link (email prefilled, may be NULL).
- */
-void	route_message_page(struct app *, struct request *, struct response *,
-	    int status, const char *title, const char *message,
-	    int offer_resend, const char *email);
-
-/* The login page URL with next= (absolute, from base_url) into out. */
-int	route_login_url(struct app *, const char *next, struct buf *out);

@@ -3,6 +3,7 @@
  * its actions, and /metrics. For sessions with role admin; /metrics also
  * for the addresses of metrics_allow. The page's HTML is adminpage.c's.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "adminpage.h"
@@ -15,7 +16,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "parse.h"
+#include "policy.h"
 #include "routes.h"
+#include "routeutil.h"
 #include "session.h"
 #include "stats.h"
 #include "store.h"
@@ -39,8 +42,8 @@ admin_to_login(struct app *app, struct response *resp)
 	struct buf	 next = { 0 }, url = { 0 };
 
 	if (buf_printf(&next, "%s/admin", app->cfg->prefix) == 0 &&
-	    route_login_url(app, next.data, &url) == 0)
-		resp_header(resp, "Location", "%s", url.data);
+	    routeutil_login_url(app, next.data, &url) == 0)
+		http_resp_header(resp, "Location", "%s", url.data);
 	buf_free(&next);
 	buf_free(&url);
 	resp->status = 302;
@@ -58,20 +61,20 @@ admin_only(struct app *app, struct request *req, struct response *resp,
 {
 	enum session_source	 src;
 
-	switch (route_session_load(app, req, 0, se, &src, NULL)) {
+	switch (routeutil_session_load(app, req, 0, se, &src, NULL)) {
 	case SESSION_OK:
 		if (strcmp(se->user.role, "admin") == 0)
 			return 1;
-		resp_error(req, resp, 403, "admin role required");
+		http_resp_error(req, resp, 403, "admin role required");
 		return 0;
 	case SESSION_NONE:
 		if (page && is_browser(req))
 			admin_to_login(app, resp);
 		else
-			resp_error(req, resp, 401, "no valid session");
+			http_resp_error(req, resp, 401, "no valid session");
 		return 0;
 	default:
-		resp_error(req, resp, 503, "session storage unavailable");
+		http_resp_error(req, resp, 503, "session storage unavailable");
 		return 0;
 	}
 }
@@ -84,11 +87,11 @@ admin_done(struct app *app, struct request *req, struct response *resp,
 	struct buf	 url = { 0 };
 
 	if (req->wants_json) {
-		resp_text(resp, 200, "application/json", json);
+		http_resp_text(resp, 200, "application/json", json);
 		return;
 	}
 	if (buf_printf(&url, "%s/admin", app->cfg->prefix) == 0)
-		resp_header(resp, "Location", "%s", url.data);
+		http_resp_header(resp, "Location", "%s", url.data);
 	buf_free(&url);
 	resp->status = 303;
 	resp->content_type = NULL;
@@ -107,7 +110,7 @@ admin_view_read(struct app *app, const struct request *req,
 
 	memset(v, 0, sizeof(*v));
 	if (app->stats == NULL) {
-		resp_error(req, resp, 503, "statistics unavailable");
+		http_resp_error(req, resp, 503, "statistics unavailable");
 		return -1;
 	}
 	stats_tick(app->stats, req->now);
@@ -234,7 +237,69 @@ route_admin_stats_json(struct app *app, struct request *req,
 	resp->content_type = "application/json";
 	buf_reset(&resp->body);
 	if (jobj_finish(j, &resp->body) == -1)
-		resp_error(req, resp, 500, "out of memory");
+		http_resp_error(req, resp, 500, "out of memory");
+}
+
+/* Collect live sessions, the newest first, up to ADMIN_SESSIONS_MAX. */
+struct search_collect {
+	struct admin_search	*r;
+	const struct policy	*policy;
+	int64_t			 now;
+};
+
+static int
+search_row_add(const struct session *se, void *arg)
+{
+	struct search_collect	*c = arg;
+
+	if (!policy_alive(c->policy, c->now, se->created, se->expires))
+		return 0;
+	if (c->r->n >= ADMIN_SESSIONS_MAX)
+		return 1;
+	c->r->sessions[c->r->n++] = *se;
+	return 0;
+}
+
+/*
+ * The user asked for with ?email= and their live sessions into r (whose
+ * sessions the caller frees). Returns 0, or -1 when the sessions could
+ * not be read.
+ */
+static int
+admin_search(struct app *app, const struct request *req,
+    struct admin_search *r)
+{
+	const char		*q = fields_get_text(&req->qs, "email");
+	char			 email[UTIL_EMAIL_MAX + 1];
+	struct store		*st;
+	struct search_collect	 c = { r, &app->policy, req->now };
+
+	memset(r, 0, sizeof(*r));
+	if (q == NULL || q[0] == '\0')
+		return 0;
+	r->state = ADMIN_SEARCH_ERROR;
+	if (util_email_normalize(q, email, sizeof(email)) == -1) {
+		r->state = ADMIN_SEARCH_BAD_EMAIL;
+		return 0;
+	}
+	if ((st = app_store(app)) == NULL)
+		return 0;
+	switch (store_user_get_email(st, email, &r->user)) {
+	case STORE_OK:
+		break;
+	case STORE_NOTFOUND:
+		r->state = ADMIN_SEARCH_NOT_FOUND;
+		return 0;
+	default:
+		return 0;
+	}
+	crypto_cleanse(r->user.pwhash, sizeof(r->user.pwhash));
+	r->state = ADMIN_SEARCH_FOUND;
+	if ((r->sessions = calloc(ADMIN_SESSIONS_MAX,
+	    sizeof(*r->sessions))) == NULL)
+		return -1;
+	return store_session_each(st, r->user.id, search_row_add, &c) ==
+	    STORE_OK ? 0 : -1;
 }
 
 void
@@ -242,12 +307,15 @@ route_admin_page(struct app *app, struct request *req, struct response *resp)
 {
 	struct session		 se;
 	struct admin_view	 v;
+	struct admin_search	 r;
+	struct adminpage_ctx	 c;
 	char			 token[CSRF_TOKEN_MAX];
+	int			 rc;
 
 	if (!admin_only(app, req, resp, &se, 1))
 		return;
 	if (csrf_token(app, req, resp, token, sizeof(token)) == -1) {
-		resp_error(req, resp, 503, "session storage unavailable");
+		http_resp_error(req, resp, 503, "session storage unavailable");
 		return;
 	}
 	if (admin_view_read(app, req, resp, &v) == -1)
@@ -255,9 +323,14 @@ route_admin_page(struct app *app, struct request *req, struct response *resp)
 	resp->status = 200;
 	resp->content_type = "text/html; charset=utf-8";
 	buf_reset(&resp->body);
-	if (adminpage_render(app, req, &v, se.user.email, token,
-	    &resp->body) == -1)
-		resp_error(req, resp, 500, "admin page unavailable");
+	c = (struct adminpage_ctx){ .www_dir = app->cfg->www_dir,
+	    .prefix = app->cfg->prefix, .admin_email = se.user.email,
+	    .csrf = token, .query_email = fields_get_text(&req->qs, "email"),
+	    .stats = app->stats, .now = req->now };
+	rc = admin_search(app, req, &r);
+	if (rc == -1 || adminpage_render(&c, &v, &r, &resp->body) == -1)
+		http_resp_error(req, resp, 500, "admin page unavailable");
+	free(r.sessions);
 }
 
 void
@@ -269,7 +342,7 @@ route_admin_cache_clear(struct app *app, struct request *req,
 	if (!admin_only(app, req, resp, &se, 0))
 		return;
 	if (cache_clear(app_cache(app)) == -1) {
-		resp_error(req, resp, 503, "the session cache file cannot be "
+		http_resp_error(req, resp, 503, "the session cache file cannot be "
 		    "opened by this process");
 		return;
 	}
@@ -326,11 +399,11 @@ route_admin_sessions_revoke(struct app *app, struct request *req,
 	if (!admin_only(app, req, resp, &se, 0))
 		return;
 	if (by_id == (user != NULL && user[0] != '\0')) {
-		resp_error(req, resp, 400, "give either id or user");
+		http_resp_error(req, resp, 400, "give either id or user");
 		return;
 	}
 	if (!by_id && util_email_normalize(user, email, sizeof(email)) == -1) {
-		resp_error(req, resp, 400, "user is not a valid email address");
+		http_resp_error(req, resp, 400, "user is not a valid email address");
 		return;
 	}
 	if (by_id)
@@ -339,12 +412,12 @@ route_admin_sessions_revoke(struct app *app, struct request *req,
 	else
 		rc = admin_revoke_user(app, email);
 	if (rc == SESSION_NONE) {
-		resp_error(req, resp, 404, by_id ? "no such session" :
+		http_resp_error(req, resp, 404, by_id ? "no such session" :
 		    "no such user");
 		return;
 	}
 	if (rc != SESSION_OK) {
-		resp_error(req, resp, 503, "session storage unavailable");
+		http_resp_error(req, resp, 503, "session storage unavailable");
 		return;
 	}
 	log_info("admin %s revoked %s", se.user.email, by_id ?
@@ -370,18 +443,18 @@ metrics_access(struct app *app, struct request *req, struct response *resp)
 	if (allowed == -1)
 		log_error("metrics_allow is malformed: no address may read "
 		    "/metrics without an admin session");
-	switch (route_session_load(app, req, 0, &se, &src, NULL)) {
+	switch (routeutil_session_load(app, req, 0, &se, &src, NULL)) {
 	case SESSION_OK:
 		if (strcmp(se.user.role, "admin") == 0)
 			return 1;
 		break;
 	case SESSION_ERROR:
-		resp_error(req, resp, 503, "session storage unavailable");
+		http_resp_error(req, resp, 503, "session storage unavailable");
 		return 0;
 	default:
 		break;
 	}
-	resp_error(req, resp, 403, "not allowed to read the metrics");
+	http_resp_error(req, resp, 403, "not allowed to read the metrics");
 	return 0;
 }
 
@@ -398,5 +471,5 @@ route_metrics(struct app *app, struct request *req, struct response *resp)
 	resp->content_type = METRICS_CONTENT_TYPE;
 	buf_reset(&resp->body);
 	if (metrics_write(&resp->body, app->stats, &v.ms) == -1)
-		resp_error(req, resp, 500, "out of memory");
+		http_resp_error(req, resp, 500, "out of memory");
 }

@@ -11,6 +11,7 @@
 #include "password.h"
 #include "ratelimit.h"
 #include "routes.h"
+#include "routeutil.h"
 #include "stats.h"
 #include "store.h"
 #include "template.h"
@@ -50,7 +51,7 @@ login_page(struct app *app, struct request *req, struct response *resp,
 	struct tvar	 vars[6];
 
 	if (csrf_token(app, req, resp, token, sizeof(token)) == -1) {
-		resp_error(req, resp, 503, "session storage unavailable");
+		http_resp_error(req, resp, 503, "session storage unavailable");
 		return;
 	}
 	if (next == NULL || !parse_next_is_safe(next, strlen(next)))
@@ -71,7 +72,7 @@ login_page(struct app *app, struct request *req, struct response *resp,
 	if (template_render(app->cfg->www_dir, "login.html", vars, 6,
 	    &resp->body) == -1) {
 		log_error("cannot render %s/login.html", app->cfg->www_dir);
-		resp_text(resp, 500, "text/plain; charset=utf-8",
+		http_resp_text(resp, 500, "text/plain; charset=utf-8",
 		    "login page template missing\n");
 	}
 }
@@ -89,7 +90,7 @@ login_refuse(struct app *app, struct request *req, struct response *resp,
     int status, const char *why, const char *email, const char *next)
 {
 	if (req->wants_json)
-		resp_error(req, resp, status, why);
+		http_resp_error(req, resp, status, why);
 	else
 		login_page(app, req, resp, status, why, email, next);
 }
@@ -100,7 +101,7 @@ set_session_cookie(struct app *app, struct response *resp, const char *value,
 {
 	const struct config	*c = app->cfg;
 
-	resp_header(resp, "Set-Cookie", "%s=%s; Path=/; Max-Age=%lld; "
+	http_resp_header(resp, "Set-Cookie", "%s=%s; Path=/; Max-Age=%lld; "
 	    "HttpOnly; SameSite=Lax%s%s%s", c->cookie_name, value,
 	    (long long)max_age, c->cookie_secure ? "; Secure" : "",
 	    c->cookie_domain[0] ? "; Domain=" : "", c->cookie_domain);
@@ -134,70 +135,16 @@ login_verify(struct app *app, struct store *st, const char *email,
 	return u->disabled ? 0 : 1;
 }
 
-/* The account counter's key: the address lower-cased, bounded. */
-static void
-account_key(const char *email, char *out, size_t outsz)
-{
-	size_t	 i;
-
-	for (i = 0; email[i] != '\0' && i + 1 < outsz; i++)
-		out[i] = (email[i] >= 'A' && email[i] <= 'Z') ?
-		    (char)(email[i] + ('a' - 'A')) : email[i];
-	out[i] = '\0';
-}
-
-int
-route_ratelimit(struct app *app, struct request *req, struct response *resp,
-    struct store *st, int acct_kind, int addr_kind, const char *email,
-    struct route_limit *rl)
-{
-	const struct config	*c = app->cfg;
-	struct store_attempt	*a = rl->a;
-	int64_t			 retry = 0, r;
-	int			 i;
-
-	memset(rl, 0, sizeof(*rl));
-	account_key(email, rl->acct, sizeof(rl->acct));
-	if (ratelimit_addr_key(req->remote_addr, c->login_ipv6_prefix,
-	    rl->addr, sizeof(rl->addr)) == -1)
-		rl->addr[0] = '\0';
-	a[0].kind = acct_kind;
-	a[0].key = rl->acct;
-	a[0].max = c->login_max_per_account;
-	a[1].kind = addr_kind;
-	a[1].key = rl->addr;
-	a[1].max = c->login_max_per_ip;
-	switch (store_attempts_take(st, a, 2, req->now, c->login_window)) {
-	case STORE_OK:
-		return 0;
-	case STORE_CONFLICT:
-		for (i = 0; i < 2; i++) {
-			if (a[i].count < a[i].max)
-				continue;
-			r = ratelimit_retry_after(a[i].oldest, c->login_window,
-			    req->now);
-			if (r > retry)
-				retry = r;
-		}
-		resp_header(resp, "Retry-After", "%lld", (long long)retry);
-		resp_error(req, resp, 429, "too many attempts: try again later");
-		return -1;
-	default:
-		resp_error(req, resp, 503, "session storage unavailable");
-		return -1;
-	}
-}
-
 /* 403 for an unverified address: JSON, or a page offering a new link. */
 static void
 login_unverified(struct app *app, struct request *req, struct response *resp,
     const char *email)
 {
 	if (req->wants_json)
-		resp_error(req, resp, 403, "this email address is not "
+		http_resp_error(req, resp, 403, "this email address is not "
 		    "verified yet: follow the link in the mail we sent");
 	else
-		route_message_page(app, req, resp, 403,
+		routeutil_message_page(app, req, resp, 403,
 		    "Confirm your address first", "This email address is not "
 		    "verified yet: follow the link in the mail we sent, or ask "
 		    "for a new one.", 1, email);
@@ -215,7 +162,7 @@ login_success(struct app *app, struct request *req, struct response *resp,
 	}
 	if (next == NULL || !parse_next_is_safe(next, strlen(next)))
 		next = "/";
-	resp_header(resp, "Location", "%s", next);
+	http_resp_header(resp, "Location", "%s", next);
 	resp->status = 303;
 }
 
@@ -230,33 +177,33 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 	struct store	*st;
 	struct user	 u;
 	struct session	 se;
-	struct route_limit rl;
+	struct routeutil_limit rl;
 	size_t		 pwlen;
 	int		 ok;
 
 	pw = fields_get(&req->form, "password", &pwlen);
 	if (given == NULL || given[0] == '\0' || pw == NULL || pwlen == 0) {
-		resp_error(req, resp, 400, "email and password are required");
+		http_resp_error(req, resp, 400, "email and password are required");
 		return;
 	}
 	/* Syntax only: says nothing about whether the account exists. */
 	if (util_email_normalize(given, email, sizeof(email)) == -1) {
-		resp_error(req, resp, 400, "not a valid email address");
+		http_resp_error(req, resp, 400, "not a valid email address");
 		return;
 	}
 	if ((st = app_store(app)) == NULL) {
-		resp_error(req, resp, 503, "session storage unavailable");
+		http_resp_error(req, resp, 503, "session storage unavailable");
 		return;
 	}
 	/* Refused before any hashing: a flood costs a count query. */
-	if (route_ratelimit(app, req, resp, st, RL_LOGIN_ACCOUNT,
+	if (routeutil_ratelimit(app, req, resp, st, RL_LOGIN_ACCOUNT,
 	    RL_LOGIN_ADDR, email, &rl) == -1) {
 		if (resp->status == 429)
 			stats_inc(app->stats, STAT_LOGINS_RATE_LIMITED);
 		return;
 	}
 	if ((ok = login_verify(app, st, email, pw, pwlen, &u)) == -1) {
-		resp_error(req, resp, 503, "session storage unavailable");
+		http_resp_error(req, resp, 503, "session storage unavailable");
 		return;
 	}
 	if (ok == 0) {
@@ -276,7 +223,7 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 	}
 	if (session_create(app, &u, req->remote_addr, req->user_agent,
 	    cookie, sizeof(cookie), &se) != SESSION_OK) {
-		resp_error(req, resp, 503, "session storage unavailable");
+		http_resp_error(req, resp, 503, "session storage unavailable");
 		return;
 	}
 	(void)store_attempts_clear(st, RL_LOGIN_ACCOUNT, rl.acct);
@@ -294,15 +241,15 @@ session_answer(struct app *app, struct request *req, struct response *resp,
 	enum session_source	 src;
 
 	req->wants_json = 1;
-	switch (route_session_load(app, req, fresh, &se, &src, NULL)) {
+	switch (routeutil_session_load(app, req, fresh, &se, &src, NULL)) {
 	case SESSION_OK:
 		session_json(resp, &se);
 		break;
 	case SESSION_NONE:
-		resp_error(req, resp, 401, "no valid session");
+		http_resp_error(req, resp, 401, "no valid session");
 		break;
 	default:
-		resp_error(req, resp, 503, "session storage unavailable");
+		http_resp_error(req, resp, 503, "session storage unavailable");
 	}
 }
 
@@ -328,7 +275,7 @@ route_logout(struct app *app, struct request *req, struct response *resp)
 	enum session_rc		 rc;
 	struct buf		 url = { 0 };
 
-	rc = route_session_load(app, req, 1, &se, &src, hash);
+	rc = routeutil_session_load(app, req, 1, &se, &src, hash);
 	if (rc == SESSION_OK) {
 		if (all != NULL && (strcmp(all, "1") == 0 ||
 		    strcmp(all, "true") == 0 || strcmp(all, "on") == 0))
@@ -339,18 +286,18 @@ route_logout(struct app *app, struct request *req, struct response *resp)
 			rc = SESSION_OK;	/* ended concurrently */
 	}
 	if (rc == SESSION_ERROR) {
-		resp_error(req, resp, 503, "session storage unavailable");
+		http_resp_error(req, resp, 503, "session storage unavailable");
 		return;
 	}
 	/* Logged out either way: the cookie goes. */
 	set_session_cookie(app, resp, "", 0);
 	if (req->wants_json) {
-		resp_text(resp, 200, "application/json",
+		http_resp_text(resp, 200, "application/json",
 		    "{\"logged_out\":true}");
 		return;
 	}
 	if (buf_printf(&url, "%s/login", app->cfg->prefix) == 0)
-		resp_header(resp, "Location", "%s", url.data);
+		http_resp_header(resp, "Location", "%s", url.data);
 	buf_free(&url);
 	resp->status = 303;
 }

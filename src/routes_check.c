@@ -9,6 +9,7 @@
 #include "log.h"
 #include "parse.h"
 #include "routes.h"
+#include "routeutil.h"
 #include "stats.h"
 #include "store.h"
 #include "util.h"
@@ -34,18 +35,18 @@ user_headers(struct response *resp, const struct session *se,
     enum session_source src, int authorizer)
 {
 	if (authorizer) {
-		resp_header(resp, "Variable-REMOTE_USER", "%s", se->user.email);
-		resp_header(resp, "Variable-AUTH_USER", "%s", se->user.email);
-		resp_header(resp, "Variable-AUTH_USER_ID", "%lld",
+		http_resp_header(resp, "Variable-REMOTE_USER", "%s", se->user.email);
+		http_resp_header(resp, "Variable-AUTH_USER", "%s", se->user.email);
+		http_resp_header(resp, "Variable-AUTH_USER_ID", "%lld",
 		    (long long)se->user.id);
-		resp_header(resp, "Variable-AUTH_ROLE", "%s", se->user.role);
+		http_resp_header(resp, "Variable-AUTH_ROLE", "%s", se->user.role);
 		return;
 	}
-	resp_header(resp, "X-Auth-User", "%s", se->user.email);
-	resp_header(resp, "Remote-User", "%s", se->user.email);
-	resp_header(resp, "X-Auth-User-Id", "%lld", (long long)se->user.id);
-	resp_header(resp, "X-Auth-Role", "%s", se->user.role);
-	resp_header(resp, "X-Auth-Source", "%s",
+	http_resp_header(resp, "X-Auth-User", "%s", se->user.email);
+	http_resp_header(resp, "Remote-User", "%s", se->user.email);
+	http_resp_header(resp, "X-Auth-User-Id", "%lld", (long long)se->user.id);
+	http_resp_header(resp, "X-Auth-Role", "%s", se->user.role);
+	http_resp_header(resp, "X-Auth-Source", "%s",
 	    src == SOURCE_CACHE ? "cache" : "db");
 }
 
@@ -56,10 +57,10 @@ deny_login(struct app *app, const struct request *req, struct response *resp,
 {
 	struct buf	 url = { 0 };
 
-	if (route_login_url(app, next, &url) == 0) {
-		resp_header(resp, "Location", "%s", url.data);
+	if (routeutil_login_url(app, next, &url) == 0) {
+		http_resp_header(resp, "Location", "%s", url.data);
 		if (!redirect)
-			resp_header(resp, "WWW-Authenticate",
+			http_resp_header(resp, "WWW-Authenticate",
 			    "Cookie realm=\"authgw\", form=\"%s%s/login\"",
 			    app->cfg->base_url, app->cfg->prefix);
 	}
@@ -68,7 +69,7 @@ deny_login(struct app *app, const struct request *req, struct response *resp,
 		resp->status = 302;
 		resp->content_type = NULL;
 	} else
-		resp_error(req, resp, 401, "no valid session");
+		http_resp_error(req, resp, 401, "no valid session");
 }
 
 /*
@@ -89,20 +90,20 @@ check_answer(struct app *app, struct request *req, struct response *resp,
 	browser = authorizer && parse_accepts(http_param(req, "HTTP_ACCEPT"),
 	    "text/html");
 	if (!role_known(want_role)) {
-		resp_error(req, resp, 400, "unknown role");
+		http_resp_error(req, resp, 400, "unknown role");
 		return;
 	}
-	switch (route_session_load(app, req, 0, &se, &src, NULL)) {
+	switch (routeutil_session_load(app, req, 0, &se, &src, NULL)) {
 	case SESSION_ERROR:
-		resp_header(resp, "Retry-After", "5");
-		resp_error(req, resp, 503, "session storage unavailable");
+		http_resp_header(resp, "Retry-After", "5");
+		http_resp_error(req, resp, 503, "session storage unavailable");
 		break;
 	case SESSION_NONE:
 		deny_login(app, req, resp, next, browser);
 		break;
 	case SESSION_OK:
 		if (!role_allows(se.user.role, want_role)) {
-			resp_error(req, resp, 403, "role not allowed");
+			http_resp_error(req, resp, 403, "role not allowed");
 			break;
 		}
 		user_headers(resp, &se, src, authorizer);

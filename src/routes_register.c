@@ -13,6 +13,7 @@
 #include "password.h"
 #include "ratelimit.h"
 #include "routes.h"
+#include "routeutil.h"
 #include "session.h"
 #include "stats.h"
 #include "store.h"
@@ -23,32 +24,15 @@
 #define ACCEPTED_TEXT	"If this address can be used, a message with a " \
 			"link is on its way. Check your mail."
 
-void
-route_message_page(struct app *app, struct request *req,
-    struct response *resp, int status, const char *title,
-    const char *message, int offer_resend, const char *email)
-{
-	char		 token[CSRF_TOKEN_MAX] = "";
-	char		 login[512];
-
-	if (offer_resend && csrf_token(app, req, resp, token,
-	    sizeof(token)) == -1)
-		token[0] = '\0';
-	(void)snprintf(login, sizeof(login), "%s/login", app->cfg->prefix);
-	resp_page(req, resp, status, &(struct http_page){ .title = title,
-	    .message = message, .link = login, .link_text = "Sign in",
-	    .csrf = token, .email = email });
-}
-
 /* 202 with the same body whatever happened. */
 static void
 accepted(struct app *app, struct request *req, struct response *resp)
 {
 	if (req->wants_json)
-		resp_text(resp, 202, "application/json",
+		http_resp_text(resp, 202, "application/json",
 		    "{\"status\":\"accepted\",\"message\":\"" ACCEPTED_TEXT "\"}");
 	else
-		route_message_page(app, req, resp, 202, "Check your mail",
+		routeutil_message_page(app, req, resp, 202, "Check your mail",
 		    ACCEPTED_TEXT, 0, NULL);
 }
 
@@ -116,7 +100,7 @@ register_page(struct app *app, struct request *req, struct response *resp,
 	struct tvar	 vars[4];
 
 	if (csrf_token(app, req, resp, token, sizeof(token)) == -1) {
-		resp_error(req, resp, 503, "storage unavailable");
+		http_resp_error(req, resp, 503, "storage unavailable");
 		return;
 	}
 	vars[0] = (struct tvar){ .name = "prefix", .value = app->cfg->prefix };
@@ -129,7 +113,7 @@ register_page(struct app *app, struct request *req, struct response *resp,
 	buf_reset(&resp->body);
 	if (template_render(app->cfg->www_dir, "register.html", vars, 4,
 	    &resp->body) == -1)
-		resp_error(req, resp, 500, "sign-up page template missing");
+		http_resp_error(req, resp, 500, "sign-up page template missing");
 }
 
 /* A refused sign-up: JSON, the form again (register), or a page. */
@@ -140,14 +124,14 @@ register_refuse(struct app *app, struct request *req, struct response *resp,
 	if (form && !req->wants_json)
 		register_page(app, req, resp, status, why);
 	else
-		resp_error(req, resp, status, why);
+		http_resp_error(req, resp, status, why);
 }
 
 void
 route_register_get(struct app *app, struct request *req, struct response *resp)
 {
 	if (!app->cfg->registration) {
-		resp_error(req, resp, 403, "registration is closed");
+		http_resp_error(req, resp, 403, "registration is closed");
 		return;
 	}
 	register_page(app, req, resp, 200, NULL);
@@ -206,10 +190,10 @@ route_register(struct app *app, struct request *req, struct response *resp)
 	const char		*pw;
 	size_t			 pwlen;
 	struct store		*st;
-	struct route_limit	 rl;
+	struct routeutil_limit	 rl;
 
 	if (!app->cfg->registration) {
-		resp_error(req, resp, 403, "registration is closed");
+		http_resp_error(req, resp, 403, "registration is closed");
 		return;
 	}
 	if (email_field(app, req, resp, email, sizeof(email), 1) == -1)
@@ -221,23 +205,23 @@ route_register(struct app *app, struct request *req, struct response *resp)
 		return;
 	}
 	if ((st = app_store(app)) == NULL) {
-		resp_error(req, resp, 503, "storage unavailable");
+		http_resp_error(req, resp, 503, "storage unavailable");
 		return;
 	}
-	if (route_ratelimit(app, req, resp, st, RL_MAIL_ACCOUNT, RL_MAIL_ADDR,
+	if (routeutil_ratelimit(app, req, resp, st, RL_MAIL_ACCOUNT, RL_MAIL_ADDR,
 	    email, &rl) == -1)
 		return;
 	/* Hashed whether or not the address is taken: the same cost. */
 	if (password_hash(pw, pwlen, &app->pwparams, hash, sizeof(hash)) == -1 ||
 	    store_begin(st) != STORE_OK) {
-		resp_error(req, resp, 503, "storage unavailable");
+		http_resp_error(req, resp, 503, "storage unavailable");
 		return;
 	}
 	if (register_queue(app, st, email, hash, req->now) == -1 ||
 	    store_commit(st) != STORE_OK) {
 		store_rollback(st);
 		crypto_cleanse(hash, sizeof(hash));
-		resp_error(req, resp, 503, "storage unavailable");
+		http_resp_error(req, resp, 503, "storage unavailable");
 		return;
 	}
 	crypto_cleanse(hash, sizeof(hash));
@@ -256,14 +240,14 @@ route_verify(struct app *app, struct request *req, struct response *resp)
 	enum store_rc	 rc = STORE_NOTFOUND;
 
 	if ((st = app_store(app)) == NULL) {
-		resp_error(req, resp, 503, "storage unavailable");
+		http_resp_error(req, resp, 503, "storage unavailable");
 		return;
 	}
 	/* A malformed token is just another unknown one. */
 	if (t != NULL && session_cookie_hash(t, strlen(t), hash) == 0)
 		rc = store_verify_use(st, hash, req->now, &uid, &pw_set);
 	if (rc == STORE_ERROR) {
-		resp_error(req, resp, 503, "storage unavailable");
+		http_resp_error(req, resp, 503, "storage unavailable");
 		return;
 	}
 	if (rc == STORE_OK) {
@@ -272,19 +256,19 @@ route_verify(struct app *app, struct request *req, struct response *resp)
 		 * by the link ends sessions made with an earlier one. */
 		(void)session_user_changed(app, uid, pw_set);
 		if (req->wants_json)
-			resp_text(resp, 200, "application/json",
+			http_resp_text(resp, 200, "application/json",
 			    "{\"verified\":true}");
 		else
-			route_message_page(app, req, resp, 200,
+			routeutil_message_page(app, req, resp, 200,
 			    "Address confirmed", "Your email address is "
 			    "confirmed. You can sign in now.", 0, NULL);
 		return;
 	}
 	if (req->wants_json)
-		resp_error(req, resp, 410, "this link is used, unknown or "
+		http_resp_error(req, resp, 410, "this link is used, unknown or "
 		    "expired: ask for a new one");
 	else
-		route_message_page(app, req, resp, 410, "Link no longer valid",
+		routeutil_message_page(app, req, resp, 410, "Link no longer valid",
 		    "This link was already used, or it has expired. Enter "
 		    "your address to get a new one.", 1, NULL);
 }
@@ -296,20 +280,20 @@ route_verify_resend(struct app *app, struct request *req,
 	char			 email[UTIL_EMAIL_MAX + 1];
 	struct store		*st;
 	struct user		 u;
-	struct route_limit	 rl;
+	struct routeutil_limit	 rl;
 	enum store_rc		 rc;
 
 	if (email_field(app, req, resp, email, sizeof(email), 0) == -1)
 		return;
 	if ((st = app_store(app)) == NULL) {
-		resp_error(req, resp, 503, "storage unavailable");
+		http_resp_error(req, resp, 503, "storage unavailable");
 		return;
 	}
-	if (route_ratelimit(app, req, resp, st, RL_MAIL_ACCOUNT, RL_MAIL_ADDR,
+	if (routeutil_ratelimit(app, req, resp, st, RL_MAIL_ACCOUNT, RL_MAIL_ADDR,
 	    email, &rl) == -1)
 		return;
 	if ((rc = store_user_get_email(st, email, &u)) == STORE_ERROR) {
-		resp_error(req, resp, 503, "storage unavailable");
+		http_resp_error(req, resp, 503, "storage unavailable");
 		return;
 	}
 	crypto_cleanse(u.pwhash, sizeof(u.pwhash));
@@ -318,7 +302,7 @@ route_verify_resend(struct app *app, struct request *req,
 		    queue_verify(app, st, u.id, u.email, "", req->now) == -1 ||
 		    store_commit(st) != STORE_OK) {
 			store_rollback(st);
-			resp_error(req, resp, 503, "storage unavailable");
+			http_resp_error(req, resp, 503, "storage unavailable");
 			return;
 		}
 		stats_inc(app->stats, STAT_MAILS_QUEUED);

@@ -9,6 +9,7 @@
 #include "parse.h"
 #include "policy.h"
 #include "routes.h"
+#include "routeutil.h"
 #include "session.h"
 #include "store.h"
 
@@ -58,14 +59,14 @@ own_session(struct app *app, struct request *req, struct response *resp,
 {
 	enum session_source	 src;
 
-	switch (route_session_load(app, req, 0, se, &src, hash)) {
+	switch (routeutil_session_load(app, req, 0, se, &src, hash)) {
 	case SESSION_OK:
 		return 1;
 	case SESSION_NONE:
-		resp_error(req, resp, 401, "no valid session");
+		http_resp_error(req, resp, 401, "no valid session");
 		return 0;
 	default:
-		resp_error(req, resp, 503, "session storage unavailable");
+		http_resp_error(req, resp, 503, "session storage unavailable");
 		return 0;
 	}
 }
@@ -82,7 +83,7 @@ route_sessions_get(struct app *app, struct request *req, struct response *resp)
 	if (!own_session(app, req, resp, &se, hash))
 		return;
 	if ((st = app_store(app)) == NULL) {
-		resp_error(req, resp, 503, "session storage unavailable");
+		http_resp_error(req, resp, 503, "session storage unavailable");
 		return;
 	}
 	memset(&l, 0, sizeof(l));
@@ -93,20 +94,20 @@ route_sessions_get(struct app *app, struct request *req, struct response *resp)
 	if (store_session_each(st, se.user.id, own_session_add, &l) !=
 	    STORE_OK) {
 		jobj_free(l.root);
-		resp_error(req, resp, 503, "session storage unavailable");
+		http_resp_error(req, resp, 503, "session storage unavailable");
 		return;
 	}
 	if (l.n == 0) {
 		/* Ended meanwhile; the builder has no empty array. */
 		jobj_free(l.root);
-		resp_text(resp, 200, "application/json", "{\"sessions\":[]}");
+		http_resp_text(resp, 200, "application/json", "{\"sessions\":[]}");
 		return;
 	}
 	resp->status = 200;
 	resp->content_type = "application/json";
 	buf_reset(&resp->body);
 	if (jobj_finish(l.root, &resp->body) == -1)
-		resp_error(req, resp, 500, "out of memory");
+		http_resp_error(req, resp, 500, "out of memory");
 }
 
 void
@@ -121,7 +122,7 @@ route_sessions_revoke(struct app *app, struct request *req,
 	if (!own_session(app, req, resp, &se, hash))
 		return;
 	if (id == NULL || id[0] == '\0') {
-		resp_error(req, resp, 400, "id is required");
+		http_resp_error(req, resp, 400, "id is required");
 		return;
 	}
 	/* Another user's id is answered like an unknown one. */
@@ -130,12 +131,12 @@ route_sessions_revoke(struct app *app, struct request *req,
 	case SESSION_OK:
 		log_info("user %lld revoked one of their sessions",
 		    (long long)se.user.id);
-		resp_text(resp, 200, "application/json", "{\"revoked\":true}");
+		http_resp_text(resp, 200, "application/json", "{\"revoked\":true}");
 		break;
 	case SESSION_NONE:
-		resp_error(req, resp, 404, "no such session");
+		http_resp_error(req, resp, 404, "no such session");
 		break;
 	default:
-		resp_error(req, resp, 503, "session storage unavailable");
+		http_resp_error(req, resp, 503, "session storage unavailable");
 	}
 }

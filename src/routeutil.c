@@ -1,0 +1,119 @@
+/* Helpers shared by the route groups: the request's session, the login
+ * URL, rate-limited attempts, the message page. */
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "config.h"
+#include "csrf.h"
+#include "http.h"
+#include "parse.h"
+#include "ratelimit.h"
+#include "routeutil.h"
+#include "session.h"
+#include "store.h"
+#include "util.h"
+
+enum session_rc
+routeutil_session_load(struct app *app, const struct request *req, int fresh,
+    struct session *se, enum session_source *src, unsigned char *hash)
+{
+	const char	*hdr = http_param(req, "HTTP_COOKIE");
+	const char	*v;
+	unsigned char	 h[CRYPTO_SHA256_LEN];
+	size_t		 vlen;
+
+	if (hdr == NULL || !parse_cookie(hdr, strlen(hdr),
+	    app->cfg->cookie_name, &v, &vlen) ||
+	    session_cookie_hash(v, vlen, h) == -1)
+		return SESSION_NONE;
+	if (hash != NULL)
+		memcpy(hash, h, sizeof(h));
+	return session_check(app, h, fresh, se, src);
+}
+
+int
+routeutil_login_url(struct app *app, const char *next, struct buf *out)
+{
+	if (buf_printf(out, "%s%s/login", app->cfg->base_url,
+	    app->cfg->prefix) == -1)
+		return -1;
+	if (next == NULL || next[0] == '\0' ||
+	    !parse_next_is_safe(next, strlen(next)))
+		return 0;
+	if (buf_puts(out, "?next=") == -1 ||
+	    parse_urlencode(next, strlen(next), out) == -1)
+		return -1;
+	return 0;
+}
+
+/* The account counter's key: the address lower-cased, bounded. */
+static void
+account_key(const char *email, char *out, size_t outsz)
+{
+	size_t	 i;
+
+	for (i = 0; email[i] != '\0' && i + 1 < outsz; i++)
+		out[i] = (email[i] >= 'A' && email[i] <= 'Z') ?
+		    (char)(email[i] + ('a' - 'A')) : email[i];
+	out[i] = '\0';
+}
+
+int
+routeutil_ratelimit(struct app *app, struct request *req, struct response *resp,
+    struct store *st, int acct_kind, int addr_kind, const char *email,
+    struct routeutil_limit *rl)
+{
+	const struct config	*c = app->cfg;
+	struct store_attempt	*a = rl->a;
+	int64_t			 retry = 0, r;
+	int			 i;
+
+	memset(rl, 0, sizeof(*rl));
+	account_key(email, rl->acct, sizeof(rl->acct));
+	if (ratelimit_addr_key(req->remote_addr, c->login_ipv6_prefix,
+	    rl->addr, sizeof(rl->addr)) == -1)
+		rl->addr[0] = '\0';
+	a[0].kind = acct_kind;
+	a[0].key = rl->acct;
+	a[0].max = c->login_max_per_account;
+	a[1].kind = addr_kind;
+	a[1].key = rl->addr;
+	a[1].max = c->login_max_per_ip;
+	switch (store_attempts_take(st, a, 2, req->now, c->login_window)) {
+	case STORE_OK:
+		return 0;
+	case STORE_CONFLICT:
+		for (i = 0; i < 2; i++) {
+			if (a[i].count < a[i].max)
+				continue;
+			r = ratelimit_retry_after(a[i].oldest, c->login_window,
+			    req->now);
+			if (r > retry)
+				retry = r;
+		}
+		http_resp_header(resp, "Retry-After", "%lld", (long long)retry);
+		http_resp_error(req, resp, 429, "too many attempts: try again later");
+		return -1;
+	default:
+		http_resp_error(req, resp, 503, "session storage unavailable");
+		return -1;
+	}
+}
+
+void
+routeutil_message_page(struct app *app, struct request *req,
+    struct response *resp, int status, const char *title,
+    const char *message, int offer_resend, const char *email)
+{
+	char		 token[CSRF_TOKEN_MAX] = "";
+	char		 login[512];
+
+	if (offer_resend && csrf_token(app, req, resp, token,
+	    sizeof(token)) == -1)
+		token[0] = '\0';
+	(void)snprintf(login, sizeof(login), "%s/login", app->cfg->prefix);
+	http_resp_page(req, resp, status, &(struct http_page){ .title = title,
+	    .message = message, .link = login, .link_text = "Sign in",
+	    .csrf = token, .email = email });
+}

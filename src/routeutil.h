@@ -1,0 +1,50 @@
+/* Helpers shared by the route groups (routes_*.c). */
+#ifndef AUTHGW_ROUTEUTIL_H
+#define AUTHGW_ROUTEUTIL_H
+
+#include "ratelimit.h"
+#include "session.h"
+#include "store.h"
+#include "util.h"
+
+struct app;
+struct request;
+struct response;
+
+/*
+ * The request's session from its cookie (for every route that needs one).
+ * fresh bypasses any cache. Returns SESSION_OK, SESSION_NONE (no, bad or
+ * dead cookie) or SESSION_ERROR (storage unusable). hash may be NULL.
+ */
+enum session_rc	 routeutil_session_load(struct app *, const struct request *,
+		    int fresh, struct session *, enum session_source *,
+		    unsigned char *hash);
+
+/* The two counters of a rate-limited request and their keys. */
+struct routeutil_limit {
+	struct store_attempt	 a[2];	/* [0] account, [1] client address */
+	char			 acct[UTIL_EMAIL_MAX + 1];
+	char			 addr[RATELIMIT_KEY_MAX];
+};
+
+/*
+ * Take one attempt on the account and client-address counters of kinds
+ * acct_kind/addr_kind with the login limits and window. Returns 0 (ids in
+ * rl->a); or -1 after answering 429 with Retry-After, or 503.
+ */
+int	routeutil_ratelimit(struct app *, struct request *, struct response *,
+	    struct store *, int acct_kind, int addr_kind, const char *email,
+	    struct routeutil_limit *rl);
+
+/*
+ * A page from message.html with a sign-in link; offer_resend adds the form
+ * asking for a new verification link (email prefilled, may be NULL).
+ */
+void	routeutil_message_page(struct app *, struct request *,
+	    struct response *, int status, const char *title, const char *message,
+	    int offer_resend, const char *email);
+
+/* The login page URL with next= (absolute, from base_url) into out. */
+int	routeutil_login_url(struct app *, const char *next, struct buf *out);
+
+#endif
