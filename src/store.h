@@ -1,5 +1,13 @@
-/* The only module that includes SQLite: schema, migrations, users, sessions.
- * Every statement is prepared once per connection and every value bound. */
+/*
+ * The authority: users, sessions, rate-limit attempts, verification
+ * tokens, the mail outbox, the server secret. This interface speaks the
+ * project's terms only (no engine type, no SQL): an engine implements it
+ * in a file of its own that is the only includer of its library.
+ * store_sqlite.c is the SQLite engine (the embedded default); a
+ * PostgreSQL engine is to sit behind the same header (SPEC section 8,
+ * doc/design.md "Layers"). Every engine prepares its statements once per
+ * connection and binds every value.
+ */
 #ifndef AUTHGW_STORE_H
 #define AUTHGW_STORE_H
 
@@ -15,7 +23,7 @@
 #define STORE_UA_MAX		255
 
 enum store_rc {
-	STORE_ERROR = -1,	/* SQLite failed: the caller answers 503 */
+	STORE_ERROR = -1,	/* the engine failed: the caller answers 503 */
 	STORE_OK = 0,
 	STORE_NOTFOUND = 1,
 	STORE_EXISTS = 2,	/* unique constraint (e.g. email taken) */
@@ -48,9 +56,10 @@ struct session {
 };
 
 /*
- * Open (creating if needed) the database at path, set WAL and the busy
- * timeout, and apply pending migrations if migrate is set. Returns NULL with
- * a reason in err on failure.
+ * Open (creating if needed) the database named by the configuration's
+ * database value and apply pending migrations if migrate is set. Returns
+ * NULL with a reason in err on failure. A handle is used by one process
+ * and never crosses a fork.
  */
 struct store	*store_open(const char *path, int migrate, char *err, size_t errsz);
 void		 store_close(struct store *);
@@ -61,7 +70,7 @@ int		 store_schema_version(struct store *);
 /* A 32-byte server secret (created at first use, kept in the database). */
 enum store_rc	 store_secret_get(struct store *, unsigned char out[32]);
 
-/* 1 if SQLite answers a trivial query, 0 if not. */
+/* 1 if the database answers a trivial query, 0 if not. */
 int		 store_ping(struct store *);
 
 enum store_rc	 store_user_add(struct store *, const char *email,
@@ -125,7 +134,11 @@ enum store_rc	 store_attempts_take(struct store *, struct store_attempt *,
 enum store_rc	 store_attempt_del(struct store *, int64_t id);
 /* Forget every attempt of a counter (a successful login). */
 enum store_rc	 store_attempts_clear(struct store *, int kind, const char *key);
-/* A write transaction (BEGIN IMMEDIATE): several changes made at once. */
+/*
+ * A unit of work: the changes made between store_begin and store_commit
+ * are applied together or not at all, serialised against every other
+ * writer (SQLite: BEGIN IMMEDIATE).
+ */
 enum store_rc	 store_begin(struct store *);
 enum store_rc	 store_commit(struct store *);
 void		 store_rollback(struct store *);

@@ -1,3 +1,9 @@
+/*
+ * The SQLite engine of the store (store.h): the only module that includes
+ * SQLite. WAL mode, a busy time-out, the numbered migrations of sql/
+ * compiled in, every statement prepared once per connection and every value
+ * bound.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
