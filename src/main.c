@@ -38,13 +38,18 @@ static const char	usage_text[] =
 "       authgw --version | --help\n"
 "Passwords are read from the first line of standard input.\n";
 
-/* fds 1 and 2 (and 0 unless it may be a socket) must be open. */
+/*
+ * fds 0, 1 and 2 must be open before anything else is: a file opened
+ * while one is closed (the configuration, the database) would take its
+ * number and receive log lines or be read as a request. A closed fd 0 is
+ * no listening socket, so /dev/null there changes no mode.
+ */
 static void
-check_fds(int from)
+check_fds(void)
 {
 	int	 fd;
 
-	for (fd = from; fd <= 2; fd++)
+	for (fd = 0; fd <= 2; fd++)
 		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
 		    open("/dev/null", O_RDWR) != fd)
 			abort();
@@ -106,14 +111,12 @@ serve(struct config *cfg)
 
 	signals_block();
 	if (cfg->listen[0] != '\0') {
-		check_fds(0);
 		if ((fd = master_listen(cfg, err, sizeof(err))) == -1) {
 			log_error("%s", err);
 			return 1;
 		}
 		return master_run(cfg, fd, 0);
 	}
-	check_fds(1);
 	if ((fd = systemd_fd()) != -1)
 		return master_run(cfg, fd, 1);
 	if (is_listening_socket(0))
@@ -146,6 +149,7 @@ main(int argc, char *argv[])
 	char		 err[1024];
 	int		 i;
 
+	check_fds();
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--version") == 0 ||
 		    strcmp(argv[i], "-V") == 0) {
