@@ -32,7 +32,8 @@ param_or_empty(const struct request *req, const char *name)
 	return v ? v : "";
 }
 
-const char *
+/* Reason phrase of a status code. */
+static const char *
 http_status_text(int status)
 {
 	switch (status) {

@@ -82,9 +82,6 @@ void	 http_resp_page(const struct request *, struct response *, int status,
 void	 http_resp_error(const struct request *, struct response *, int status,
 	    const char *reason);
 
-/* Reason phrase of a status code. */
-const char	*http_status_text(int status);
-
 /* Fill req from io's parameters (method, URI, query, client, Accept). */
 void	 http_request_init(struct request *, const struct http_io *,
 	    int64_t now);

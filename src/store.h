@@ -89,18 +89,16 @@ enum store_rc	 store_user_each(struct store *, store_user_cb, void *);
 enum store_rc	 store_session_add(struct store *, struct session *);
 enum store_rc	 store_session_get(struct store *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN], struct session *);
+enum store_rc	 store_session_get_public(struct store *, const char *public_id,
+		    struct session *);
 /*
  * Move a session's expiry from old_expires to new_expires. Only one
  * concurrent caller wins: the others get STORE_CONFLICT and write nothing.
  */
-enum store_rc	 store_session_get_public(struct store *, const char *public_id,
-		    struct session *);
 enum store_rc	 store_session_extend(struct store *, int64_t id,
 		    int64_t old_expires, int64_t new_expires, int64_t now);
 enum store_rc	 store_session_del_hash(struct store *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN]);
-enum store_rc	 store_session_del_public(struct store *, const char *public_id,
-		    int64_t user_id_or_0);
 enum store_rc	 store_session_del_user(struct store *, int64_t user_id);
 typedef int	 (*store_session_cb)(const struct session *, void *);
 /* Sessions of one user (user_id > 0) or of all users (0), newest first. */

@@ -34,8 +34,6 @@ enum stmt_id {
 	SQL_SESSION_GET_PUBLIC,
 	SQL_SESSION_EXTEND,
 	SQL_SESSION_DEL_HASH,
-	SQL_SESSION_DEL_PUBLIC,
-	SQL_SESSION_DEL_PUBLIC_USER,
 	SQL_SESSION_DEL_USER,
 	SQL_SESSION_EACH_USER,
 	SQL_SESSION_EACH_ALL,
@@ -91,9 +89,6 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_SESSION_EXTEND] = "UPDATE sessions SET expires = ?, last_seen = ?, "
 	    "extensions = extensions + 1 WHERE id = ? AND expires = ?",
 	[SQL_SESSION_DEL_HASH] = "DELETE FROM sessions WHERE token_hash = ?",
-	[SQL_SESSION_DEL_PUBLIC] = "DELETE FROM sessions WHERE public_id = ?",
-	[SQL_SESSION_DEL_PUBLIC_USER] =
-	    "DELETE FROM sessions WHERE public_id = ? AND user_id = ?",
 	[SQL_SESSION_DEL_USER] = "DELETE FROM sessions WHERE user_id = ?",
 	[SQL_SESSION_EACH_USER] = "SELECT " SESSION_COLS " FROM sessions s "
 	    "JOIN users u ON u.id = s.user_id WHERE s.user_id = ? "
@@ -676,28 +671,6 @@ store_session_del_hash(struct store *st,
 		return STORE_ERROR;
 	}
 	if ((rc = step_done(st, s, "session delete")) == STORE_OK &&
-	    sqlite3_changes(st->db) == 0)
-		rc = STORE_NOTFOUND;
-	return rc;
-}
-
-enum store_rc
-store_session_del_public(struct store *st, const char *public_id,
-    int64_t user_id)
-{
-	sqlite3_stmt	*s;
-	enum store_rc	 rc;
-
-	s = stmt_get(st, user_id > 0 ? SQL_SESSION_DEL_PUBLIC_USER :
-	    SQL_SESSION_DEL_PUBLIC);
-	if (s == NULL)
-		return STORE_ERROR;
-	if (bind_text(s, 1, public_id) ||
-	    (user_id > 0 && bind_int(s, 2, user_id))) {
-		stmt_done(s);
-		return STORE_ERROR;
-	}
-	if ((rc = step_done(st, s, "session revoke")) == STORE_OK &&
 	    sqlite3_changes(st->db) == 0)
 		rc = STORE_NOTFOUND;
 	return rc;

@@ -135,16 +135,6 @@ oom(void)
 }
 
 void *
-xmalloc(size_t n)
-{
-	void	*p;
-
-	if ((p = malloc(n ? n : 1)) == NULL)
-		oom();
-	return p;
-}
-
-void *
 xcalloc(size_t n, size_t sz)
 {
 	void	*p;

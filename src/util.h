@@ -36,7 +36,6 @@ void	buf_free(struct buf *);
 int	util_strlcpy(char *dst, const char *src, size_t dstsz);
 
 /* Allocation that aborts on failure (for sizes that cannot be hostile). */
-void	*xmalloc(size_t);
 void	*xcalloc(size_t, size_t);
 char	*xstrdup(const char *);
 
