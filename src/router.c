@@ -106,7 +106,7 @@ router_serve(struct app *app, const struct http_io *io)
 	struct request	 req;
 	struct response	 resp;
 	const char	*why = NULL, *m;
-	char		 esc[256];
+	char		 esc[256], mesc[64];
 	int		 status;
 
 	http_request_init(&req, io, util_now());
@@ -129,12 +129,14 @@ router_serve(struct app *app, const struct http_io *io)
 
 	if (resp.status == 0)
 		http_resp_error(&req, &resp, 500, "internal error");
-	/* The path only: a query may hold a token. Escaped only when the
-	 * line is written: this runs for every request. */
+	/* The path only: a query may hold a token. The method and the path
+	 * are the client's: escaped, only when the line is written (this runs
+	 * for every request). */
 	if (log_enabled(LOG_LEVEL_DEBUG)) {
 		m = req.role == ROLE_AUTHORIZER ? req.uri : req.route;
 		log_debug("%s %s -> %d", req.role == ROLE_AUTHORIZER ?
-		    "AUTHORIZE" : req.method, log_escape(m, strcspn(m, "?"),
+		    "AUTHORIZE" : log_escape(req.method, strlen(req.method),
+		    mesc, sizeof(mesc)), log_escape(m, strcspn(m, "?"),
 		    esc, sizeof(esc)), resp.status);
 	}
 	status = resp.status;

@@ -189,6 +189,20 @@ class PreforkTest(ModeTest):
         self.assert_serves(ag)
         self.assertEqual(ag.workers(), w, 'a worker died on malformed input')
 
+    def test_debug_log_escapes_the_method(self):
+        """The request line of the debug log escapes the client's method
+        as it does the path: a method with a line break cannot forge a
+        log line."""
+        ag = self.start(log_level='debug')
+        r = ag.fcgi('/auth/nowhere', method='GET\nauthgw: FORGED line')
+        self.assertEqual(r.status, 404, r)
+        wait_for(lambda: '/nowhere -> 404' in ag.log(),
+                 what='the request logged')
+        for line in ag.log().splitlines():
+            self.assertFalse(line.startswith('authgw: FORGED'), line)
+        self.assertIn('GET\\x0aauthgw: FORGED line /nowhere -> 404',
+                      ag.log())
+
 
 class SignalTest(ModeTest):
 
