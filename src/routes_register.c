@@ -18,7 +18,10 @@
 #include "stats.h"
 #include "store.h"
 #include "template.h"
+#include "token.h"
 #include "util.h"
+
+#define VERIFY_TOKEN_LEN	32	/* random bytes of a verification link */
 
 /* One answer whether or not the address exists: no enumeration. */
 #define ACCEPTED_TEXT	"If this address can be used, a message with a " \
@@ -45,16 +48,13 @@ static int
 queue_verify(struct app *app, struct store *st, int64_t user_id,
     const char *email, const char *pwhash, int64_t now)
 {
-	unsigned char	 raw[SESSION_TOKEN_LEN], hash[CRYPTO_SHA256_LEN];
-	char		 token[SESSION_COOKIE_LEN + 1];
+	unsigned char	 hash[CRYPTO_SHA256_LEN];
+	char		 token[TOKEN_TEXT_LEN(VERIFY_TOKEN_LEN) + 1];
 	struct buf	 link = { 0 }, msg = { 0 };
 	int		 rc = -1;
 
-	if (crypto_random(raw, sizeof(raw)) == -1 ||
-	    crypto_b64url_encode(raw, sizeof(raw), token, sizeof(token)) !=
-	    SESSION_COOKIE_LEN)
+	if (token_new(VERIFY_TOKEN_LEN, token, sizeof(token), hash) == -1)
 		goto out;
-	crypto_sha256(raw, sizeof(raw), hash);
 	if (store_verify_add(st, hash, user_id, now,
 	    now + app->cfg->verify_token_ttl, pwhash) != STORE_OK)
 		goto out;
@@ -66,7 +66,6 @@ queue_verify(struct app *app, struct store *st, int64_t user_id,
 		goto out;
 	rc = 0;
 out:
-	crypto_cleanse(raw, sizeof(raw));
 	crypto_cleanse(token, sizeof(token));
 	if (link.data != NULL)
 		crypto_cleanse(link.data, link.len);
@@ -244,7 +243,7 @@ route_verify(struct app *app, struct request *req, struct response *resp)
 		return;
 	}
 	/* A malformed token is just another unknown one. */
-	if (t != NULL && session_cookie_hash(t, strlen(t), hash) == 0)
+	if (t != NULL && token_hash(t, strlen(t), VERIFY_TOKEN_LEN, hash) == 0)
 		rc = store_verify_use(st, hash, req->now, &uid, &pw_set);
 	if (rc == STORE_ERROR) {
 		http_resp_error(req, resp, 503, "storage unavailable");

@@ -14,37 +14,26 @@ int
 session_cookie_hash(const char *val, size_t len,
     unsigned char hash[CRYPTO_SHA256_LEN])
 {
-	unsigned char	 token[SESSION_TOKEN_LEN];
-
-	if (len != SESSION_COOKIE_LEN ||
-	    crypto_b64url_decode(val, len, token, sizeof(token)) !=
-	    SESSION_TOKEN_LEN)
-		return -1;
-	crypto_sha256(token, sizeof(token), hash);
-	crypto_cleanse(token, sizeof(token));
-	return 0;
+	return token_hash(val, len, SESSION_TOKEN_LEN, hash);
 }
 
 enum session_rc
 session_create(struct app *app, const struct user *u, const char *ip,
     const char *ua, char *cookie, size_t cookiesz, struct session *out)
 {
-	unsigned char	 token[SESSION_TOKEN_LEN], pub[16];
+	unsigned char	 pub[16];
 	struct store	*st;
 	enum session_rc	 rc = SESSION_ERROR;
 
 	if ((st = app_store(app)) == NULL)
 		return SESSION_ERROR;
 	memset(out, 0, sizeof(*out));
-	if (crypto_random(token, sizeof(token)) == -1 ||
-	    crypto_random(pub, sizeof(pub)) == -1)
-		goto out;
-	if (crypto_b64url_encode(token, sizeof(token), cookie, cookiesz) !=
-	    SESSION_COOKIE_LEN ||
+	if (token_new(SESSION_TOKEN_LEN, cookie, cookiesz,
+	    out->token_hash) == -1 ||
+	    crypto_random(pub, sizeof(pub)) == -1 ||
 	    crypto_b64url_encode(pub, sizeof(pub), out->public_id,
 	    sizeof(out->public_id)) != STORE_PUBLIC_ID_LEN)
 		goto out;
-	crypto_sha256(token, sizeof(token), out->token_hash);
 	out->user = *u;
 	out->user.pwhash[0] = '\0';
 	out->created = out->last_seen = util_now();
@@ -56,7 +45,6 @@ session_create(struct app *app, const struct user *u, const char *ip,
 	stats_inc(app->stats, STAT_SESSIONS_CREATED);
 	rc = SESSION_OK;
 out:
-	crypto_cleanse(token, sizeof(token));
 	if (rc != SESSION_OK)
 		crypto_cleanse(cookie, cookiesz);
 	return rc;

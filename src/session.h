@@ -8,9 +8,10 @@
 #include <stddef.h>
 
 #include "store.h"
+#include "token.h"
 
 #define SESSION_TOKEN_LEN	32			/* random bytes */
-#define SESSION_COOKIE_LEN	43			/* base64url of 32 */
+#define SESSION_COOKIE_LEN	TOKEN_TEXT_LEN(SESSION_TOKEN_LEN)
 
 struct app;
 

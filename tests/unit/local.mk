@@ -13,7 +13,8 @@ UNIT_TESTS = \
 	tests/unit/test_cacheentry \
 	tests/unit/test_ratelimit \
 	tests/unit/test_shmcache \
-	tests/unit/test_metrics
+	tests/unit/test_metrics \
+	tests/unit/test_token
 
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
@@ -70,3 +71,7 @@ tests_unit_test_metrics_LDADD = $(UNIT_LDADD)
 tests_unit_test_shmcache_SOURCES = tests/unit/test_shmcache.c
 tests_unit_test_shmcache_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_shmcache_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_token_SOURCES = tests/unit/test_token.c
+tests_unit_test_token_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_token_LDADD = $(UNIT_LDADD)
