@@ -75,6 +75,11 @@ static const struct key keys[] = {
 	INT(scrypt_r, 1, 64),
 	INT(scrypt_p, 1, 64),
 	STR(user),
+	STR(socket_group),
+	I64(io_timeout, 1, 3600),
+	INT(max_sessions_per_user, 1, 1000000),
+	INT(hash_slots, 0, 1024),
+	INT(hash_queue, -1, 1024),
 };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -120,6 +125,10 @@ config_defaults(struct config *cfg)
 	cfg->scrypt_log2n = 15;
 	cfg->scrypt_r = 8;
 	cfg->scrypt_p = 3;
+	cfg->io_timeout = 10;
+	cfg->max_sessions_per_user = 100;
+	cfg->hash_slots = 0;
+	cfg->hash_queue = -1;
 }
 
 static int

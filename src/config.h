@@ -54,6 +54,11 @@ struct config {
 	int	 scrypt_r;
 	int	 scrypt_p;
 	char	 user[64];			/* drop privileges to, if root */
+	char	 socket_group[64];		/* group of a unix listen socket */
+	int64_t	 io_timeout;			/* a silent FastCGI client */
+	int	 max_sessions_per_user;
+	int	 hash_slots;			/* scrypt at once per host; 0 = auto */
+	int	 hash_queue;			/* waiting for a slot; -1 = auto */
 };
 
 /* Fill cfg with the defaults of SPEC section 3. */

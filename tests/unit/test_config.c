@@ -63,6 +63,11 @@ test_defaults_match_spec(void **state)
 	assert_int_equal(c.scrypt_r, 8);
 	assert_int_equal(c.scrypt_p, 3);
 	assert_string_equal(c.user, "");
+	assert_string_equal(c.socket_group, "");
+	assert_int_equal(c.io_timeout, 10);
+	assert_int_equal(c.max_sessions_per_user, 100);
+	assert_int_equal(c.hash_slots, 0);
+	assert_int_equal(c.hash_queue, -1);
 }
 
 static void
