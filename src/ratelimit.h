@@ -20,10 +20,12 @@ enum ratelimit_kind {
 };
 
 /*
- * The counting key of a client address: an IPv4 address as it is, an IPv6
- * address masked to its first v6_prefix bits (canonical text with "/N"),
- * anything else (a unix socket peer, "", garbage) as given, cut to outsz.
- * Returns 0, or -1 if out cannot hold an IPv6 key.
+ * The counting key of a client address: an IPv4 address as it is, an
+ * IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4 address a.b.c.d
+ * (canonical text), any other IPv6 address masked to its first v6_prefix
+ * bits (canonical text with "/N"), anything else (a unix socket peer, "",
+ * garbage) as given, cut to outsz. Returns 0, or -1 if out cannot hold the
+ * key of an IPv6 or mapped address.
  */
 int	ratelimit_addr_key(const char *addr, int v6_prefix, char *out,
 	    size_t outsz);

@@ -14,19 +14,108 @@
 #include "store.h"
 #include "util.h"
 
-/* 1 if a session with role have may pass a requirement of role want. */
+/*
+ * 1 if a session with role have may pass a requirement of role want (NULL:
+ * none). Only NULL means none: an empty name requires a role nobody has.
+ */
 static int
 role_allows(const char *have, const char *want)
 {
-	return want == NULL || want[0] == '\0' || strcmp(have, want) == 0 ||
+	return want == NULL || strcmp(have, want) == 0 ||
 	    strcmp(have, "admin") == 0;
 }
 
+/* 1 if (p, len) is exactly a role name a requirement may give. */
 static int
-role_known(const char *r)
+role_name_known(const char *p, size_t len)
 {
-	return r == NULL || r[0] == '\0' || strcmp(r, "user") == 0 ||
-	    strcmp(r, "admin") == 0;
+	return (len == 4 && memcmp(p, "user", 4) == 0) ||
+	    (len == 5 && memcmp(p, "admin", 5) == 0);
+}
+
+/*
+ * How many pairs of the raw query (p, len) have a name that decodes to key.
+ * parse_urlencoded keeps a repeated name's first value only, so req->qs
+ * cannot show a repetition; each name is decoded alone by the same parser
+ * (its value is not copied). The query already parsed, so names are valid.
+ */
+static size_t
+query_key_count(const char *p, size_t len, const char *key)
+{
+	struct fields	 one = { .n = 0 };
+	const char	*amp, *eq;
+	size_t		 plen, klen, n = 0;
+
+	while (len > 0) {
+		amp = memchr(p, '&', len);
+		plen = amp != NULL ? (size_t)(amp - p) : len;
+		eq = memchr(p, '=', plen);
+		klen = eq != NULL ? (size_t)(eq - p) : plen;
+		if (klen > 0 && parse_urlencoded(p, klen, &one) == PARSE_OK) {
+			if (fields_get(&one, key, NULL) != NULL)
+				n++;
+			fields_free(&one);
+		}
+		if (amp == NULL)
+			break;
+		len -= plen + 1;
+		p = amp + 1;
+	}
+	return n;
+}
+
+/*
+ * The role /check's query requires (SPEC 4): *want is NULL when there is
+ * no role parameter, else "user" or "admin" (pointing into req->qs).
+ * Returns 0, or -1 with *why set when the parameter is there but not
+ * exactly one of those names, or is there more than once: a 400, decided
+ * before any session is looked at.
+ */
+static int
+check_role_query(const struct request *req, const char **want,
+    const char **why)
+{
+	const char	*v;
+	size_t		 vlen;
+
+	*want = NULL;
+	if ((v = fields_get(&req->qs, "role", &vlen)) == NULL)
+		return 0;
+	if (query_key_count(req->query, strlen(req->query), "role") != 1) {
+		*why = "role given more than once";
+		return -1;
+	}
+	if (!role_name_known(v, vlen)) {
+		*why = "unknown role: user or admin";
+		return -1;
+	}
+	*want = v;
+	return 0;
+}
+
+/*
+ * The role an authorizer request requires: AUTHGW_ROLE, set by the web
+ * server's configuration. Unset: *want is NULL. "user" or "admin": *want
+ * is it. Anything else, "" included, is the operator's mistake: logged,
+ * and -1 (a 500, so a typo never opens a protected area).
+ */
+static int
+check_role_env(const struct request *req, const char **want)
+{
+	const char	*v = http_param(req, "AUTHGW_ROLE");
+	char		 esc[64];
+
+	*want = NULL;
+	if (v == NULL)
+		return 0;
+	if (!role_name_known(v, strlen(v))) {
+		log_error("AUTHGW_ROLE \"%s\" from the web server is not user "
+		    "or admin: request refused (500)",
+		    log_escape(v, strlen(v), esc, sizeof(esc)));
+		return -1;
+	}
+	*want = v;
+	return 0;
 }
 
 /* Headers naming the user, with prefix "" (/check) or "Variable-". */
@@ -40,12 +129,15 @@ user_headers(struct response *resp, const struct session *se,
 		http_resp_header(resp, "Variable-AUTH_USER_ID", "%lld",
 		    (long long)se->user.id);
 		http_resp_header(resp, "Variable-AUTH_ROLE", "%s", se->user.role);
+		http_resp_header(resp, "Variable-AUTH_VERIFIED", "%d",
+		    se->user.verified ? 1 : 0);
 		return;
 	}
 	http_resp_header(resp, "X-Auth-User", "%s", se->user.email);
 	http_resp_header(resp, "Remote-User", "%s", se->user.email);
 	http_resp_header(resp, "X-Auth-User-Id", "%lld", (long long)se->user.id);
 	http_resp_header(resp, "X-Auth-Role", "%s", se->user.role);
+	http_resp_header(resp, "X-Auth-Verified", "%d", se->user.verified ? 1 : 0);
 	http_resp_header(resp, "X-Auth-Source", "%s",
 	    src == SOURCE_CACHE ? "cache" : "db");
 }
@@ -73,8 +165,9 @@ deny_login(struct app *app, const struct request *req, struct response *resp,
 }
 
 /*
- * The shared check: load the session, apply the role requirement, and
- * answer. Records the latency of the check.
+ * The shared check: load the session, apply the role requirement (NULL,
+ * "user" or "admin", already validated), and answer. Records the latency
+ * of the check.
  */
 static void
 check_answer(struct app *app, struct request *req, struct response *resp,
@@ -89,10 +182,6 @@ check_answer(struct app *app, struct request *req, struct response *resp,
 	/* parse_accepts takes NULL as "no Accept header". */
 	browser = authorizer && parse_accepts(http_param(req, "HTTP_ACCEPT"),
 	    "text/html");
-	if (!role_known(want_role)) {
-		http_resp_error(req, resp, 400, "unknown role");
-		return;
-	}
 	switch (routeutil_session_load(app, req, 0, &se, &src, NULL)) {
 	case SESSION_ERROR:
 		http_resp_header(resp, "Retry-After", "5");
@@ -117,17 +206,28 @@ check_answer(struct app *app, struct request *req, struct response *resp,
 void
 route_check(struct app *app, struct request *req, struct response *resp)
 {
+	const char	*want, *why;
+
 	req->wants_json = 1;	/* small error bodies: nginx drops them */
-	check_answer(app, req, resp, fields_get_text(&req->qs, "role"),
+	if (check_role_query(req, &want, &why) == -1) {
+		http_resp_error(req, resp, 400, why);
+		return;
+	}
+	check_answer(app, req, resp, want,
 	    http_param(req, "HTTP_X_ORIGINAL_URI"), 0);
 }
 
 void
 route_authorize(struct app *app, struct request *req, struct response *resp)
 {
+	const char	*want;
+
 	/* A web server may require a role with AUTHGW_ROLE in the env. */
-	check_answer(app, req, resp, http_param(req, "AUTHGW_ROLE"),
-	    http_param(req, "REQUEST_URI"), 1);
+	if (check_role_env(req, &want) == -1) {
+		http_resp_error(req, resp, 500, "server misconfigured");
+		return;
+	}
+	check_answer(app, req, resp, want, http_param(req, "REQUEST_URI"), 1);
 }
 
 void
