@@ -14,7 +14,11 @@ UNIT_TESTS = \
 	tests/unit/test_ratelimit \
 	tests/unit/test_shmcache \
 	tests/unit/test_metrics \
-	tests/unit/test_token
+	tests/unit/test_token \
+	tests/unit/test_session \
+	tests/unit/test_cache \
+	tests/unit/test_csrf \
+	tests/unit/test_router
 
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
@@ -71,6 +75,22 @@ tests_unit_test_metrics_LDADD = $(UNIT_LDADD)
 tests_unit_test_shmcache_SOURCES = tests/unit/test_shmcache.c
 tests_unit_test_shmcache_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_shmcache_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_session_SOURCES = tests/unit/test_session.c tests/unit/unitfix.c tests/unit/unitfix.h
+tests_unit_test_session_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_session_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_cache_SOURCES = tests/unit/test_cache.c tests/unit/unitfix.c tests/unit/unitfix.h
+tests_unit_test_cache_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_cache_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_csrf_SOURCES = tests/unit/test_csrf.c tests/unit/unitfix.c tests/unit/unitfix.h
+tests_unit_test_csrf_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_csrf_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_router_SOURCES = tests/unit/test_router.c tests/unit/unitfix.c tests/unit/unitfix.h
+tests_unit_test_router_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_router_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_token_SOURCES = tests/unit/test_token.c
 tests_unit_test_token_CFLAGS = $(UNIT_CFLAGS)
