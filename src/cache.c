@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,16 @@ struct cache {
 	struct buf		 val;
 };
 
+/* The uid owning the database file, or -1. */
+static long
+db_owner(const char *path)
+{
+	struct stat	 sb;
+
+	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) ?
+	    (long)sb.st_uid : -1;
+}
+
 struct cache *
 cache_open(const struct config *cfg, struct stats *stats,
     const unsigned char *key)
@@ -36,7 +48,7 @@ cache_open(const struct config *cfg, struct stats *stats,
 		if (n < 0 || (size_t)n >= sizeof(path))
 			log_warn("session cache: database path too long");
 		else if ((c->l1 = shmcache_open(path, (size_t)cfg->cache_entries,
-		    err, sizeof(err))) == NULL)
+		    db_owner(cfg->database), err, sizeof(err))) == NULL)
 			log_warn("session cache off: %s", err);
 	}
 	/* Without the host table there is no shared namespace to abandon
@@ -86,8 +98,6 @@ valid_until(const struct session *se, int64_t now, int64_t ttl)
 	return se->expires < t ? se->expires : t;
 }
 
-static void	mc_abandon(struct cache *);
-
 static int64_t
 local_ttl(const struct cache *c)
 {
@@ -95,48 +105,59 @@ local_ttl(const struct cache *c)
 	    c->cfg->cache_local_ttl : c->cfg->cache_ttl;
 }
 
-int
-cache_get(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN],
-    int64_t now, uint64_t epoch, struct session *se)
+/* A memcached hit for hash under the current generation, or 0. */
+static int
+mc_get(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN],
+    int64_t now, struct session *se)
 {
-	char	 key[MEMC_KEY_MAX + 1];
+	char		 key[MEMC_KEY_MAX + 1];
+	uint64_t	 gen;
 
-	if (c->l1 != NULL && shmcache_get(c->l1, hash, now, se))
-		return 1;
-	if (c->mc == NULL)
-		return 0;
 	mc_key(c, hash, key);
 	switch (memc_get(c->mc, key, CACHEENTRY_MAX, &c->val)) {
 	case MEMC_OK:
-		if (cacheentry_decode(c->val.data, c->val.len, hash, c->key,
-		    se) == 0 && se->expires > now) {
-			/* Under the caller's epoch: an invalidation since
-			 * the lookup began undoes this copy. */
-			shmcache_put(c->l1, se, now, valid_until(se, now,
-			    local_ttl(c)), epoch);
-			return 1;
-		}
-		log_warn("memcached: forged, malformed or misplaced entry "
-		    "ignored");
-		stats_inc(c->stats, STAT_CACHE_ERRORS);
-		return 0;
+		break;
 	case MEMC_DOWN:
 		stats_inc(c->stats, STAT_CACHE_ERRORS);
 		return 0;
 	default:
 		return 0;
 	}
+	if (cacheentry_decode(c->val.data, c->val.len, hash, c->key, se,
+	    &gen) == -1) {
+		log_warn("memcached: forged, malformed or misplaced entry "
+		    "ignored");
+		stats_inc(c->stats, STAT_CACHE_ERRORS);
+		return 0;
+	}
+	/* Loaded before the hash's last invalidation (left behind, or
+	 * replayed): stale. */
+	if (gen != shmcache_gen(c->l1, hash) || se->expires <= now)
+		return 0;
+	/* Under the generation it was loaded with: an invalidation since
+	 * then leaves the copy unread. */
+	shmcache_put(c->l1, se, now, valid_until(se, now, local_ttl(c)), gen);
+	return 1;
+}
+
+int
+cache_get(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN],
+    int64_t now, struct session *se)
+{
+	if (c->l1 != NULL && shmcache_get(c->l1, hash, now, se))
+		return 1;
+	return c->mc != NULL ? mc_get(c, hash, now, se) : 0;
 }
 
 uint64_t
-cache_epoch(struct cache *c)
+cache_gen(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
 {
-	return c->l1 != NULL ? shmcache_epoch(c->l1) : 0;
+	return c->l1 != NULL ? shmcache_gen(c->l1, hash) : 0;
 }
 
 void
 cache_put(struct cache *c, const struct session *se, int64_t now,
-    uint64_t epoch)
+    uint64_t gen)
 {
 	char	 key[MEMC_KEY_MAX + 1];
 	int64_t	 until = valid_until(se, now, c->cfg->cache_ttl);
@@ -145,27 +166,15 @@ cache_put(struct cache *c, const struct session *se, int64_t now,
 		return;
 	if (c->l1 != NULL)
 		shmcache_put(c->l1, se, now, valid_until(se, now,
-		    local_ttl(c)), epoch);
-	if (c->mc == NULL || cacheentry_encode(se, c->key, &c->val) == -1)
+		    local_ttl(c)), gen);
+	if (c->mc == NULL || cacheentry_encode(se, gen, c->key, &c->val) == -1)
 		return;
 	mc_key(c, se->token_hash, key);
+	/* Even if an invalidation came first, the entry carries the old
+	 * generation and no reader accepts it. */
 	if (memc_set(c->mc, key, c->val.data, c->val.len, until - now) ==
 	    MEMC_DOWN)
 		stats_inc(c->stats, STAT_CACHE_ERRORS);
-	/* Invalidated while we stored: take it back out, or, if memcached
-	 * cannot be told, abandon its namespace. */
-	if (shmcache_epoch(c->l1) != epoch && memc_del(c->mc, key) == MEMC_DOWN)
-		mc_abandon(c);
-}
-
-/* memcached could not be told: abandon its whole namespace. */
-static void
-mc_abandon(struct cache *c)
-{
-	log_warn("memcached unreachable for an invalidation: starting a new "
-	    "key namespace");
-	stats_inc(c->stats, STAT_CACHE_ERRORS);
-	shmcache_namespace_bump(c->l1);
 }
 
 /* 0 if this process reaches the host table (when one is configured). */
@@ -175,18 +184,25 @@ tiers_reachable(const struct cache *c)
 	return c->cfg->cache_entries == 0 || c->l1 != NULL ? 0 : -1;
 }
 
-int
-cache_drop(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
+/* Delete a memcached entry: only for space, the generation already
+ * refuses it, so a failure costs nothing but the count. */
+static void
+mc_del(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
 {
 	char	 key[MEMC_KEY_MAX + 1];
 
+	mc_key(c, hash, key);
+	if (memc_del(c->mc, key) == MEMC_DOWN)
+		stats_inc(c->stats, STAT_CACHE_ERRORS);
+}
+
+int
+cache_drop(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
+{
 	if (c->l1 != NULL)
 		shmcache_drop(c->l1, hash);
-	if (c->mc != NULL) {
-		mc_key(c, hash, key);
-		if (memc_del(c->mc, key) == MEMC_DOWN)
-			mc_abandon(c);
-	}
+	if (c->mc != NULL)
+		mc_del(c, hash);
 	return tiers_reachable(c);
 }
 
@@ -194,18 +210,12 @@ int
 cache_drop_user(struct cache *c, int64_t user_id,
     const unsigned char (*hashes)[CRYPTO_SHA256_LEN], size_t n)
 {
-	char	 key[MEMC_KEY_MAX + 1];
 	size_t	 i;
 
 	if (c->l1 != NULL)
-		shmcache_drop_user(c->l1, user_id);
-	for (i = 0; c->mc != NULL && i < n; i++) {
-		mc_key(c, hashes[i], key);
-		if (memc_del(c->mc, key) == MEMC_DOWN) {
-			mc_abandon(c);
-			break;
-		}
-	}
+		shmcache_drop_user(c->l1, user_id, hashes, n);
+	for (i = 0; c->mc != NULL && i < n; i++)
+		mc_del(c, hashes[i]);
 	return tiers_reachable(c);
 }
 

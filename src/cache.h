@@ -2,10 +2,13 @@
  * The session cache in front of SQLite, in two tiers: the host-local shared
  * table (shmcache.c, a microsecond) and memcached (memc.c, a network round
  * trip), each optional. SQLite stays the authority: the cache only ever
- * makes a check cheaper. Invalidation goes to both tiers before the caller
- * answers; when memcached cannot be reached to delete an entry, the whole
- * memcached namespace of this database is abandoned instead, so a revoked
- * session never validates again from memcached.
+ * makes a check cheaper. Every entry, in either tier, carries the
+ * invalidation generation of its hash read before its session was loaded
+ * (shmcache.h); invalidations bump it after the database change, so an
+ * entry loaded before one (left in memcached because memcached was away,
+ * copied between tiers by a racing check, or replayed by someone who can
+ * write to memcached) is never accepted after it. Deleting entries only
+ * frees their space.
  */
 #ifndef AUTHGW_CACHE_H
 #define AUTHGW_CACHE_H
@@ -30,25 +33,27 @@ struct cache	*cache_open(const struct config *, struct stats *,
 void		 cache_close(struct cache *);
 
 /*
- * 1 and se filled on a hit valid at now (from either tier), 0 on a miss.
- * epoch: as read by cache_epoch() before the lookup (a memcached hit is
- * copied into the host table under it).
+ * 1 and se filled on a hit valid at now under the hash's current
+ * generation (from either tier; a memcached hit is copied into the host
+ * table), 0 on a miss.
  */
 int		 cache_get(struct cache *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t now,
-		    uint64_t epoch, struct session *se);
-/* Read before loading from SQLite; pass to cache_put (see shmcache.h). */
-uint64_t	 cache_epoch(struct cache *);
-/* Cache se for min(cache_ttl, time to expiry). */
+		    struct session *se);
+/* The hash's generation: read it before loading the session from the
+ * store, and pass it to cache_put. */
+uint64_t	 cache_gen(struct cache *,
+		    const unsigned char hash[CRYPTO_SHA256_LEN]);
+/* Cache se for min(cache_ttl, time to expiry) under gen. */
 void		 cache_put(struct cache *, const struct session *, int64_t now,
-		    uint64_t epoch);
+		    uint64_t gen);
 
 /*
- * Invalidate one session, or every session of a user (hashes from SQLite,
- * read before they were deleted), or everything. Return 0, or -1 when the
- * host table is configured but this process could not open it (other
- * processes may then still hold the entries: the caller must not report
- * success).
+ * Invalidate one session, or every session of a user (hashes from the
+ * store, read in the same unit of work as the change), or everything.
+ * Call after the store's change. Return 0, or -1 when the host table is
+ * configured but this process could not open it (other processes may then
+ * still accept the entries: the caller must not report success).
  */
 int		 cache_drop(struct cache *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN]);

@@ -3,8 +3,8 @@
 #include "cacheentry.h"
 #include "util.h"
 
-#define CACHEENTRY_VERSION	"s2"
-#define CACHEENTRY_FIELDS	12
+#define CACHEENTRY_VERSION	"s3"
+#define CACHEENTRY_FIELDS	13
 #define CACHEENTRY_TAG_LEN	43	/* base64url of an HMAC-SHA256 */
 
 /* The tag of (p, len) under key, base64url, into tag (44 bytes). */
@@ -22,7 +22,7 @@ entry_tag(const char *p, size_t len, const unsigned char *key,
 }
 
 int
-cacheentry_encode(const struct session *se,
+cacheentry_encode(const struct session *se, uint64_t gen,
     const unsigned char key[CACHEENTRY_KEY_LEN], struct buf *out)
 {
 	char	 hex[2 * CRYPTO_SHA256_LEN + 1];
@@ -30,8 +30,11 @@ cacheentry_encode(const struct session *se,
 
 	buf_reset(out);
 	crypto_hex(se->token_hash, sizeof(se->token_hash), hex);
-	if (buf_printf(out, CACHEENTRY_VERSION "\t%s\t%lld\t%s\t%lld\t%lld\t"
-	    "%lld\t%lld\t%s\t%d\t%d\t%s", hex, (long long)se->id, se->public_id,
+	if (gen > INT64_MAX)
+		return -1;
+	if (buf_printf(out, CACHEENTRY_VERSION "\t%s\t%lld\t%lld\t%s\t%lld\t"
+	    "%lld\t%lld\t%lld\t%s\t%d\t%d\t%s", hex, (long long)gen,
+	    (long long)se->id, se->public_id,
 	    (long long)se->created, (long long)se->expires,
 	    (long long)se->last_seen, (long long)se->user.id, se->user.role,
 	    se->user.verified ? 1 : 0, se->user.disabled ? 1 : 0,
@@ -78,13 +81,14 @@ hexval(char c)
 int
 cacheentry_decode(const char *p, size_t len,
     const unsigned char hash[CRYPTO_SHA256_LEN],
-    const unsigned char key[CACHEENTRY_KEY_LEN], struct session *se)
+    const unsigned char key[CACHEENTRY_KEY_LEN], struct session *se,
+    uint64_t *gen)
 {
 	const char	*f[CACHEENTRY_FIELDS], *tab, *end;
 	size_t		 flen[CACHEENTRY_FIELDS], i;
 	unsigned char	 h[CRYPTO_SHA256_LEN];
 	char		 tag[CACHEENTRY_TAG_LEN + 1];
-	int64_t		 v, verified, disabled;
+	int64_t		 v, g, verified, disabled;
 	int		 hi, lo;
 
 	if (p == NULL || len <= CACHEENTRY_TAG_LEN + 1 || len > CACHEENTRY_MAX)
@@ -122,18 +126,19 @@ cacheentry_decode(const char *p, size_t len,
 		return -1;	/* misplaced or forged: authenticates no one */
 	memset(se, 0, sizeof(*se));
 	memcpy(se->token_hash, h, sizeof(h));
-	if (field_int(f[2], flen[2], 1, INT64_MAX, &se->id) == -1 ||
-	    field_text(f[3], flen[3], se->public_id, sizeof(se->public_id),
+	if (field_int(f[2], flen[2], 0, INT64_MAX, &g) == -1 ||
+	    field_int(f[3], flen[3], 1, INT64_MAX, &se->id) == -1 ||
+	    field_text(f[4], flen[4], se->public_id, sizeof(se->public_id),
 	    0) == -1 ||
-	    field_int(f[4], flen[4], 0, INT64_MAX, &se->created) == -1 ||
-	    field_int(f[5], flen[5], 0, INT64_MAX, &se->expires) == -1 ||
-	    field_int(f[6], flen[6], 0, INT64_MAX, &se->last_seen) == -1 ||
-	    field_int(f[7], flen[7], 1, INT64_MAX, &se->user.id) == -1 ||
-	    field_text(f[8], flen[8], se->user.role, sizeof(se->user.role),
+	    field_int(f[5], flen[5], 0, INT64_MAX, &se->created) == -1 ||
+	    field_int(f[6], flen[6], 0, INT64_MAX, &se->expires) == -1 ||
+	    field_int(f[7], flen[7], 0, INT64_MAX, &se->last_seen) == -1 ||
+	    field_int(f[8], flen[8], 1, INT64_MAX, &se->user.id) == -1 ||
+	    field_text(f[9], flen[9], se->user.role, sizeof(se->user.role),
 	    0) == -1 ||
-	    field_int(f[9], flen[9], 0, 1, &verified) == -1 ||
-	    field_int(f[10], flen[10], 0, 1, &disabled) == -1 ||
-	    field_text(f[11], flen[11], se->user.email, sizeof(se->user.email),
+	    field_int(f[10], flen[10], 0, 1, &verified) == -1 ||
+	    field_int(f[11], flen[11], 0, 1, &disabled) == -1 ||
+	    field_text(f[12], flen[12], se->user.email, sizeof(se->user.email),
 	    0) == -1)
 		return -1;
 	if (strcmp(se->user.role, "user") != 0 &&
@@ -141,6 +146,7 @@ cacheentry_decode(const char *p, size_t len,
 		return -1;
 	se->user.verified = (int)verified;
 	se->user.disabled = (int)disabled;
+	*gen = (uint64_t)g;
 	v = se->expires;
 	return v >= se->created ? 0 : -1;
 }

@@ -4,12 +4,16 @@
  * the rest with a key derived from the database's secret. Values read back
  * from memcached are untrusted (another application may write there): the
  * decoder checks the tag first, then every field, and that the entry
- * belongs to the hash it was looked up under. Pure; fuzzed.
+ * belongs to the hash it was looked up under. The entry carries the
+ * invalidation generation its session was loaded under (shmcache.h), inside
+ * the tag: an entry replayed after an invalidation carries an old one and
+ * is refused by the caller. Pure; fuzzed.
  */
 #ifndef AUTHGW_CACHEENTRY_H
 #define AUTHGW_CACHEENTRY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "crypto.h"
 #include "store.h"
@@ -19,17 +23,18 @@
 
 struct buf;
 
-/* Encode and tag se into out (reset first). Returns 0 or -1. */
-int	cacheentry_encode(const struct session *se,
+/* Encode and tag se with gen into out (reset first). Returns 0 or -1. */
+int	cacheentry_encode(const struct session *se, uint64_t gen,
 	    const unsigned char key[CACHEENTRY_KEY_LEN], struct buf *out);
 
 /*
- * Decode (p, len) into se. Returns 0 only for a well-formed entry with a
- * valid tag under key whose token hash equals hash; -1 otherwise (se is
- * then unspecified).
+ * Decode (p, len) into se and *gen. Returns 0 only for a well-formed entry
+ * with a valid tag under key whose token hash equals hash; -1 otherwise
+ * (se and *gen are then unspecified).
  */
 int	cacheentry_decode(const char *p, size_t len,
 	    const unsigned char hash[CRYPTO_SHA256_LEN],
-	    const unsigned char key[CACHEENTRY_KEY_LEN], struct session *se);
+	    const unsigned char key[CACHEENTRY_KEY_LEN], struct session *se,
+	    uint64_t *gen);
 
 #endif

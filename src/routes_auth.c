@@ -128,7 +128,7 @@ login_verify(struct app *app, struct store *st, const char *email,
 	if (password_needs_rehash(u->pwhash, &app->pwparams) &&
 	    password_hash(pw, pwlen, &app->pwparams, newhash,
 	    sizeof(newhash)) == 0) {
-		if (store_user_set_pwhash(st, u->id, newhash) == STORE_OK)
+		if (store_user_rehash(st, u->id, u->gen, newhash) == STORE_OK)
 			log_info("user %lld: password rehashed", (long long)u->id);
 		crypto_cleanse(newhash, sizeof(newhash));
 	}
@@ -221,8 +221,17 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 		login_unverified(app, req, resp, email);
 		return;
 	}
-	if (session_create(app, &u, req->remote_addr, req->user_agent,
-	    cookie, sizeof(cookie), &se) != SESSION_OK) {
+	switch (session_create(app, &u, req->remote_addr, req->user_agent,
+	    cookie, sizeof(cookie), &se)) {
+	case SESSION_OK:
+		break;
+	case SESSION_NONE:
+		/* The password changed (or the account was disabled) while
+		 * this one was being checked: it no longer signs in. */
+		stats_inc(app->stats, STAT_LOGINS_FAILED);
+		login_refuse(app, req, resp, 401, LOGIN_FAILED, email, next);
+		return;
+	default:
 		http_resp_error(req, resp, 503, "session storage unavailable");
 		return;
 	}

@@ -8,6 +8,7 @@
 #include "policy.h"
 #include "session.h"
 #include "stats.h"
+#include "token.h"
 #include "util.h"
 
 int
@@ -17,40 +18,109 @@ session_cookie_hash(const char *val, size_t len,
 	return token_hash(val, len, SESSION_TOKEN_LEN, hash);
 }
 
-enum session_rc
-session_create(struct app *app, const struct user *u, const char *ip,
+/* Token hashes collected from the store, for invalidation. */
+struct hashes {
+	unsigned char	(*h)[CRYPTO_SHA256_LEN];
+	size_t		 n, cap;
+	int		 failed;	/* one could not be kept */
+};
+
+static int
+collect_hash(const struct session *se, void *arg)
+{
+	struct hashes	*hs = arg;
+	void		*p;
+
+	if (hs->n == hs->cap) {
+		hs->cap = hs->cap ? hs->cap * 2 : 16;
+		if ((p = realloc(hs->h, hs->cap * sizeof(*hs->h))) == NULL) {
+			hs->failed = 1;
+			return -1;
+		}
+		hs->h = p;
+	}
+	memcpy(hs->h[hs->n++], se->token_hash, CRYPTO_SHA256_LEN);
+	return 0;
+}
+
+/* Drop the collected hashes from every tier; -1 if one is unreachable. */
+static int
+drop_hashes(struct app *app, int64_t user_id, const struct hashes *hs)
+{
+	if (cache_drop_user(app_cache(app), user_id,
+	    (const unsigned char (*)[CRYPTO_SHA256_LEN])hs->h, hs->n) == -1) {
+		log_error("user %lld: sessions changed in the database, but "
+		    "the host session table is unreachable from this process: "
+		    "other processes may still accept them",
+		    (long long)user_id);
+		return -1;
+	}
+	return 0;
+}
+
+/* A new session row for u, with its token in cookie. */
+static int
+session_new(struct app *app, const struct user *u, const char *ip,
     const char *ua, char *cookie, size_t cookiesz, struct session *out)
 {
 	unsigned char	 pub[16];
-	struct store	*st;
-	enum session_rc	 rc = SESSION_ERROR;
 
-	if ((st = app_store(app)) == NULL)
-		return SESSION_ERROR;
 	memset(out, 0, sizeof(*out));
 	if (token_new(SESSION_TOKEN_LEN, cookie, cookiesz,
 	    out->token_hash) == -1 ||
 	    crypto_random(pub, sizeof(pub)) == -1 ||
 	    crypto_b64url_encode(pub, sizeof(pub), out->public_id,
 	    sizeof(out->public_id)) != STORE_PUBLIC_ID_LEN)
-		goto out;
+		return -1;
 	out->user = *u;
 	out->user.pwhash[0] = '\0';
 	out->created = out->last_seen = util_now();
 	out->expires = policy_initial_expiry(&app->policy, out->created);
 	(void)util_strlcpy(out->ip, ip, sizeof(out->ip));
 	(void)util_strlcpy(out->user_agent, ua, sizeof(out->user_agent));
-	if (store_session_add(st, out) != STORE_OK)
+	return 0;
+}
+
+enum session_rc
+session_create(struct app *app, const struct user *u, const char *ip,
+    const char *ua, char *cookie, size_t cookiesz, struct session *out)
+{
+	struct store	*st;
+	struct hashes	 ended = { NULL, 0, 0, 0 };
+	enum session_rc	 rc = SESSION_ERROR;
+
+	if ((st = app_store(app)) == NULL)
+		return SESSION_ERROR;
+	if (session_new(app, u, ip, ua, cookie, cookiesz, out) == -1)
 		goto out;
+	switch (store_session_add(st, out, u->gen,
+	    app->cfg->max_sessions_per_user, collect_hash, &ended)) {
+	case STORE_OK:
+		break;
+	case STORE_CONFLICT:
+		/* The password changed, the user was disabled or signed out
+		 * everywhere since the password was read. */
+		rc = SESSION_NONE;
+		goto out;
+	default:
+		goto out;
+	}
 	stats_inc(app->stats, STAT_SESSIONS_CREATED);
+	if (ended.n > 0) {
+		log_info("user %lld: %zu least recently used session(s) ended "
+		    "(max_sessions_per_user)", (long long)u->id, ended.n);
+		stats_add(app->stats, STAT_LOGOUTS, ended.n);
+		(void)drop_hashes(app, u->id, &ended);
+	}
 	rc = SESSION_OK;
 out:
+	free(ended.h);
 	if (rc != SESSION_OK)
 		crypto_cleanse(cookie, cookiesz);
 	return rc;
 }
 
-/* Load from SQLite; *epoch is read first (see cache_put). */
+/* Load from the store. */
 static enum session_rc
 session_load(struct app *app, struct store *st,
     const unsigned char hash[CRYPTO_SHA256_LEN], struct session *out)
@@ -66,18 +136,74 @@ session_load(struct app *app, struct store *st,
 	}
 }
 
+void	(*session_test_refill_hook)(void *);
+void	*session_test_refill_arg;
+
+/* Renew se by extension when due. *put: se should be (re)cached. */
+static enum session_rc
+session_renew(struct app *app, struct store **st,
+    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t now,
+    struct session *se, enum session_source *src, int *put)
+{
+	int64_t		 next;
+	enum session_rc	 rc;
+
+	next = policy_extend(&app->policy, now, se->created, se->expires);
+	*put = *src == SOURCE_DB;
+	if (next == 0)
+		return SESSION_OK;
+	/* A cached session stays valid while the store is away: the
+	 * extension is tried again by a later check. */
+	if (*st == NULL && (*st = app_store(app)) == NULL) {
+		*put = 0;
+		return SESSION_OK;
+	}
+	switch (store_session_extend(*st, se->id, se->expires, next, now)) {
+	case STORE_OK:
+		stats_inc(app->stats, STAT_SESSIONS_EXTENDED);
+		se->expires = next;
+		se->last_seen = now;
+		*put = 1;
+		return SESSION_OK;
+	case STORE_CONFLICT:
+		/* Extended (or ended, or its user changed) elsewhere: the
+		 * store says which, and its row is judged again. */
+		if ((rc = session_load(app, *st, hash, se)) != SESSION_OK)
+			return rc;
+		*src = SOURCE_DB;
+		if (se->user.disabled || !policy_alive(&app->policy, now,
+		    se->created, se->expires))
+			return SESSION_NONE;
+		*put = 1;
+		return SESSION_OK;
+	default:
+		/* Still valid; the extension is retried later. */
+		log_warn("session extension failed");
+		*put = 0;
+		return SESSION_OK;
+	}
+}
+
+/*
+ * The coherence rule (cache.h): the hash's generation is read before
+ * anything about the session is, and everything cached here is cached
+ * under it. An invalidation after that read moves the generation, so
+ * whatever this check read before it is never accepted from a cache
+ * afterwards; one before it is seen by every read that follows.
+ */
 enum session_rc
 session_check(struct app *app, const unsigned char hash[CRYPTO_SHA256_LEN],
     int fresh, struct session *out, enum session_source *src)
 {
 	struct cache	*cache = app_cache(app);
 	struct store	*st = NULL;
-	int64_t		 now = util_now(), next;
-	uint64_t	 epoch = cache_epoch(cache);
+	int64_t		 now = util_now();
+	uint64_t	 gen = cache_gen(cache, hash);
 	enum session_rc	 rc;
+	int		 put;
 
 	*src = SOURCE_DB;
-	if (!fresh && cache_get(cache, hash, now, epoch, out)) {
+	if (!fresh && cache_get(cache, hash, now, out)) {
 		*src = SOURCE_CACHE;
 		stats_inc(app->stats, STAT_CACHE_HITS);
 	} else {
@@ -87,36 +213,17 @@ session_check(struct app *app, const unsigned char hash[CRYPTO_SHA256_LEN],
 			return SESSION_ERROR;
 		if ((rc = session_load(app, st, hash, out)) != SESSION_OK)
 			return rc;
+		if (session_test_refill_hook != NULL)
+			session_test_refill_hook(session_test_refill_arg);
 	}
 	if (out->user.disabled ||
 	    !policy_alive(&app->policy, now, out->created, out->expires))
 		return SESSION_NONE;	/* dead rows go at the next purge */
-	next = policy_extend(&app->policy, now, out->created, out->expires);
-	if (next != 0) {
-		if (st == NULL && (st = app_store(app)) == NULL)
-			return SESSION_ERROR;
-		switch (store_session_extend(st, out->id, out->expires, next,
-		    now)) {
-		case STORE_OK:
-			stats_inc(app->stats, STAT_SESSIONS_EXTENDED);
-			out->expires = next;
-			out->last_seen = now;
-			break;
-		case STORE_CONFLICT:
-			/* Extended (or ended) elsewhere: SQLite says which. */
-			if ((rc = session_load(app, st, hash, out)) !=
-			    SESSION_OK)
-				return rc;
-			*src = SOURCE_DB;
-			break;
-		default:
-			/* Still valid; the extension is retried later. */
-			log_warn("session extension failed");
-			return SESSION_OK;
-		}
-	} else if (*src == SOURCE_CACHE)
-		return SESSION_OK;
-	cache_put(cache, out, now, epoch);
+	if ((rc = session_renew(app, &st, hash, now, out, src, &put)) !=
+	    SESSION_OK)
+		return rc;
+	if (put)
+		cache_put(cache, out, now, gen);
 	return SESSION_OK;
 }
 
@@ -139,59 +246,38 @@ session_end(struct app *app, const unsigned char hash[CRYPTO_SHA256_LEN])
 	default:
 		return SESSION_ERROR;
 	}
-	/* After SQLite: a concurrent load cannot re-cache it (epoch). */
+	/* After the store: the generation moves past every load before. */
 	if (cache_drop(app_cache(app), hash) == -1) {
-		log_error("session ended in SQLite, but the host session "
-		    "table is unreachable from this process: cached copies "
-		    "elsewhere live up to cache_local_ttl");
+		log_error("session ended in the database, but the host session "
+		    "table is unreachable from this process: other processes "
+		    "may still accept it");
 		return SESSION_ERROR;
 	}
 	return rc;
-}
-
-struct hashes {
-	unsigned char	(*h)[CRYPTO_SHA256_LEN];
-	size_t		 n, cap;
-};
-
-static int
-collect_hash(const struct session *se, void *arg)
-{
-	struct hashes	*hs = arg;
-	void		*p;
-
-	if (hs->n == hs->cap) {
-		hs->cap = hs->cap ? hs->cap * 2 : 16;
-		if ((p = realloc(hs->h, hs->cap * sizeof(*hs->h))) == NULL)
-			return -1;
-		hs->h = p;
-	}
-	memcpy(hs->h[hs->n++], se->token_hash, CRYPTO_SHA256_LEN);
-	return 0;
 }
 
 enum session_rc
 session_user_changed(struct app *app, int64_t user_id, int end_sessions)
 {
 	struct store	*st;
-	struct hashes	 hs = { NULL, 0, 0 };
+	struct hashes	 hs = { NULL, 0, 0, 0 };
+	enum store_rc	 src;
 	enum session_rc	 rc = SESSION_ERROR;
 
 	if ((st = app_store(app)) == NULL)
 		return SESSION_ERROR;
-	if (store_session_each(st, user_id, collect_hash, &hs) != STORE_OK)
-		goto out;
-	if (end_sessions && store_session_del_user(st, user_id) != STORE_OK)
+	/* Collected with the change itself (or after it): every session
+	 * that existed before the change is among them. */
+	if (end_sessions)
+		src = store_session_end_user(st, user_id, collect_hash, &hs);
+	else
+		src = store_session_each(st, user_id, collect_hash, &hs);
+	if (src != STORE_OK || hs.failed)
 		goto out;
 	if (end_sessions)
 		stats_add(app->stats, STAT_LOGOUTS, hs.n);
-	if (cache_drop_user(app_cache(app), user_id,
-	    (const unsigned char (*)[CRYPTO_SHA256_LEN])hs.h, hs.n) == -1) {
-		log_error("user %lld changed in SQLite, but the host session "
-		    "table is unreachable from this process: cached copies "
-		    "elsewhere live up to cache_local_ttl", (long long)user_id);
+	if (drop_hashes(app, user_id, &hs) == -1)
 		goto out;
-	}
 	rc = SESSION_OK;
 out:
 	free(hs.h);

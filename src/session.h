@@ -35,7 +35,11 @@ int	session_cookie_hash(const char *val, size_t len,
 
 /*
  * Create a session for user; cookie gets the token (base64url,
- * SESSION_COOKIE_LEN + 1 bytes). The token itself is never stored.
+ * SESSION_COOKIE_LEN + 1 bytes). The token itself is never stored. Only
+ * while the user's generation is still user->gen (read with the password
+ * hash) and the user is enabled: SESSION_NONE otherwise (a password change,
+ * disabling or "log out everywhere" came during the login). A user over
+ * max_sessions_per_user loses the least recently used session(s).
  */
 enum session_rc	 session_create(struct app *, const struct user *,
 		    const char *ip, const char *ua, char *cookie, size_t cookiesz,
@@ -48,6 +52,14 @@ enum session_rc	 session_create(struct app *, const struct user *,
 enum session_rc	 session_check(struct app *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN], int fresh,
 		    struct session *out, enum session_source *src);
+
+/*
+ * Test hook: called by session_check after it loaded a session from the
+ * store and before it caches it, the critical point of a refill racing an
+ * invalidation. NULL outside tests.
+ */
+extern void	(*session_test_refill_hook)(void *);
+extern void	*session_test_refill_arg;
 
 /* End one session by hash. */
 enum session_rc	 session_end(struct app *,

@@ -15,8 +15,11 @@
 #include "util.h"
 
 #define SHM_MAGIC		"authgwL1"
-#define SHM_VERSION		1
+#define SHM_VERSION		2
 #define SHM_HEADER_SIZE		4096
+#define SHM_GENS		65536	/* invalidation generations, by hash */
+#define SHM_GENS_SIZE		(SHM_GENS * sizeof(uint64_t))
+#define SHM_SLOTS_OFF		(SHM_HEADER_SIZE + SHM_GENS_SIZE)
 #define SHM_ENTRIES_MAX		(1u << 22)
 #define SHM_DROP_SPINS		100000
 
@@ -26,14 +29,15 @@ struct shm_header {
 	uint32_t		 slot_size;
 	uint64_t		 nslots;
 	_Atomic uint64_t	 generation;	/* bumped by a clear */
-	_Atomic uint64_t	 epoch;		/* bumped by every invalidation */
+	_Atomic uint64_t	 unused;	/* was the epoch of version 1 */
 	_Atomic uint64_t	 namespace;	/* memcached key namespace */
 };
 
 struct shm_slot {
 	_Atomic uint32_t	 seq;		/* odd while being written */
 	uint32_t		 pad;
-	uint64_t		 generation;
+	uint64_t		 generation;	/* the table's, at the put */
+	uint64_t		 gen;		/* the hash's, before the load */
 	int64_t			 valid_until;
 	unsigned char		 hash[CRYPTO_SHA256_LEN];
 	int64_t			 id, created, expires, last_seen, user_id;
@@ -45,6 +49,7 @@ struct shm_slot {
 
 struct shmcache {
 	struct shm_header	*hdr;
+	_Atomic uint64_t	*gens;		/* SHM_GENS of them */
 	struct shm_slot		*slots;
 	size_t			 nslots;
 	size_t			 maplen;
@@ -57,7 +62,7 @@ header_ok(const struct shm_header *h, size_t filesz)
 	    h->version == SHM_VERSION &&
 	    h->slot_size == sizeof(struct shm_slot) &&
 	    h->nslots >= SHMCACHE_WAYS && h->nslots <= SHM_ENTRIES_MAX &&
-	    filesz == SHM_HEADER_SIZE + h->nslots * sizeof(struct shm_slot);
+	    filesz == SHM_SLOTS_OFF + h->nslots * sizeof(struct shm_slot);
 }
 
 /* Under the file lock: create or reset the file. Returns its size or 0. */
@@ -69,7 +74,7 @@ shm_init(int fd, size_t entries)
 	uint64_t		 ns;
 
 	entries = (entries + SHMCACHE_WAYS - 1) / SHMCACHE_WAYS * SHMCACHE_WAYS;
-	size = SHM_HEADER_SIZE + entries * sizeof(struct shm_slot);
+	size = SHM_SLOTS_OFF + entries * sizeof(struct shm_slot);
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, SHM_MAGIC, 8);
 	h.version = SHM_VERSION;
@@ -87,7 +92,8 @@ shm_init(int fd, size_t entries)
 }
 
 struct shmcache *
-shmcache_open(const char *path, size_t entries, char *err, size_t errsz)
+shmcache_open(const char *path, size_t entries, long also_uid, char *err,
+    size_t errsz)
 {
 	struct shmcache		*c;
 	struct shm_header	 h;
@@ -102,12 +108,23 @@ shmcache_open(const char *path, size_t entries, char *err, size_t errsz)
 		snprintf(err, errsz, "cache: entries out of range");
 		return NULL;
 	}
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1) {
 		snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (flock(fd, LOCK_EX) == -1 || fstat(fd, &sb) == -1)
 		goto fail;
+	/* Whoever can write the table can mint a session for anyone. */
+	if (!S_ISREG(sb.st_mode) || (sb.st_uid != geteuid() &&
+	    (long)sb.st_uid != also_uid) ||
+	    (sb.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		snprintf(err, errsz, "%s: not a regular file owned by uid %ld "
+		    "(or the database's owner) and writable by its owner "
+		    "alone: not used", path, (long)geteuid());
+		close(fd);
+		return NULL;
+	}
 	if (pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
 	    header_ok(&h, (size_t)sb.st_size))
 		size = (size_t)sb.st_size;
@@ -122,9 +139,10 @@ shmcache_open(const char *path, size_t entries, char *err, size_t errsz)
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->hdr = map;
-	c->slots = (struct shm_slot *)(void *)((char *)map + SHM_HEADER_SIZE);
+	c->gens = (_Atomic uint64_t *)(void *)((char *)map + SHM_HEADER_SIZE);
+	c->slots = (struct shm_slot *)(void *)((char *)map + SHM_SLOTS_OFF);
 	/* From the size checked above, never re-read from the mapping. */
-	c->nslots = (size - SHM_HEADER_SIZE) / sizeof(struct shm_slot);
+	c->nslots = (size - SHM_SLOTS_OFF) / sizeof(struct shm_slot);
 	c->maplen = size;
 	return c;
 fail:
@@ -151,7 +169,25 @@ set_of(struct shmcache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
 	return &c->slots[(h % (c->nslots / SHMCACHE_WAYS)) * SHMCACHE_WAYS];
 }
 
-/* Claim a slot for writing; 0 if another writer holds it. */
+/* The invalidation generation of a hash (bytes 8..15 pick it; 0..7 the
+ * set, so hashes sharing a set rarely share a generation). */
+static _Atomic uint64_t *
+gen_of(struct shmcache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
+{
+	uint64_t	 h;
+
+	memcpy(&h, hash + 8, sizeof(h));
+	return &c->gens[h % SHM_GENS];
+}
+
+/*
+ * Claim a slot for writing; 0 if another writer holds it. The odd
+ * sequence number must be visible before any of the data stores that
+ * follow: the compare-and-swap's acquire orders only its load, so a
+ * release fence follows it (a seqlock writer's smp_wmb). Without it a
+ * weakly ordered CPU (ARM64) may show a reader new data under an even,
+ * unchanged sequence number.
+ */
 static int
 slot_lock(struct shm_slot *s, uint32_t *seq)
 {
@@ -162,14 +198,35 @@ slot_lock(struct shm_slot *s, uint32_t *seq)
 	if (!atomic_compare_exchange_strong_explicit(&s->seq, &v, v + 1,
 	    memory_order_acquire, memory_order_relaxed))
 		return 0;
+	atomic_thread_fence(memory_order_release);
 	*seq = v + 1;
 	return 1;
 }
 
+/* Publish: the data stores before it are visible before the even seq. */
 static void
 slot_unlock(struct shm_slot *s, uint32_t seq)
 {
 	atomic_store_explicit(&s->seq, seq + 1, memory_order_release);
+}
+
+static void
+slot_to_session(const struct shm_slot *copy, struct session *se)
+{
+	memset(se, 0, sizeof(*se));
+	memcpy(se->token_hash, copy->hash, CRYPTO_SHA256_LEN);
+	se->id = copy->id;
+	se->created = copy->created;
+	se->expires = copy->expires;
+	se->last_seen = copy->last_seen;
+	se->user.id = copy->user_id;
+	se->user.verified = copy->verified;
+	se->user.disabled = copy->disabled;
+	(void)util_strlcpy(se->public_id, copy->public_id,
+	    sizeof(se->public_id));
+	(void)util_strlcpy(se->user.role, copy->role, sizeof(se->user.role));
+	(void)util_strlcpy(se->user.email, copy->email,
+	    sizeof(se->user.email));
 }
 
 int
@@ -178,6 +235,7 @@ shmcache_get(struct shmcache *c, const unsigned char hash[CRYPTO_SHA256_LEN],
 {
 	struct shm_slot	*set = set_of(c, hash), copy;
 	uint64_t	 gen = atomic_load(&c->hdr->generation);
+	uint64_t	 hgen = atomic_load(gen_of(c, hash));
 	uint32_t	 s1, s2;
 	int		 i;
 
@@ -188,37 +246,25 @@ shmcache_get(struct shmcache *c, const unsigned char hash[CRYPTO_SHA256_LEN],
 		memcpy(&copy, &set[i], sizeof(copy));
 		atomic_thread_fence(memory_order_acquire);
 		s2 = atomic_load_explicit(&set[i].seq, memory_order_relaxed);
-		if (s1 != s2 || copy.generation != gen ||
+		/* An entry loaded before the hash's last invalidation (its
+		 * gen is older) is stale, whoever put it and when. */
+		if (s1 != s2 || copy.generation != gen || copy.gen != hgen ||
 		    copy.valid_until <= now ||
 		    !crypto_memeq(copy.hash, hash, CRYPTO_SHA256_LEN))
 			continue;
-		memset(se, 0, sizeof(*se));
-		memcpy(se->token_hash, copy.hash, CRYPTO_SHA256_LEN);
-		se->id = copy.id;
-		se->created = copy.created;
-		se->expires = copy.expires;
-		se->last_seen = copy.last_seen;
-		se->user.id = copy.user_id;
-		se->user.verified = copy.verified;
-		se->user.disabled = copy.disabled;
 		copy.public_id[sizeof(copy.public_id) - 1] = '\0';
 		copy.role[sizeof(copy.role) - 1] = '\0';
 		copy.email[sizeof(copy.email) - 1] = '\0';
-		(void)util_strlcpy(se->public_id, copy.public_id,
-		    sizeof(se->public_id));
-		(void)util_strlcpy(se->user.role, copy.role,
-		    sizeof(se->user.role));
-		(void)util_strlcpy(se->user.email, copy.email,
-		    sizeof(se->user.email));
+		slot_to_session(&copy, se);
 		return 1;
 	}
 	return 0;
 }
 
 uint64_t
-shmcache_epoch(struct shmcache *c)
+shmcache_gen(struct shmcache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
 {
-	return atomic_load(&c->hdr->epoch);
+	return atomic_load(gen_of(c, hash));
 }
 
 /* Clear slot s if it still holds hash (or unconditionally if hash NULL). */
@@ -240,13 +286,12 @@ slot_clear(struct shm_slot *s, const unsigned char *hash, int64_t user_id)
 	slot_unlock(s, seq);
 }
 
-void
-shmcache_put(struct shmcache *c, const struct session *se, int64_t now,
-    int64_t valid_until, uint64_t epoch)
+/* The slot of the set to write se into. */
+static struct shm_slot *
+slot_choose(struct shm_slot *set, const struct session *se, uint64_t gen,
+    int64_t now)
 {
-	struct shm_slot	*set = set_of(c, se->token_hash), *s = NULL;
-	uint64_t	 gen = atomic_load(&c->hdr->generation);
-	uint32_t	 seq;
+	struct shm_slot	*s = NULL;
 	int		 i;
 
 	for (i = 0; i < SHMCACHE_WAYS && s == NULL; i++)
@@ -258,11 +303,25 @@ shmcache_put(struct shmcache *c, const struct session *se, int64_t now,
 	for (i = 0; i < SHMCACHE_WAYS && s == NULL; i++)
 		if (s == NULL || set[i].valid_until < s->valid_until)
 			s = &set[i];
-	if (s == NULL)
-		s = &set[0];
+	return s != NULL ? s : &set[0];
+}
+
+void
+shmcache_put(struct shmcache *c, const struct session *se, int64_t now,
+    int64_t valid_until, uint64_t hgen)
+{
+	struct shm_slot	*set = set_of(c, se->token_hash), *s;
+	uint64_t	 gen = atomic_load(&c->hdr->generation);
+	uint32_t	 seq;
+
+	/* Invalidated since the load: readers would refuse it anyway. */
+	if (atomic_load(gen_of(c, se->token_hash)) != hgen)
+		return;
+	s = slot_choose(set, se, gen, now);
 	if (!slot_lock(s, &seq))
 		return;		/* busy: simply not cached this time */
 	s->generation = gen;
+	s->gen = hgen;
 	s->valid_until = valid_until;
 	memcpy(s->hash, se->token_hash, CRYPTO_SHA256_LEN);
 	s->id = se->id;
@@ -276,9 +335,6 @@ shmcache_put(struct shmcache *c, const struct session *se, int64_t now,
 	(void)util_strlcpy(s->role, se->user.role, sizeof(s->role));
 	(void)util_strlcpy(s->email, se->user.email, sizeof(s->email));
 	slot_unlock(s, seq);
-	/* Invalidated since the load: the entry may be stale, undo it. */
-	if (atomic_load(&c->hdr->epoch) != epoch)
-		slot_clear(s, se->token_hash, 0);
 }
 
 void
@@ -287,18 +343,20 @@ shmcache_drop(struct shmcache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
 	struct shm_slot	*set = set_of(c, hash);
 	int		 i;
 
-	atomic_fetch_add(&c->hdr->epoch, 1);
+	atomic_fetch_add(gen_of(c, hash), 1);
 	for (i = 0; i < SHMCACHE_WAYS; i++)
 		if (memcmp(set[i].hash, hash, CRYPTO_SHA256_LEN) == 0)
 			slot_clear(&set[i], hash, 0);
 }
 
 void
-shmcache_drop_user(struct shmcache *c, int64_t user_id)
+shmcache_drop_user(struct shmcache *c, int64_t user_id,
+    const unsigned char (*hashes)[CRYPTO_SHA256_LEN], size_t n)
 {
 	size_t	 i;
 
-	atomic_fetch_add(&c->hdr->epoch, 1);
+	for (i = 0; i < n; i++)
+		atomic_fetch_add(gen_of(c, hashes[i]), 1);
 	for (i = 0; i < c->nslots; i++)
 		if (c->slots[i].user_id == user_id)
 			slot_clear(&c->slots[i], NULL, user_id);
@@ -307,7 +365,6 @@ shmcache_drop_user(struct shmcache *c, int64_t user_id)
 void
 shmcache_clear(struct shmcache *c)
 {
-	atomic_fetch_add(&c->hdr->epoch, 1);
 	atomic_fetch_add(&c->hdr->generation, 1);
 }
 

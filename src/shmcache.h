@@ -5,6 +5,18 @@
  * command line) sees the same entries and the same invalidations at once.
  * Readers take no lock (a sequence counter per slot); writers claim a slot
  * with a compare-and-swap and skip it when another writer holds it.
+ *
+ * Coherence: every token hash has an invalidation generation in the
+ * table (a counter shared by the hashes that fall on it). A refill reads
+ * it before loading the session from the database and stores the entry
+ * with it; every invalidation bumps it after the database change; a
+ * lookup accepts only an entry whose generation is the current one. So an
+ * entry loaded before an invalidation never validates after it, whoever
+ * wrote it and when (doc/design.md, "Cache coherence").
+ *
+ * The file is refused unless it is a regular file owned by the effective
+ * uid and writable by no one else (anyone who can write it can mint a
+ * session), and it is never opened through a symbolic link.
  */
 #ifndef AUTHGW_SHMCACHE_H
 #define AUTHGW_SHMCACHE_H
@@ -19,9 +31,15 @@
 
 struct shmcache;
 
-/* Map (creating if needed) the cache file at path. NULL with err. */
-struct shmcache	*shmcache_open(const char *path, size_t entries, char *err,
-		    size_t errsz);
+/*
+ * Map (creating if needed) the cache file at path. It must be a regular
+ * file owned by the effective uid or by also_uid (-1: none; the owner of
+ * the database, who can write the authority anyway, e.g. the service user
+ * when root runs the command line) and writable by its owner alone. NULL
+ * with err.
+ */
+struct shmcache	*shmcache_open(const char *path, size_t entries,
+		    long also_uid, char *err, size_t errsz);
 void		 shmcache_close(struct shmcache *);
 
 /* 1 and se filled on a hit valid at now; 0 on a miss. */
@@ -30,19 +48,30 @@ int		 shmcache_get(struct shmcache *,
 		    struct session *se);
 
 /*
- * The invalidation epoch. Read it before loading a session from SQLite and
- * pass it to shmcache_put(): an invalidation in between (which bumps the
- * epoch) makes the put undo itself, so a stale load is never left cached.
+ * The invalidation generation of hash. Read it before loading the session
+ * from the database and pass it to shmcache_put() (and keep it with any
+ * copy of the entry elsewhere, e.g. memcached).
  */
-uint64_t	 shmcache_epoch(struct shmcache *);
-/* Cache se until valid_until; slots dead at now are reused first. */
+uint64_t	 shmcache_gen(struct shmcache *,
+		    const unsigned char hash[CRYPTO_SHA256_LEN]);
+/*
+ * Cache se until valid_until under generation gen (as read before the
+ * load); nothing is written when the generation has moved since. Slots
+ * dead at now are reused first.
+ */
 void		 shmcache_put(struct shmcache *, const struct session *,
-		    int64_t now, int64_t valid_until, uint64_t epoch);
+		    int64_t now, int64_t valid_until, uint64_t gen);
 
-/* Invalidations: bump the epoch, then clear matching slots. */
+/*
+ * Invalidations, after the database change: bump the generation of the
+ * hash (of each of the user's hashes), then clear the matching slots
+ * (drop_user: every slot of user_id, whatever its hash).
+ */
 void		 shmcache_drop(struct shmcache *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN]);
-void		 shmcache_drop_user(struct shmcache *, int64_t user_id);
+void		 shmcache_drop_user(struct shmcache *, int64_t user_id,
+		    const unsigned char (*hashes)[CRYPTO_SHA256_LEN], size_t n);
+/* Every entry at once (a new table generation). */
 void		 shmcache_clear(struct shmcache *);
 
 /* The memcached key namespace shared by this host's processes. */

@@ -40,6 +40,8 @@ struct user {
 	int	 disabled;
 	int64_t	 created;
 	char	 pwhash[192];
+	int64_t	 gen;		/* bumped by a new password, disabling, and
+				   ending every session of the user */
 };
 
 struct session {
@@ -78,15 +80,34 @@ enum store_rc	 store_user_add(struct store *, const char *email,
 		    int64_t now, int64_t *id);
 enum store_rc	 store_user_get_email(struct store *, const char *email,
 		    struct user *);
+/* A new password: the user's generation moves (logins in flight fail). */
 enum store_rc	 store_user_set_pwhash(struct store *, int64_t id, const char *);
+/*
+ * The same password hashed with new parameters: written only while the
+ * user's generation is still gen (else STORE_CONFLICT, nothing written),
+ * so it never undoes a password change made meanwhile.
+ */
+enum store_rc	 store_user_rehash(struct store *, int64_t id, int64_t gen,
+		    const char *);
 enum store_rc	 store_user_set_role(struct store *, int64_t id, const char *);
 enum store_rc	 store_user_set_verified(struct store *, int64_t id, int);
+/* The user's generation moves with it. */
 enum store_rc	 store_user_set_disabled(struct store *, int64_t id, int);
 enum store_rc	 store_user_del(struct store *, int64_t id);
 typedef int	 (*store_user_cb)(const struct user *, void *);
 enum store_rc	 store_user_each(struct store *, store_user_cb, void *);
 
-enum store_rc	 store_session_add(struct store *, struct session *);
+typedef int	 (*store_session_cb)(const struct session *, void *);
+/*
+ * Add se (se->id set) for se->user.id, in one unit of work: only while the
+ * user is enabled and their generation is still gen (else STORE_CONFLICT,
+ * nothing written); then, if the user holds more than max sessions, end
+ * the least recently used (oldest last_seen, then oldest created) so that
+ * max remain, each passed to ended (may be NULL) before it goes; ended
+ * returning non-zero fails the whole (STORE_ERROR).
+ */
+enum store_rc	 store_session_add(struct store *, struct session *,
+		    int64_t gen, int64_t max, store_session_cb ended, void *arg);
 enum store_rc	 store_session_get(struct store *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN], struct session *);
 enum store_rc	 store_session_get_public(struct store *, const char *public_id,
@@ -99,8 +120,13 @@ enum store_rc	 store_session_extend(struct store *, int64_t id,
 		    int64_t old_expires, int64_t new_expires, int64_t now);
 enum store_rc	 store_session_del_hash(struct store *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN]);
-enum store_rc	 store_session_del_user(struct store *, int64_t user_id);
-typedef int	 (*store_session_cb)(const struct session *, void *);
+/*
+ * End every session of a user in one unit of work: the user's generation
+ * moves, each session is passed to cb (which must accept every one:
+ * non-zero fails the whole), then they are deleted.
+ */
+enum store_rc	 store_session_end_user(struct store *, int64_t user_id,
+		    store_session_cb cb, void *arg);
 /* Sessions of one user (user_id > 0) or of all users (0), newest first. */
 enum store_rc	 store_session_each(struct store *, int64_t user_id,
 		    store_session_cb, void *);

@@ -24,12 +24,16 @@ enum stmt_id {
 	SQL_USER_ADD,
 	SQL_USER_GET_EMAIL,
 	SQL_USER_SET_PWHASH,
+	SQL_USER_REHASH,
+	SQL_USER_GEN_BUMP,
 	SQL_USER_SET_ROLE,
 	SQL_USER_SET_VERIFIED,
 	SQL_USER_SET_DISABLED,
 	SQL_USER_DEL,
 	SQL_USER_EACH,
 	SQL_SESSION_ADD,
+	SQL_SESSION_OVER_MAX,
+	SQL_SESSION_TRIM,
 	SQL_SESSION_GET,
 	SQL_SESSION_GET_PUBLIC,
 	SQL_SESSION_EXTEND,
@@ -64,7 +68,7 @@ enum stmt_id {
 	"s.id, s.public_id, s.token_hash, s.created, s.expires, s.last_seen, " \
 	"s.extensions, s.ip, s.user_agent, u.id, u.email, u.role, " \
 	"u.verified, u.disabled, u.created"
-#define USER_COLS "id, email, role, verified, disabled, created, pwhash"
+#define USER_COLS "id, email, role, verified, disabled, created, pwhash, gen"
 
 static const char *const sql_text[SQL__COUNT] = {
 	[SQL_SECRET_GET] = "SELECT value FROM meta WHERE key = 'secret'",
@@ -73,15 +77,28 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_USER_ADD] = "INSERT INTO users (email, pwhash, role, verified, "
 	    "created) VALUES (?, ?, ?, ?, ?)",
 	[SQL_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE email = ?",
-	[SQL_USER_SET_PWHASH] = "UPDATE users SET pwhash = ? WHERE id = ?",
+	[SQL_USER_SET_PWHASH] =
+	    "UPDATE users SET pwhash = ?, gen = gen + 1 WHERE id = ?",
+	[SQL_USER_REHASH] =
+	    "UPDATE users SET pwhash = ? WHERE id = ? AND gen = ?",
+	[SQL_USER_GEN_BUMP] = "UPDATE users SET gen = gen + 1 WHERE id = ?",
 	[SQL_USER_SET_ROLE] = "UPDATE users SET role = ? WHERE id = ?",
 	[SQL_USER_SET_VERIFIED] = "UPDATE users SET verified = ? WHERE id = ?",
-	[SQL_USER_SET_DISABLED] = "UPDATE users SET disabled = ? WHERE id = ?",
+	[SQL_USER_SET_DISABLED] =
+	    "UPDATE users SET disabled = ?, gen = gen + 1 WHERE id = ?",
 	[SQL_USER_DEL] = "DELETE FROM users WHERE id = ?",
 	[SQL_USER_EACH] = "SELECT " USER_COLS " FROM users ORDER BY id",
 	[SQL_SESSION_ADD] = "INSERT INTO sessions (token_hash, public_id, "
 	    "user_id, created, expires, last_seen, ip, user_agent) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	    "SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users "
+	    "WHERE id = ?3 AND gen = ? AND disabled = 0)",
+	[SQL_SESSION_OVER_MAX] = "SELECT " SESSION_COLS " FROM sessions s "
+	    "JOIN users u ON u.id = s.user_id WHERE s.user_id = ? "
+	    "ORDER BY s.last_seen DESC, s.created DESC, s.id DESC "
+	    "LIMIT -1 OFFSET ?",
+	[SQL_SESSION_TRIM] = "DELETE FROM sessions WHERE id IN (SELECT id "
+	    "FROM sessions WHERE user_id = ? ORDER BY last_seen DESC, "
+	    "created DESC, id DESC LIMIT -1 OFFSET ?)",
 	[SQL_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions s "
 	    "JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
 	[SQL_SESSION_GET_PUBLIC] = "SELECT " SESSION_COLS " FROM sessions s "
@@ -413,6 +430,7 @@ user_from_row(sqlite3_stmt *s, struct user *u)
 	u->disabled = sqlite3_column_int(s, 4);
 	u->created = sqlite3_column_int64(s, 5);
 	col_text(s, 6, u->pwhash, sizeof(u->pwhash));
+	u->gen = sqlite3_column_int64(s, 7);
 }
 
 /* Step a one-row query; fill() copies the row. */
@@ -488,6 +506,24 @@ store_user_set_pwhash(struct store *st, int64_t id, const char *h)
 }
 
 enum store_rc
+store_user_rehash(struct store *st, int64_t id, int64_t gen, const char *h)
+{
+	sqlite3_stmt	*s;
+	enum store_rc	 rc;
+
+	if ((s = stmt_get(st, SQL_USER_REHASH)) == NULL)
+		return STORE_ERROR;
+	if (bind_text(s, 1, h) || bind_int(s, 2, id) || bind_int(s, 3, gen)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	if ((rc = step_done(st, s, "user rehash")) == STORE_OK &&
+	    sqlite3_changes(st->db) == 0)
+		rc = STORE_CONFLICT;
+	return rc;
+}
+
+enum store_rc
 store_user_set_role(struct store *st, int64_t id, const char *role)
 {
 	return user_update(st, SQL_USER_SET_ROLE, id, role, 0);
@@ -505,9 +541,9 @@ store_user_set_disabled(struct store *st, int64_t id, int v)
 	return user_update(st, SQL_USER_SET_DISABLED, id, NULL, v ? 1 : 0);
 }
 
-/* DELETE ... WHERE col = ? with one integer. *changes gets the row count. */
+/* A statement with one integer parameter. *changes gets the row count. */
 static enum store_rc
-delete_by_int(struct store *st, enum stmt_id id, int64_t v, int64_t *changes)
+exec_int(struct store *st, enum stmt_id id, int64_t v, int64_t *changes)
 {
 	sqlite3_stmt	*s;
 	enum store_rc	 rc;
@@ -530,7 +566,7 @@ store_user_del(struct store *st, int64_t id)
 	int64_t		 n = 0;
 	enum store_rc	 rc;
 
-	if ((rc = delete_by_int(st, SQL_USER_DEL, id, &n)) == STORE_OK && n == 0)
+	if ((rc = exec_int(st, SQL_USER_DEL, id, &n)) == STORE_OK && n == 0)
 		rc = STORE_NOTFOUND;
 	return rc;
 }
@@ -557,8 +593,10 @@ store_user_each(struct store *st, store_user_cb cb, void *arg)
 	return STORE_OK;
 }
 
-enum store_rc
-store_session_add(struct store *st, struct session *se)
+/* The insert of store_session_add: STORE_CONFLICT when the user's
+ * generation moved or the user is disabled or gone. */
+static enum store_rc
+session_insert(struct store *st, struct session *se, int64_t gen)
 {
 	sqlite3_stmt	*s;
 	enum store_rc	 rc;
@@ -569,12 +607,75 @@ store_session_add(struct store *st, struct session *se)
 	    bind_text(s, 2, se->public_id) || bind_int(s, 3, se->user.id) ||
 	    bind_int(s, 4, se->created) || bind_int(s, 5, se->expires) ||
 	    bind_int(s, 6, se->last_seen) || bind_text(s, 7, se->ip) ||
-	    bind_text(s, 8, se->user_agent)) {
+	    bind_text(s, 8, se->user_agent) || bind_int(s, 9, gen)) {
 		stmt_done(s);
 		return STORE_ERROR;
 	}
-	if ((rc = step_done(st, s, "session add")) == STORE_OK)
-		se->id = sqlite3_last_insert_rowid(st->db);
+	if ((rc = step_done(st, s, "session add")) != STORE_OK)
+		return rc;
+	if (sqlite3_changes(st->db) == 0)
+		return STORE_CONFLICT;
+	se->id = sqlite3_last_insert_rowid(st->db);
+	return STORE_OK;
+}
+
+static void	session_from_row(sqlite3_stmt *, struct session *);
+
+/*
+ * End the user's sessions beyond the max most recently used ones, each
+ * passed to cb first (a non-zero return fails the whole unit of work).
+ */
+static enum store_rc
+session_trim(struct store *st, int64_t user_id, int64_t max,
+    store_session_cb cb, void *arg)
+{
+	sqlite3_stmt	*s;
+	struct session	 old;
+	int		 rc, stop = 0;
+
+	if ((s = stmt_get(st, SQL_SESSION_OVER_MAX)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, user_id) || bind_int(s, 2, max)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		session_from_row(s, &old);
+		stop = cb != NULL && cb(&old, arg) != 0;
+	}
+	stmt_done(s);
+	if (stop || (rc != SQLITE_ROW && rc != SQLITE_DONE)) {
+		store_log(st, "session trim");
+		return STORE_ERROR;
+	}
+	if ((s = stmt_get(st, SQL_SESSION_TRIM)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, user_id) || bind_int(s, 2, max)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return step_done(st, s, "session trim");
+}
+
+enum store_rc
+store_session_add(struct store *st, struct session *se, int64_t gen,
+    int64_t max, store_session_cb ended, void *arg)
+{
+	enum store_rc	 rc;
+
+	if (store_begin(st) != STORE_OK)
+		return STORE_ERROR;
+	if ((rc = session_insert(st, se, gen)) != STORE_OK)
+		goto fail;
+	if ((rc = session_trim(st, se->user.id, max, ended, arg)) != STORE_OK)
+		goto fail;
+	if (store_commit(st) != STORE_OK) {
+		rc = STORE_ERROR;
+		goto fail;
+	}
+	return STORE_OK;
+fail:
+	store_rollback(st);
 	return rc;
 }
 
@@ -676,10 +777,42 @@ store_session_del_hash(struct store *st,
 	return rc;
 }
 
-enum store_rc
-store_session_del_user(struct store *st, int64_t user_id)
+/* A callback that must see every row: a refusal fails the caller. */
+struct strict_cb {
+	store_session_cb	 cb;
+	void			*arg;
+	int			 failed;
+};
+
+static int
+strict_each(const struct session *se, void *arg)
 {
-	return delete_by_int(st, SQL_SESSION_DEL_USER, user_id, NULL);
+	struct strict_cb	*s = arg;
+
+	if (s->cb(se, s->arg) != 0) {
+		s->failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+enum store_rc
+store_session_end_user(struct store *st, int64_t user_id,
+    store_session_cb cb, void *arg)
+{
+	struct strict_cb	 s = { cb, arg, 0 };
+
+	if (store_begin(st) != STORE_OK)
+		return STORE_ERROR;
+	if (exec_int(st, SQL_USER_GEN_BUMP, user_id, NULL) != STORE_OK ||
+	    store_session_each(st, user_id, strict_each, &s) != STORE_OK ||
+	    s.failed ||
+	    exec_int(st, SQL_SESSION_DEL_USER, user_id, NULL) !=
+	    STORE_OK || store_commit(st) != STORE_OK) {
+		store_rollback(st);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
 }
 
 enum store_rc
@@ -714,7 +847,7 @@ store_session_each(struct store *st, int64_t user_id, store_session_cb cb,
 enum store_rc
 store_session_purge(struct store *st, int64_t now, int64_t *count)
 {
-	return delete_by_int(st, SQL_SESSION_PURGE, now, count);
+	return exec_int(st, SQL_SESSION_PURGE, now, count);
 }
 
 enum store_rc
@@ -815,7 +948,7 @@ rollback:
 enum store_rc
 store_attempt_del(struct store *st, int64_t id)
 {
-	return delete_by_int(st, SQL_ATTEMPT_DEL, id, NULL);
+	return exec_int(st, SQL_ATTEMPT_DEL, id, NULL);
 }
 
 enum store_rc
@@ -835,7 +968,7 @@ store_attempts_clear(struct store *st, int kind, const char *key)
 enum store_rc
 store_attempts_purge(struct store *st, int64_t before, int64_t *count)
 {
-	return delete_by_int(st, SQL_ATTEMPT_PURGE, before, count);
+	return exec_int(st, SQL_ATTEMPT_PURGE, before, count);
 }
 
 enum store_rc

@@ -18,7 +18,8 @@ UNIT_TESTS = \
 	tests/unit/test_session \
 	tests/unit/test_cache \
 	tests/unit/test_csrf \
-	tests/unit/test_router
+	tests/unit/test_router \
+	tests/unit/test_coherence
 
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
@@ -95,3 +96,7 @@ tests_unit_test_router_LDADD = $(UNIT_LDADD)
 tests_unit_test_token_SOURCES = tests/unit/test_token.c
 tests_unit_test_token_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_token_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_coherence_SOURCES = tests/unit/test_coherence.c tests/unit/unitfix.c tests/unit/unitfix.h
+tests_unit_test_coherence_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_coherence_LDADD = $(UNIT_LDADD)

@@ -44,15 +44,6 @@
 #ifndef MEMCACHED_BIN
 #define MEMCACHED_BIN	"/usr/bin/memcached"
 #endif
-#define MC_START_TRIES	3	/* ports tried */
-#define MC_WAIT_POLLS	500	/* 10 ms apart: 5 s to listen */
-#define MC_POLL_NSEC	10000000L
-
-/* A memcached this program started. */
-struct mcd {
-	pid_t		 pid;		/* 0: not running */
-	char		 addr[32];	/* "127.0.0.1:PORT" */
-};
 
 /*
  * side: the host table as the test opens it; mc: the memcached configured
@@ -62,8 +53,8 @@ struct mcd {
 struct fix {
 	struct unitfix	 u;
 	struct shmcache	*side;
-	struct mcd	*mc;
-	struct mcd	 own;
+	struct unitfix_mcd	*mc;
+	struct unitfix_mcd	 own;
 	char		 subdir[CONFIG_PATH_MAX];
 };
 
@@ -72,7 +63,7 @@ struct fix {
  * share one (each test's fresh host table has a random namespace: they
  * never see each other's keys); the tests that stop it have their own.
  */
-static struct mcd	 shared_mc;
+static struct unitfix_mcd	 shared_mc;
 
 static const char *const kv_table[] = {
 	"cache_entries", "64",
@@ -94,127 +85,6 @@ static const char *const kv_mc_no_table[] = {
 	NULL
 };
 
-/* A TCP port on 127.0.0.1 that was free a moment ago, or -1. */
-static int
-free_port(void)
-{
-	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof(sin);
-	int			 fd, port = -1;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
-/* 1 if something accepts connections on 127.0.0.1:port. */
-static int
-port_answers(int port)
-{
-	struct sockaddr_in	 sin;
-	int			 fd, ok;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return 0;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((uint16_t)port);
-	ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
-	close(fd);
-	return ok;
-}
-
-/* memcached on 127.0.0.1:port, quiet; its pid, or -1. */
-static pid_t
-mc_spawn(const char *port)
-{
-	pid_t	 pid;
-	int	 fd;
-
-	if ((pid = fork()) != 0)
-		return pid;
-	if ((fd = open("/dev/null", O_RDWR)) != -1) {
-		(void)dup2(fd, STDOUT_FILENO);
-		(void)dup2(fd, STDERR_FILENO);
-	}
-	/* As root memcached wants a user to become. */
-	if (geteuid() == 0)
-		execl(MEMCACHED_BIN, "memcached", "-l", "127.0.0.1", "-p",
-		    port, "-U", "0", "-u", "nobody", (char *)NULL);
-	else
-		execl(MEMCACHED_BIN, "memcached", "-l", "127.0.0.1", "-p",
-		    port, "-U", "0", (char *)NULL);
-	_exit(127);
-}
-
-static void
-mc_stop(struct mcd *mc)
-{
-	if (mc->pid <= 0)
-		return;
-	(void)kill(mc->pid, SIGTERM);
-	while (waitpid(mc->pid, NULL, 0) == -1 && errno == EINTR)
-		continue;
-	mc->pid = 0;
-}
-
-/*
- * Wait for mc to listen on port: 0, or -1 if it never did. If it died
- * (port taken?), it is reaped here and mc->pid is 0: never signal a pid
- * that may already be another process's.
- */
-static int
-mc_wait(struct mcd *mc, int port)
-{
-	struct timespec	 ts = { 0, MC_POLL_NSEC };
-	int		 i;
-
-	for (i = 0; i < MC_WAIT_POLLS; i++) {
-		if (waitpid(mc->pid, NULL, WNOHANG) == mc->pid) {
-			mc->pid = 0;
-			return -1;
-		}
-		if (port_answers(port))
-			return 0;
-		(void)nanosleep(&ts, NULL);
-	}
-	return -1;
-}
-
-/* Start a memcached; mc->addr says where. 0, or -1. */
-static int
-mc_start(struct mcd *mc)
-{
-	char	 port[16];
-	int	 i, p, n;
-
-	for (i = 0; i < MC_START_TRIES; i++) {
-		if ((p = free_port()) == -1)
-			return -1;
-		n = snprintf(port, sizeof(port), "%d", p);
-		if (n < 0 || (size_t)n >= sizeof(port))
-			return -1;
-		if ((mc->pid = mc_spawn(port)) == -1) {
-			mc->pid = 0;
-			return -1;
-		}
-		n = snprintf(mc->addr, sizeof(mc->addr), "127.0.0.1:%d", p);
-		if (mc_wait(mc, p) == 0 && n > 0 &&
-		    (size_t)n < sizeof(mc->addr))
-			return 0;
-		mc_stop(mc);	/* not listening: give up on it */
-	}
-	return -1;
-}
-
 /*
  * Set up f (from fix_new, may be NULL) with kv; on failure everything is
  * undone, our memcached stopped and f freed.
@@ -226,7 +96,7 @@ setup_with(void **state, struct fix *f, const char *const *kv)
 		return -1;
 	if (unitfix_setup(&f->u, kv) == -1) {
 		unitfix_teardown(&f->u);
-		mc_stop(&f->own);
+		unitfix_mcd_stop(&f->own);
 		free(f);
 		return -1;
 	}
@@ -267,7 +137,7 @@ setup_mc_no_table(void **state)
 
 /* The host table and memcached at mc (NULL: none installed). */
 static int
-setup_mc_at(void **state, struct fix *f, struct mcd *mc)
+setup_mc_at(void **state, struct fix *f, struct unitfix_mcd *mc)
 {
 	const char	*kv[] = {
 		"cache_entries", "64",
@@ -306,7 +176,7 @@ setup_mc_own(void **state)
 		return -1;
 	if (access(MEMCACHED_BIN, X_OK) == -1)
 		return setup_mc_at(state, f, NULL);
-	if (mc_start(&f->own) == -1) {
+	if (unitfix_mcd_start(&f->own) == -1) {
 		free(f);
 		return -1;
 	}
@@ -319,14 +189,14 @@ group_setup(void **state)
 	(void)state;
 	if (access(MEMCACHED_BIN, X_OK) == -1)
 		return 0;
-	return mc_start(&shared_mc);
+	return unitfix_mcd_start(&shared_mc);
 }
 
 static int
 group_teardown(void **state)
 {
 	(void)state;
-	mc_stop(&shared_mc);
+	unitfix_mcd_stop(&shared_mc);
 	return 0;
 }
 
@@ -337,7 +207,7 @@ teardown(void **state)
 
 	shmcache_close(f->side);
 	app_free(&f->u.app);
-	mc_stop(&f->own);
+	unitfix_mcd_stop(&f->own);
 	if (f->subdir[0] != '\0')
 		(void)rmdir(f->subdir);
 	unitfix_teardown(&f->u);
@@ -370,17 +240,22 @@ side_of(struct fix *f)
 
 	if (f->side == NULL) {
 		table_path(f, path, sizeof(path));
-		f->side = shmcache_open(path, TABLE_ENTRIES, err, sizeof(err));
+		f->side = shmcache_open(path, TABLE_ENTRIES, -1, err,
+		    sizeof(err));
 	}
 	assert_non_null(f->side);
 	return f->side;
 }
 
-/* Drop hash from the host table alone, leaving memcached as it is. */
+/*
+ * Forget hash's entry in the host table alone, leaving memcached and the
+ * hash's generation as they are (a table clear: every slot goes).
+ */
 static void
 table_forget(struct fix *f, const unsigned char *hash)
 {
-	shmcache_drop(side_of(f), hash);
+	(void)hash;
+	shmcache_clear(side_of(f));
 }
 
 static int
@@ -419,7 +294,7 @@ put(struct fix *f, const struct session *se, int64_t now)
 {
 	struct cache	*c = cache_of(f);
 
-	cache_put(c, se, now, cache_epoch(c));
+	cache_put(c, se, now, cache_gen(c, se->token_hash));
 }
 
 static int
@@ -428,7 +303,7 @@ get(struct fix *f, const struct session *se, int64_t now)
 	struct cache	*c = cache_of(f);
 	struct session	 got;
 
-	return cache_get(c, se->token_hash, now, cache_epoch(c), &got);
+	return cache_get(c, se->token_hash, now, &got);
 }
 
 static void
@@ -460,11 +335,9 @@ test_table_file_next_to_database(void **state)
 	assert_true(S_ISREG(sb.st_mode));
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	session_of(&se, 1, 7, NOW + 3600);
-	assert_int_equal(cache_get(c, se.token_hash, NOW, cache_epoch(c),
-	    &got), 0);
-	cache_put(c, &se, NOW, cache_epoch(c));
-	assert_int_equal(cache_get(c, se.token_hash, NOW, cache_epoch(c),
-	    &got), 1);
+	assert_int_equal(cache_get(c, se.token_hash, NOW, &got), 0);
+	cache_put(c, &se, NOW, cache_gen(c, se.token_hash));
+	assert_int_equal(cache_get(c, se.token_hash, NOW, &got), 1);
 	assert_same_session(&got, &se);
 	/* Every process of the host sees it. */
 	assert_int_equal(table_has(f, se.token_hash, NOW), 1);
@@ -602,30 +475,30 @@ invalidate(struct fix *f, enum invalidation how, const struct session *se)
 }
 
 /*
- * A put made with an epoch read before an invalidation (a load from
- * SQLite that raced a logout) does not leave the entry cached.
+ * A put made with the generation read before an invalidation of its hash
+ * (a load from the database that raced a logout) is never accepted. (A
+ * cache clear moves no hash's generation: a refill racing it caches what
+ * the database still holds, which is right.)
  */
 static void
-test_epoch_stale_put_not_cached(void **state)
+test_gen_stale_put_not_cached(void **state)
 {
-	static const enum invalidation	 how[] = {
-		INV_DROP, INV_DROP_USER, INV_CLEAR
-	};
+	static const enum invalidation	 how[] = { INV_DROP, INV_DROP_USER };
 	struct fix			*f = *state;
 	struct cache			*c = cache_of(f);
 	struct session			 se;
-	uint64_t			 epoch;
+	uint64_t			 gen;
 	size_t				 i;
 
 	for (i = 0; i < sizeof(how) / sizeof(how[0]); i++) {
 		session_of(&se, (unsigned char)(1 + i), 7, NOW + 3600);
-		epoch = cache_epoch(c);
+		gen = cache_gen(c, se.token_hash);
 		invalidate(f, how[i], &se);
-		assert_true(cache_epoch(c) != epoch);
-		cache_put(c, &se, NOW, epoch);
+		assert_true(cache_gen(c, se.token_hash) != gen);
+		cache_put(c, &se, NOW, gen);
 		assert_int_equal(get(f, &se, NOW), 0);
-		/* With the epoch read after it, the same put stays. */
-		cache_put(c, &se, NOW, cache_epoch(c));
+		/* With the generation read after it, the same put stays. */
+		cache_put(c, &se, NOW, cache_gen(c, se.token_hash));
 		assert_int_equal(get(f, &se, NOW), 1);
 	}
 }
@@ -702,8 +575,7 @@ test_mc_hit_after_table_drop(void **state)
 	put(f, &se, NOW);
 	table_forget(f, se.token_hash);
 	assert_int_equal(table_has(f, se.token_hash, NOW), 0);
-	assert_int_equal(cache_get(c, se.token_hash, NOW, cache_epoch(c),
-	    &got), 1);
+	assert_int_equal(cache_get(c, se.token_hash, NOW, &got), 1);
 	assert_same_session(&got, &se);
 	/* The hit was copied back into the host table. */
 	assert_int_equal(table_has(f, se.token_hash, NOW), 1);
@@ -728,16 +600,16 @@ test_mc_hit_after_local_ttl(void **state)
 }
 
 /*
- * A hit from memcached is copied into the host table under the caller's
- * epoch: an invalidation since the lookup began undoes the copy.
+ * A memcached entry whose hash was invalidated since it was written (a
+ * logout whose delete never reached memcached) is refused, and not copied
+ * into the host table; another hash's invalidation does not touch it.
  */
 static void
-test_mc_hit_copy_respects_epoch(void **state)
+test_mc_hit_needs_current_generation(void **state)
 {
 	struct fix	*f = *state;
 	struct cache	*c;
 	struct session	 se, other, got;
-	uint64_t	 epoch;
 
 	need_memcached(f);
 	c = cache_of(f);
@@ -745,9 +617,11 @@ test_mc_hit_copy_respects_epoch(void **state)
 	session_of(&other, 2, 8, NOW + 3600);
 	put(f, &se, NOW);
 	table_forget(f, se.token_hash);
-	epoch = cache_epoch(c);
-	table_forget(f, other.token_hash);	/* someone's logout */
-	assert_int_equal(cache_get(c, se.token_hash, NOW, epoch, &got), 1);
+	shmcache_drop(side_of(f), other.token_hash);	/* someone's logout */
+	assert_int_equal(cache_get(c, se.token_hash, NOW, &got), 1);
+	table_forget(f, se.token_hash);
+	shmcache_drop(side_of(f), se.token_hash);	/* this one's */
+	assert_int_equal(cache_get(c, se.token_hash, NOW, &got), 0);
 	assert_int_equal(table_has(f, se.token_hash, NOW), 0);
 }
 
@@ -766,16 +640,14 @@ test_mc_foreign_key_refused(void **state)
 	other = cache_open(&f->u.cfg, f->u.stats, key);
 	assert_string_equal(cache_memcached_state(other, 1), "ok");
 	session_of(&se, 1, 7, NOW + 3600);
-	cache_put(other, &se, NOW, cache_epoch(other));
+	cache_put(other, &se, NOW, cache_gen(other, se.token_hash));
 	table_forget(f, se.token_hash);
 	assert_int_equal(stats_get(f->u.stats, STAT_CACHE_ERRORS), 0);
-	assert_int_equal(cache_get(c, se.token_hash, NOW, cache_epoch(c),
-	    &got), 0);
+	assert_int_equal(cache_get(c, se.token_hash, NOW, &got), 0);
 	assert_int_equal(stats_get(f->u.stats, STAT_CACHE_ERRORS), 1);
 	assert_int_equal(table_has(f, se.token_hash, NOW), 0);
 	/* The entry is there and good under its own key. */
-	assert_int_equal(cache_get(other, se.token_hash, NOW,
-	    cache_epoch(other), &got), 1);
+	assert_int_equal(cache_get(other, se.token_hash, NOW, &got), 1);
 	cache_close(other);
 }
 
@@ -823,24 +695,24 @@ test_mc_misplaced_entry_refused(void **state)
 	memc_close(m);
 }
 
-/* The epoch rule holds in memcached too: a stale put is taken back. */
+/* The generation rule holds in memcached too: a stale put is refused. */
 static void
-test_mc_stale_put_removed(void **state)
+test_mc_stale_put_refused(void **state)
 {
 	struct fix	*f = *state;
 	struct cache	*c;
 	struct session	 se;
-	uint64_t	 epoch;
+	uint64_t	 gen;
 
 	need_memcached(f);
 	c = cache_of(f);
 	session_of(&se, 1, 7, NOW + 3600);
-	epoch = cache_epoch(c);
+	gen = cache_gen(c, se.token_hash);
 	assert_int_equal(cache_drop(c, se.token_hash), 0);
-	cache_put(c, &se, NOW, epoch);
+	cache_put(c, &se, NOW, gen);
 	assert_int_equal(table_has(f, se.token_hash, NOW), 0);
 	assert_int_equal(get(f, &se, NOW), 0);	/* nor in memcached */
-	cache_put(c, &se, NOW, cache_epoch(c));
+	cache_put(c, &se, NOW, cache_gen(c, se.token_hash));
 	table_forget(f, se.token_hash);
 	assert_int_equal(get(f, &se, NOW), 1);
 }
@@ -922,7 +794,7 @@ test_mc_state_ok_then_down(void **state)
 	need_memcached(f);
 	state_is(f, 1, "ok");
 	state_is(f, 0, "ok");
-	mc_stop(f->mc);
+	unitfix_mcd_stop(f->mc);
 	state_is(f, 1, "down");
 	state_is(f, 0, "down");
 	/* The host table goes on alone. */
@@ -932,8 +804,8 @@ test_mc_state_ok_then_down(void **state)
 }
 
 /*
- * memcached stops: checks go on from SQLite, and a logout while it is
- * away abandons its namespace, so the entry it held never comes back.
+ * memcached stops: checks go on from SQLite, and after a logout while it
+ * is away the entry it held is refused (its generation moved).
  */
 static void
 test_mc_down_checks_from_sqlite(void **state)
@@ -943,7 +815,6 @@ test_mc_down_checks_from_sqlite(void **state)
 	struct session		 se, out;
 	enum session_source	 src;
 	char			 cookie[SESSION_COOKIE_LEN + 1];
-	uint64_t		 ns;
 
 	need_memcached(f);
 	(void)unitfix_user(&f->u, "a@example.com", "user", 1);
@@ -958,16 +829,14 @@ test_mc_down_checks_from_sqlite(void **state)
 	assert_int_equal(session_check(&f->u.app, se.token_hash, 0, &out,
 	    &src), SESSION_OK);
 	assert_int_equal(src, SOURCE_CACHE);		/* from memcached */
-	mc_stop(f->mc);
+	unitfix_mcd_stop(f->mc);
 	table_forget(f, se.token_hash);
 	assert_int_equal(session_check(&f->u.app, se.token_hash, 0, &out,
 	    &src), SESSION_OK);
 	assert_int_equal(src, SOURCE_DB);
 	assert_int_equal(out.user.id, u.id);
 	state_is(f, 0, "down");
-	ns = shmcache_namespace(side_of(f));
 	assert_int_equal(session_end(&f->u.app, se.token_hash), SESSION_OK);
-	assert_true(shmcache_namespace(side_of(f)) != ns);
 	assert_int_equal(session_check(&f->u.app, se.token_hash, 0, &out,
 	    &src), SESSION_NONE);
 }
@@ -985,16 +854,16 @@ main(void)
 		T(test_ttl_local_bound, setup_table),
 		T(test_ttl_cache_ttl_bound, setup_short_ttl),
 		T(test_ttl_session_expiry_bound, setup_table),
-		T(test_epoch_stale_put_not_cached, setup_table),
+		T(test_gen_stale_put_not_cached, setup_table),
 		T(test_table_off, setup_off),
 		T(test_table_unreachable, setup_table),
 		T(test_memcached_needs_table_and_key, setup_mc_no_table),
 		T(test_mc_hit_after_table_drop, setup_mc),
 		T(test_mc_hit_after_local_ttl, setup_mc),
-		T(test_mc_hit_copy_respects_epoch, setup_mc),
+		T(test_mc_hit_needs_current_generation, setup_mc),
 		T(test_mc_foreign_key_refused, setup_mc),
 		T(test_mc_misplaced_entry_refused, setup_mc),
-		T(test_mc_stale_put_removed, setup_mc),
+		T(test_mc_stale_put_refused, setup_mc),
 		T(test_mc_drop_removes, setup_mc),
 		T(test_mc_drop_user_removes, setup_mc),
 		T(test_mc_clear_abandons_namespace, setup_mc),

@@ -32,13 +32,14 @@ static void
 test_round_trip(void **state)
 {
 	struct session	 se, back;
+	uint64_t	 gen;
 	struct buf	 b = { NULL, 0, 0 };
 
 	(void)state;
 	sample(&se);
-	assert_int_equal(cacheentry_encode(&se, key, &b), 0);
+	assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
 	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
-	    key, &back), 0);
+	    key, &back, &gen), 0);
 	assert_int_equal(back.id, 42);
 	assert_int_equal(back.expires, 1700086400);
 	assert_int_equal(back.user.id, 7);
@@ -46,6 +47,7 @@ test_round_trip(void **state)
 	assert_string_equal(back.user.role, "admin");
 	assert_string_equal(back.public_id, "AAAAAAAAAAAAAAAAAAAAAA");
 	assert_int_equal(back.user.verified, 1);
+	assert_int_equal(gen, 5);
 	buf_free(&b);
 }
 
@@ -53,15 +55,16 @@ static void
 test_entry_under_another_hash_is_refused(void **state)
 {
 	struct session	 se, back;
+	uint64_t	 gen;
 	struct buf	 b = { NULL, 0, 0 };
 	unsigned char	 other[CRYPTO_SHA256_LEN];
 
 	(void)state;
 	sample(&se);
-	assert_int_equal(cacheentry_encode(&se, key, &b), 0);
+	assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
 	memcpy(other, se.token_hash, sizeof(other));
 	other[31] ^= 1;
-	assert_int_equal(cacheentry_decode(b.data, b.len, other, key, &back), -1);
+	assert_int_equal(cacheentry_decode(b.data, b.len, other, key, &back, &gen), -1);
 	buf_free(&b);
 }
 
@@ -75,17 +78,18 @@ static void
 expect_with(const char *from, const char *to, int rc)
 {
 	struct session	 se, back;
+	uint64_t	 gen;
 	struct buf	 b = { NULL, 0, 0 }, m = { NULL, 0, 0 };
 	char		*at;
 
 	sample(&se);
-	assert_int_equal(cacheentry_encode(&se, key, &b), 0);
+	assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
 	at = strstr(b.data, from);
 	assert_non_null(at);
 	assert_int_equal(buf_append(&m, b.data, (size_t)(at - b.data)), 0);
 	assert_int_equal(buf_puts(&m, to), 0);
 	assert_int_equal(buf_puts(&m, at + strlen(from)), 0);
-	assert_int_equal(cacheentry_decode(m.data, m.len, se.token_hash, key, &back),
+	assert_int_equal(cacheentry_decode(m.data, m.len, se.token_hash, key, &back, &gen),
 	    rc);
 	buf_free(&b);
 	buf_free(&m);
@@ -95,7 +99,8 @@ static void
 test_malformed_fields_are_refused(void **state)
 {
 	(void)state;
-	expect_with("s2\t", "s1\t", -1);		/* unknown version */
+	expect_with("s3\t", "s2\t", -1);		/* unknown version */
+	expect_with("\t5\t42\t", "\t6\t42\t", -1);	/* another generation */
 	expect_with("\tadmin\t", "\troot\t", -1);	/* unknown role */
 	expect_with("\tadmin\t", "\t\t", -1);		/* empty role */
 	expect_with("\t42\t", "\t-1\t", -1);		/* bad id */
@@ -105,7 +110,7 @@ test_malformed_fields_are_refused(void **state)
 	expect_with("a@example.com", "a@example.com\textra", -1);
 	expect_with("\t1700086400\t", "\t1600000000\t", -1); /* before created */
 	expect_with("\tadmin\t", "\tuser\t", -1);	/* a role raise or drop */
-	expect_with("s2\t", "s2\t", 0);		/* control: unchanged */
+	expect_with("s3\t", "s3\t", 0);		/* control: unchanged */
 }
 
 /* A value written by someone without the key, however well-formed. */
@@ -113,16 +118,17 @@ static void
 test_forged_without_the_key_is_refused(void **state)
 {
 	struct session		 se, back;
+	uint64_t		 gen;
 	struct buf		 b = { NULL, 0, 0 };
 	static const unsigned char other[CACHEENTRY_KEY_LEN] = "another key";
 
 	(void)state;
 	sample(&se);
-	assert_int_equal(cacheentry_encode(&se, other, &b), 0);
+	assert_int_equal(cacheentry_encode(&se, 5, other, &b), 0);
 	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash, key,
-	    &back), -1);
+	    &back, &gen), -1);
 	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash, other,
-	    &back), 0);
+	    &back, &gen), 0);
 	buf_free(&b);
 }
 
@@ -130,16 +136,17 @@ static void
 test_truncations_are_refused(void **state)
 {
 	struct session	 se, back;
+	uint64_t	 gen;
 	struct buf	 b = { NULL, 0, 0 };
 	size_t		 n;
 
 	(void)state;
 	sample(&se);
-	assert_int_equal(cacheentry_encode(&se, key, &b), 0);
+	assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
 	for (n = 0; n < b.len - strlen("a@example.com"); n++)
 		assert_int_equal(cacheentry_decode(b.data, n, se.token_hash,
-		    key, &back), -1);
-	assert_int_equal(cacheentry_decode(NULL, 0, se.token_hash, key, &back), -1);
+		    key, &back, &gen), -1);
+	assert_int_equal(cacheentry_decode(NULL, 0, se.token_hash, key, &back, &gen), -1);
 	buf_free(&b);
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -42,7 +43,7 @@ static struct shmcache *
 open_table(size_t entries)
 {
 	char		 err[256];
-	struct shmcache	*c = shmcache_open(path, entries, err, sizeof(err));
+	struct shmcache	*c = shmcache_open(path, entries, -1, err, sizeof(err));
 
 	assert_non_null(c);
 	return c;
@@ -71,7 +72,7 @@ test_put_then_get(void **state)
 	(void)state;
 	session_of(&se, 1, 7);
 	assert_int_equal(shmcache_get(c, se.token_hash, NOW, &got), 0);
-	shmcache_put(c, &se, NOW, NOW + 60, shmcache_epoch(c));
+	shmcache_put(c, &se, NOW, NOW + 60, shmcache_gen(c, se.token_hash));
 	assert_int_equal(shmcache_get(c, se.token_hash, NOW, &got), 1);
 	assert_int_equal(got.user.id, 7);
 	assert_string_equal(got.user.email, "a@example.com");
@@ -89,7 +90,7 @@ test_shared_between_openers(void **state)
 
 	(void)state;
 	session_of(&se, 2, 8);
-	shmcache_put(a, &se, NOW, NOW + 60, shmcache_epoch(a));
+	shmcache_put(a, &se, NOW, NOW + 60, shmcache_gen(a, se.token_hash));
 	assert_int_equal(shmcache_get(b, se.token_hash, NOW, &got), 1);
 	shmcache_drop(b, se.token_hash);
 	assert_int_equal(shmcache_get(a, se.token_hash, NOW, &got), 0);
@@ -97,20 +98,74 @@ test_shared_between_openers(void **state)
 	shmcache_close(b);
 }
 
-/* A load that raced an invalidation does not stay cached. */
+/* A load that raced an invalidation is never accepted. */
 static void
-test_stale_put_undoes_itself(void **state)
+test_stale_put_is_refused(void **state)
 {
 	struct shmcache	*c = open_table(64);
 	struct session	 se, got;
-	uint64_t	 epoch;
+	uint64_t	 gen;
 
 	(void)state;
 	session_of(&se, 3, 9);
-	epoch = shmcache_epoch(c);		/* before the SQLite load */
+	gen = shmcache_gen(c, se.token_hash);	/* before the load */
 	shmcache_drop(c, se.token_hash);	/* a logout meanwhile */
-	shmcache_put(c, &se, NOW, NOW + 60, epoch);
+	shmcache_put(c, &se, NOW, NOW + 60, gen);
 	assert_int_equal(shmcache_get(c, se.token_hash, NOW, &got), 0);
+	/* A load after the logout is cached again. */
+	shmcache_put(c, &se, NOW, NOW + 60, shmcache_gen(c, se.token_hash));
+	assert_int_equal(shmcache_get(c, se.token_hash, NOW, &got), 1);
+	shmcache_close(c);
+}
+
+/*
+ * Two processes (two mappings): a refill in b that read the generation
+ * before a's logout writes nothing after it, and neither sees an entry.
+ */
+static void
+test_refill_after_drop_by_other_opener_is_not_kept(void **state)
+{
+	struct shmcache	*a = open_table(64), *b = open_table(64);
+	struct session	 se, got;
+	uint64_t	 gen;
+
+	(void)state;
+	session_of(&se, 8, 12);
+	gen = shmcache_gen(b, se.token_hash);	/* b's refill starts */
+	shmcache_drop(a, se.token_hash);	/* a's logout */
+	shmcache_put(b, &se, NOW, NOW + 60, gen);
+	assert_int_equal(shmcache_get(a, se.token_hash, NOW, &got), 0);
+	assert_int_equal(shmcache_get(b, se.token_hash, NOW, &got), 0);
+	shmcache_close(a);
+	shmcache_close(b);
+}
+
+/*
+ * drop_user moves the generation of every hash it is given, and a reader
+ * refuses an entry under an old generation even when its slot was not
+ * cleared (here: the slot scan looks for another user id), which is what
+ * makes an entry written in the window after a clear harmless.
+ */
+static void
+test_drop_user_moves_generations(void **state)
+{
+	struct shmcache	*c = open_table(64);
+	struct session	 s1, got;
+	const unsigned char (*h)[CRYPTO_SHA256_LEN];
+	uint64_t	 gen;
+
+	(void)state;
+	session_of(&s1, 9, 20);
+	gen = shmcache_gen(c, s1.token_hash);
+	shmcache_put(c, &s1, NOW, NOW + 60, gen);
+	assert_int_equal(shmcache_get(c, s1.token_hash, NOW, &got), 1);
+	h = (const unsigned char (*)[CRYPTO_SHA256_LEN])&s1.token_hash;
+	shmcache_drop_user(c, 999, h, 1);
+	assert_int_equal(shmcache_get(c, s1.token_hash, NOW, &got), 0);
+	shmcache_drop_user(c, 20, h, 1);
+	assert_int_not_equal(shmcache_gen(c, s1.token_hash), gen);
+	shmcache_put(c, &s1, NOW, NOW + 60, gen);
+	assert_int_equal(shmcache_get(c, s1.token_hash, NOW, &got), 0);
 	shmcache_close(c);
 }
 
@@ -124,10 +179,10 @@ test_drop_user_and_clear(void **state)
 	session_of(&s1, 4, 10);
 	session_of(&s2, 5, 10);
 	session_of(&s3, 6, 11);
-	shmcache_put(c, &s1, NOW, NOW + 60, shmcache_epoch(c));
-	shmcache_put(c, &s2, NOW, NOW + 60, shmcache_epoch(c));
-	shmcache_put(c, &s3, NOW, NOW + 60, shmcache_epoch(c));
-	shmcache_drop_user(c, 10);
+	shmcache_put(c, &s1, NOW, NOW + 60, shmcache_gen(c, s1.token_hash));
+	shmcache_put(c, &s2, NOW, NOW + 60, shmcache_gen(c, s2.token_hash));
+	shmcache_put(c, &s3, NOW, NOW + 60, shmcache_gen(c, s3.token_hash));
+	shmcache_drop_user(c, 10, NULL, 0);	/* slots of user 10 */
 	assert_int_equal(shmcache_get(c, s1.token_hash, NOW, &got), 0);
 	assert_int_equal(shmcache_get(c, s2.token_hash, NOW, &got), 0);
 	assert_int_equal(shmcache_get(c, s3.token_hash, NOW, &got), 1);
@@ -159,7 +214,7 @@ test_full_set_evicts_but_never_confuses(void **state)
 	(void)state;
 	for (i = 0; i < SHMCACHE_WAYS + 2; i++) {
 		session_of(&se[i], (unsigned char)(20 + i), 100 + i);
-		shmcache_put(c, &se[i], NOW, NOW + 60 + i, shmcache_epoch(c));
+		shmcache_put(c, &se[i], NOW, NOW + 60 + i, shmcache_gen(c, se[i].token_hash));
 	}
 	for (i = 0; i < SHMCACHE_WAYS + 2; i++)
 		if (shmcache_get(c, se[i].token_hash, NOW, &got) == 1) {
@@ -185,8 +240,57 @@ test_foreign_file_is_reset(void **state)
 	c = open_table(16);
 	session_of(&se, 7, 1);
 	assert_int_equal(shmcache_get(c, se.token_hash, NOW, &got), 0);
-	shmcache_put(c, &se, NOW, NOW + 60, shmcache_epoch(c));
+	shmcache_put(c, &se, NOW, NOW + 60, shmcache_gen(c, se.token_hash));
 	assert_int_equal(shmcache_get(c, se.token_hash, NOW, &got), 1);
+	shmcache_close(c);
+}
+
+/* A symbolic link at the path is never followed (it could point at the
+ * database, which the open would truncate). */
+static void
+test_symlink_is_refused(void **state)
+{
+	char		 target[80], err[256];
+	struct stat	 sb;
+	FILE		*fp;
+
+	(void)state;
+	assert_true(snprintf(target, sizeof(target), "%s.target", path) > 0);
+	fp = fopen(target, "w");
+	assert_non_null(fp);
+	fputs("precious", fp);
+	fclose(fp);
+	assert_int_equal(symlink(target, path), 0);
+	assert_null(shmcache_open(path, 64, -1, err, sizeof(err)));
+	assert_int_equal(stat(target, &sb), 0);
+	assert_int_equal(sb.st_size, 8);	/* not truncated */
+	unlink(target);
+}
+
+/* Whoever can write the table can mint sessions: group/other-writable
+ * files, and files of another owner, are refused. */
+static void
+test_writable_by_others_is_refused(void **state)
+{
+	struct shmcache	*c = open_table(16);
+	char		 err[256];
+
+	(void)state;
+	shmcache_close(c);
+	assert_int_equal(chmod(path, 0620), 0);
+	assert_null(shmcache_open(path, 16, -1, err, sizeof(err)));
+	assert_int_equal(chmod(path, 0602), 0);
+	assert_null(shmcache_open(path, 16, -1, err, sizeof(err)));
+	assert_int_equal(chmod(path, 0600), 0);
+	c = open_table(16);
+	shmcache_close(c);
+	if (geteuid() != 0)
+		return;		/* only root can give it away */
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	assert_null(shmcache_open(path, 16, -1, err, sizeof(err)));
+	/* The database's owner (the service user) is trusted by root. */
+	c = shmcache_open(path, 16, 65534, err, sizeof(err));
+	assert_non_null(c);
 	shmcache_close(c);
 }
 
@@ -198,7 +302,16 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_shared_between_openers,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stale_put_undoes_itself,
+		cmocka_unit_test_setup_teardown(test_stale_put_is_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refill_after_drop_by_other_opener_is_not_kept,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop_user_moves_generations,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlink_is_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writable_by_others_is_refused,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drop_user_and_clear,
 		    setup, teardown),

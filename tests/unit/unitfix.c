@@ -1,5 +1,14 @@
 /* Fixtures for the unit tests of the upper layers: see unitfix.h. */
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,4 +198,125 @@ fakeio_status(const struct fake_io *f)
 	    util_parse_int64(v, 3, 100, 599, &code) == -1)
 		return -1;
 	return (int)code;
+}
+
+#define MCD_BIN		"/usr/bin/memcached"
+#define MCD_TRIES	3		/* ports tried */
+#define MCD_POLLS	500		/* 10 ms apart: 5 s to listen */
+#define MCD_POLL_NSEC	10000000L
+
+/* A TCP port on 127.0.0.1 that was free a moment ago, or -1. */
+static int
+free_port(void)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	int			 fd, port = -1;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+/* 1 if something accepts connections on 127.0.0.1:port. */
+static int
+port_answers(int port)
+{
+	struct sockaddr_in	 sin;
+	int			 fd, ok;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return 0;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)port);
+	ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	close(fd);
+	return ok;
+}
+
+static pid_t
+mcd_spawn(const char *port)
+{
+	pid_t	 pid;
+	int	 fd;
+
+	if ((pid = fork()) != 0)
+		return pid;
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		(void)dup2(fd, STDOUT_FILENO);
+		(void)dup2(fd, STDERR_FILENO);
+	}
+	if (geteuid() == 0)
+		execl(MCD_BIN, "memcached", "-l", "127.0.0.1", "-p", port,
+		    "-U", "0", "-u", "nobody", (char *)NULL);
+	else
+		execl(MCD_BIN, "memcached", "-l", "127.0.0.1", "-p", port,
+		    "-U", "0", (char *)NULL);
+	_exit(127);
+}
+
+/* Wait for pid to listen on port: 0, or -1 if it died or never did. */
+static int
+mcd_wait(pid_t pid, int port)
+{
+	struct timespec	 ts = { 0, MCD_POLL_NSEC };
+	int		 i;
+
+	for (i = 0; i < MCD_POLLS; i++) {
+		if (waitpid(pid, NULL, WNOHANG) != 0)
+			return -1;
+		if (port_answers(port))
+			return 0;
+		(void)nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+void
+unitfix_mcd_stop(struct unitfix_mcd *m)
+{
+	if (m->pid <= 0)
+		return;
+	(void)kill(m->pid, SIGTERM);
+	while (waitpid(m->pid, NULL, 0) == -1 && errno == EINTR)
+		continue;
+	m->pid = 0;
+}
+
+int
+unitfix_mcd_start(struct unitfix_mcd *m)
+{
+	char	 port[16];
+	int	 i, p, n;
+
+	memset(m, 0, sizeof(*m));
+	if (access(MCD_BIN, X_OK) == -1)
+		return -1;
+	for (i = 0; i < MCD_TRIES; i++) {
+		if ((p = free_port()) == -1)
+			return -1;
+		n = snprintf(port, sizeof(port), "%d", p);
+		if (n < 0 || (size_t)n >= sizeof(port))
+			return -1;
+		if ((m->pid = mcd_spawn(port)) == -1) {
+			m->pid = 0;
+			return -1;
+		}
+		if (mcd_wait(m->pid, p) == 0) {
+			n = snprintf(m->addr, sizeof(m->addr), "127.0.0.1:%d",
+			    p);
+			return n > 0 && (size_t)n < sizeof(m->addr) ? 0 : -1;
+		}
+		unitfix_mcd_stop(m);	/* reaps it if it died */
+	}
+	return -1;
 }

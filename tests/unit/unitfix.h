@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "app.h"
 #include "config.h"
@@ -39,6 +40,21 @@ void	unitfix_teardown(struct unitfix *);
 /* A user added directly in the store; returns its id (asserts on error). */
 int64_t	unitfix_user(struct unitfix *, const char *email, const char *role,
 	    int verified);
+
+/* A memcached this program started (pid 0: none running). */
+struct unitfix_mcd {
+	pid_t		 pid;
+	char		 addr[32];	/* "127.0.0.1:PORT" */
+};
+
+/*
+ * Start a memcached on a free loopback port (-U 0; as root it runs as
+ * nobody) and wait until it listens. 0, or -1 when memcached is not
+ * installed or would not start (the caller skips).
+ */
+int	unitfix_mcd_start(struct unitfix_mcd *);
+/* Stop it by its pid (SIGTERM) and reap it; nothing if not running. */
+void	unitfix_mcd_stop(struct unitfix_mcd *);
 
 /* A fake transport. */
 struct fake_io {
