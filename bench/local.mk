@@ -5,7 +5,14 @@ bench_trivial_authz_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
 bench_trivial_authz_LDADD = $(FCGI_LIBS)
 CLEANFILES += bench/trivial_authz
 
+# What the host-wide bound on password hashing costs (src/hashslot.c).
+EXTRA_PROGRAMS += bench/hashslot_bench
+bench_hashslot_bench_SOURCES = bench/hashslot_bench.c
+bench_hashslot_bench_LDADD = src/libauthgw.a
+CLEANFILES += bench/hashslot_bench
+
 .PHONY: bench
-bench: src/authgw bench/trivial_authz
+bench: src/authgw bench/trivial_authz bench/hashslot_bench
+	bench/hashslot_bench
 	AUTHGW_BUILDDIR=$(abs_top_builddir) AUTHGW_SRCDIR=$(abs_top_srcdir) \
 	  $(PYTHON3) $(top_srcdir)/bench/check_bench.py $(BENCH_ARGS)

@@ -1,9 +1,11 @@
+#include <errno.h>
 #include <string.h>
 
 #include "app.h"
 #include "cache.h"
 #include "cacheentry.h"
 #include "crypto.h"
+#include "hashslot.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
@@ -70,9 +72,49 @@ app_secret(struct app *app)
 	return app->secret;
 }
 
+int
+app_hash_acquire(struct app *app, struct hashslot_ticket *t)
+{
+	char	 path[CONFIG_PATH_MAX + 32], err[512];
+
+	t->slot = -1;
+	t->queued = 0;
+	if (app->hashslot == NULL) {
+		if (hashslot_lockpath(app->cfg->database, path,
+		    sizeof(path)) == -1) {
+			log_error("password hashing: database path too long");
+			return -1;
+		}
+		if ((app->hashslot = hashslot_open(path, app->cfg->hash_slots,
+		    app->cfg->hash_queue, HASHSLOT_WAIT_MS,
+		    util_file_owner(app->cfg->database), err, sizeof(err))) == NULL) {
+			log_error("password hashing refused: %s", err);
+			return -1;
+		}
+	}
+	switch (hashslot_acquire(app->hashslot, t)) {
+	case HASHSLOT_OK:
+		return 0;
+	case HASHSLOT_ERROR:
+		log_error("password hashing: lock file: %s", strerror(errno));
+		return -1;
+	default:
+		return -1;	/* busy, or waited long enough */
+	}
+}
+
+void
+app_hash_release(struct app *app, struct hashslot_ticket *t)
+{
+	if (app->hashslot != NULL)
+		hashslot_release(app->hashslot, t);
+}
+
 void
 app_free(struct app *app)
 {
+	hashslot_close(app->hashslot);
+	app->hashslot = NULL;
 	store_close(app->store);
 	app->store = NULL;
 	cache_close(app->cache);

@@ -7,6 +7,8 @@
 #include "policy.h"
 
 struct cache;
+struct hashslot;
+struct hashslot_ticket;
 struct store;
 struct stats;
 
@@ -20,6 +22,7 @@ struct app {
 	struct password_params	 pwparams;
 	unsigned char		 secret[32];	/* CSRF key, from the store */
 	int			 have_secret;
+	struct hashslot		*hashslot;	/* opened lazily, after fork */
 };
 
 /* Set up app for cfg; the store is opened on first use. */
@@ -31,6 +34,15 @@ struct store	*app_store(struct app *);
 struct cache	*app_cache(struct app *);
 /* The CSRF key; NULL when the store is unusable. */
 const unsigned char *app_secret(struct app *);
+/*
+ * A password-hashing slot of the host-wide bound (SPEC 5): 0 with a slot
+ * held in *t (give it back with app_hash_release), or -1 with none held:
+ * slots and queue full, the wait for a slot ran out, or the lock file is
+ * unusable (logged). The caller answers 503 Retry-After: 1 and counts no
+ * attempt.
+ */
+int		 app_hash_acquire(struct app *, struct hashslot_ticket *);
+void		 app_hash_release(struct app *, struct hashslot_ticket *);
 void		 app_free(struct app *);
 
 #endif

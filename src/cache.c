@@ -1,5 +1,3 @@
-#include <sys/stat.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,16 +20,6 @@ struct cache {
 	struct buf		 val;
 };
 
-/* The uid owning the database file, or -1. */
-static long
-db_owner(const char *path)
-{
-	struct stat	 sb;
-
-	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) ?
-	    (long)sb.st_uid : -1;
-}
-
 struct cache *
 cache_open(const struct config *cfg, struct stats *stats,
     const unsigned char *key)
@@ -48,7 +36,7 @@ cache_open(const struct config *cfg, struct stats *stats,
 		if (n < 0 || (size_t)n >= sizeof(path))
 			log_warn("session cache: database path too long");
 		else if ((c->l1 = shmcache_open(path, (size_t)cfg->cache_entries,
-		    db_owner(cfg->database), err, sizeof(err))) == NULL)
+		    util_file_owner(cfg->database), err, sizeof(err))) == NULL)
 			log_warn("session cache off: %s", err);
 	}
 	/* Without the host table there is no shared namespace to abandon

@@ -7,6 +7,7 @@
 #include "app.h"
 #include "cli.h"
 #include "config.h"
+#include "hashslot.h"
 #include "crypto.h"
 #include "log.h"
 #include "maint.h"
@@ -74,6 +75,7 @@ hash_from_stdin(struct cli *c, char *hash, size_t hashsz)
 	char			 pw[PASSWORD_MAX + 2];
 	size_t			 len;
 	struct password_params	 pp;
+	struct hashslot_ticket	 t;
 	int			 rc;
 
 	if (read_password(pw, sizeof(pw), &len) == -1) {
@@ -84,7 +86,14 @@ hash_from_stdin(struct cli *c, char *hash, size_t hashsz)
 	pp.log2n = c->cfg->scrypt_log2n;
 	pp.r = c->cfg->scrypt_r;
 	pp.p = c->cfg->scrypt_p;
+	/* The host-wide bound holds for the command line too. */
+	if (app_hash_acquire(&c->app, &t) == -1) {
+		crypto_cleanse(pw, sizeof(pw));
+		return fail("%s", "password hashing is busy (or its lock file "
+		    "unusable): try again");
+	}
 	rc = password_hash(pw, len, &pp, hash, hashsz);
+	app_hash_release(&c->app, &t);
 	crypto_cleanse(pw, sizeof(pw));
 	return rc == 0 ? 0 : fail("%s", "password hashing failed");
 }

@@ -4,6 +4,7 @@
 #include "app.h"
 #include "crypto.h"
 #include "csrf.h"
+#include "hashslot.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -178,6 +179,7 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 	struct user	 u;
 	struct session	 se;
 	struct routeutil_limit rl;
+	struct hashslot_ticket t;
 	size_t		 pwlen;
 	int		 ok;
 
@@ -202,7 +204,11 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 			stats_inc(app->stats, STAT_LOGINS_RATE_LIMITED);
 		return;
 	}
-	if ((ok = login_verify(app, st, email, pw, pwlen, &u)) == -1) {
+	if (routeutil_hash_begin(app, req, resp, st, &rl, &t) == -1)
+		return;
+	ok = login_verify(app, st, email, pw, pwlen, &u);
+	app_hash_release(app, &t);
+	if (ok == -1) {
 		http_resp_error(req, resp, 503, "session storage unavailable");
 		return;
 	}
@@ -211,16 +217,17 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 		login_refuse(app, req, resp, 401, LOGIN_FAILED, email, next);
 		return;
 	}
-	/* The right password: this attempt does not count, and a success
-	 * clears the account's count. */
-	(void)store_attempt_del(st, rl.a[1].id);
 	crypto_cleanse(u.pwhash, sizeof(u.pwhash));
+	/* Unverified: a failed attempt like any other (SPEC 5), so that
+	 * right-password logins of an unverified account stay limited. */
 	if (app->cfg->require_verified_email && !u.verified) {
-		(void)store_attempt_del(st, rl.a[0].id);
 		stats_inc(app->stats, STAT_LOGINS_FAILED);
 		login_unverified(app, req, resp, email);
 		return;
 	}
+	/* The right password: this attempt does not count, and a success
+	 * clears the account's count. */
+	(void)store_attempt_del(st, rl.a[1].id);
 	switch (session_create(app, &u, req->remote_addr, req->user_agent,
 	    cookie, sizeof(cookie), &se)) {
 	case SESSION_OK:

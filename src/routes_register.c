@@ -5,6 +5,7 @@
 #include "app.h"
 #include "crypto.h"
 #include "csrf.h"
+#include "hashslot.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -190,6 +191,8 @@ route_register(struct app *app, struct request *req, struct response *resp)
 	size_t			 pwlen;
 	struct store		*st;
 	struct routeutil_limit	 rl;
+	struct hashslot_ticket	 t;
+	int			 rc;
 
 	if (!app->cfg->registration) {
 		http_resp_error(req, resp, 403, "registration is closed");
@@ -210,9 +213,12 @@ route_register(struct app *app, struct request *req, struct response *resp)
 	if (routeutil_ratelimit(app, req, resp, st, RL_MAIL_ACCOUNT, RL_MAIL_ADDR,
 	    email, &rl) == -1)
 		return;
+	if (routeutil_hash_begin(app, req, resp, st, &rl, &t) == -1)
+		return;
 	/* Hashed whether or not the address is taken: the same cost. */
-	if (password_hash(pw, pwlen, &app->pwparams, hash, sizeof(hash)) == -1 ||
-	    store_begin(st) != STORE_OK) {
+	rc = password_hash(pw, pwlen, &app->pwparams, hash, sizeof(hash));
+	app_hash_release(app, &t);
+	if (rc == -1 || store_begin(st) != STORE_OK) {
 		http_resp_error(req, resp, 503, "storage unavailable");
 		return;
 	}

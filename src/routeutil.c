@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "hashslot.h"
 #include "config.h"
 #include "csrf.h"
 #include "http.h"
@@ -11,6 +12,7 @@
 #include "ratelimit.h"
 #include "routeutil.h"
 #include "session.h"
+#include "stats.h"
 #include "store.h"
 #include "util.h"
 
@@ -116,4 +118,21 @@ routeutil_message_page(struct app *app, struct request *req,
 	http_resp_page(req, resp, status, &(struct http_page){ .title = title,
 	    .message = message, .link = login, .link_text = "Sign in",
 	    .csrf = token, .email = email });
+}
+
+int
+routeutil_hash_begin(struct app *app, struct request *req,
+    struct response *resp, struct store *st, const struct routeutil_limit *rl,
+    struct hashslot_ticket *t)
+{
+	if (app_hash_acquire(app, t) == 0)
+		return 0;
+	if (rl != NULL) {
+		(void)store_attempt_del(st, rl->a[0].id);
+		(void)store_attempt_del(st, rl->a[1].id);
+	}
+	stats_inc(app->stats, STAT_HASH_BUSY);
+	http_resp_header(resp, "Retry-After", "1");
+	http_resp_error(req, resp, 503, "busy: try again in a second");
+	return -1;
 }

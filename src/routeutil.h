@@ -44,6 +44,18 @@ void	routeutil_message_page(struct app *, struct request *,
 	    struct response *, int status, const char *title, const char *message,
 	    int offer_resend, const char *email);
 
+struct hashslot_ticket;
+
+/*
+ * A password-hashing slot for this request (app_hash_acquire): 0 with it
+ * held in *t (give it back with app_hash_release), or -1 after answering
+ * 503 with Retry-After: 1, counting hash_busy and forgetting the attempts
+ * rl recorded (may be NULL): a refusal for want of a slot is no attempt.
+ */
+int	routeutil_hash_begin(struct app *, struct request *, struct response *,
+	    struct store *, const struct routeutil_limit *rl,
+	    struct hashslot_ticket *t);
+
 /* The login page URL with next= (absolute, from base_url) into out. */
 int	routeutil_login_url(struct app *, const char *next, struct buf *out);
 

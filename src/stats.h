@@ -30,6 +30,7 @@ enum stat_counter {
 	STAT_MAILS_SENT,
 	STAT_MAILS_FAILED,
 	STAT_STORE_ERRORS,
+	STAT_HASH_BUSY,		/* refused 503: no password-hashing slot */
 	STAT__COUNT
 };
 

@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -251,4 +253,13 @@ util_cleanse(void *p, size_t len)
 {
 	if (p != NULL && len > 0)
 		explicit_bzero(p, len);
+}
+
+long
+util_file_owner(const char *path)
+{
+	struct stat	 sb;
+
+	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) ?
+	    (long)sb.st_uid : -1;
 }

@@ -37,6 +37,9 @@ int	util_strlcpy(char *dst, const char *src, size_t dstsz);
 
 /* Allocation that aborts on failure (for sizes that cannot be hostile). */
 void	*xcalloc(size_t, size_t);
+
+/* The uid owning the regular file at path, or -1. */
+long	 util_file_owner(const char *path);
 char	*xstrdup(const char *);
 
 /* Current time in seconds (wall clock) and a monotonic time in microseconds. */
