@@ -72,7 +72,8 @@ int		 store_schema_version(struct store *);
 /* A 32-byte server secret (created at first use, kept in the database). */
 enum store_rc	 store_secret_get(struct store *, unsigned char out[32]);
 
-/* 1 if the database answers a trivial query, 0 if not. */
+/* 1 if the database is really readable (its schema and the first pages
+ * of its tables, read afresh from the file), 0 if not. */
 int		 store_ping(struct store *);
 
 enum store_rc	 store_user_add(struct store *, const char *email,

@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include "config.h"
 #include "crypto.h"
 #include "log.h"
 #include "migrations.h"
@@ -147,6 +148,7 @@ static const char *const sql_text[SQL__COUNT] = {
 struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[SQL__COUNT];
+	char		 path[CONFIG_PATH_MAX];	/* for store_ping's probe */
 };
 
 static void
@@ -297,6 +299,10 @@ store_open(const char *path, int migrate, char *err, size_t errsz)
 	unsigned char	 secret[32];
 
 	st = xcalloc(1, sizeof(*st));
+	if (util_strlcpy(st->path, path, sizeof(st->path)) == -1) {
+		snprintf(err, errsz, "database path too long");
+		goto fail;
+	}
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errsz, "%s: %s", path,
@@ -351,16 +357,40 @@ store_schema_version(struct store *st)
 	return user_version(st);
 }
 
+/*
+ * Read what a health probe must: the schema, and the first pages of the
+ * tables every request uses. Through a connection of its own, opened for
+ * this probe alone: a long-lived connection may answer from its page
+ * cache for a file damaged or overwritten under it.
+ */
+static const char	probe_sql[] =
+	"SELECT count(*) FROM sqlite_schema; "
+	"SELECT count(*) FROM meta; "
+	"SELECT id FROM users LIMIT 1; "
+	"SELECT id FROM sessions LIMIT 1";
+
 int
 store_ping(struct store *st)
 {
 	sqlite3_stmt	*s;
+	sqlite3		*db = NULL;
 	int		 rc;
 
 	if ((s = stmt_get(st, SQL_PING)) == NULL)
 		return 0;
 	rc = sqlite3_step(s) == SQLITE_ROW;
 	stmt_done(s);
+	if (!rc)
+		return 0;
+	rc = sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK;
+	if (rc) {
+		sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+		rc = sqlite3_exec(db, probe_sql, NULL, NULL, NULL) == SQLITE_OK;
+		if (!rc)
+			log_error("sqlite: health probe: %s", sqlite3_errmsg(db));
+	}
+	sqlite3_close(db);
 	return rc;
 }
 

@@ -68,6 +68,22 @@ class StorageTest(harness.TestCase):
         wait_for(lambda: ag.check(token).status == 200, timeout=10,
                  what='the session valid again')
 
+    def test_healthz_reads_the_database(self):
+        """A database file overwritten with garbage under a running server
+        is "error" and 503 at /healthz, not "ok" from a connection that
+        never looks at the file again."""
+        ag = self.authgw(cache_entries=0, workers=1)
+        self.dump_logs_on_failure(ag)
+        ag.add_user(USER, PASSWORD)
+        ag.start()
+        r = ag.fcgi('/auth/healthz')
+        self.assertEqual((r.status, r.json()['sqlite']), (200, 'ok'))
+        with open(ag.conf['database'], 'r+b') as f:
+            f.write(b'garbage!' * 1024)
+        r = ag.fcgi('/auth/healthz')
+        self.assertEqual(r.status, 503, r)
+        self.assertEqual(r.json()['sqlite'], 'error')
+
 
 if __name__ == '__main__':
     harness.run_modules()
