@@ -12,6 +12,7 @@
 #include "password.h"
 #include "ratelimit.h"
 #include "routes.h"
+#include "seclog.h"
 #include "routeutil.h"
 #include "stats.h"
 #include "store.h"
@@ -136,6 +137,14 @@ login_verify(struct app *app, struct store *st, const char *email,
 	return u->disabled ? 0 : 1;
 }
 
+/* A failed login: counted, and a line of the security log. */
+static void
+login_failed(struct app *app, const struct request *req, const char *email)
+{
+	stats_inc(app->stats, STAT_LOGINS_FAILED);
+	seclog(SECLOG_LOGIN_FAILED, req->remote_addr, email, req->route);
+}
+
 /* 403 for an unverified address: JSON, or a page offering a new link. */
 static void
 login_unverified(struct app *app, struct request *req, struct response *resp,
@@ -213,7 +222,7 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 		return;
 	}
 	if (ok == 0) {
-		stats_inc(app->stats, STAT_LOGINS_FAILED);
+		login_failed(app, req, email);
 		login_refuse(app, req, resp, 401, LOGIN_FAILED, email, next);
 		return;
 	}
@@ -221,7 +230,7 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 	/* Unverified: a failed attempt like any other (SPEC 5), so that
 	 * right-password logins of an unverified account stay limited. */
 	if (app->cfg->require_verified_email && !u.verified) {
-		stats_inc(app->stats, STAT_LOGINS_FAILED);
+		login_failed(app, req, email);
 		login_unverified(app, req, resp, email);
 		return;
 	}
@@ -235,7 +244,7 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 	case SESSION_NONE:
 		/* The password changed (or the account was disabled) while
 		 * this one was being checked: it no longer signs in. */
-		stats_inc(app->stats, STAT_LOGINS_FAILED);
+		login_failed(app, req, email);
 		login_refuse(app, req, resp, 401, LOGIN_FAILED, email, next);
 		return;
 	default:

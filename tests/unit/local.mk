@@ -20,7 +20,8 @@ UNIT_TESTS = \
 	tests/unit/test_csrf \
 	tests/unit/test_router \
 	tests/unit/test_coherence \
-	tests/unit/test_hashslot
+	tests/unit/test_hashslot \
+	tests/unit/test_seclog
 
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
@@ -105,3 +106,7 @@ tests_unit_test_coherence_LDADD = $(UNIT_LDADD)
 tests_unit_test_hashslot_SOURCES = tests/unit/test_hashslot.c
 tests_unit_test_hashslot_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_hashslot_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_seclog_SOURCES = tests/unit/test_seclog.c
+tests_unit_test_seclog_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_seclog_LDADD = $(UNIT_LDADD)

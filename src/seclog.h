@@ -1,0 +1,31 @@
+/*
+ * The security log: one line per event a person or fail2ban acts on, in a
+ * stable format (documented in authgw(8), "SECURITY LOG"):
+ *
+ *   authgw[PID]: warn: security: event=NAME client="ADDR" user="EMAIL" route="PATH"
+ *
+ * NAME is one of the words below; ADDR is REMOTE_ADDR as the web server
+ * gave it; a field not known is "-". Every value is escaped
+ * (log_escape: bytes outside printable ASCII, '"' and '\' as \xNN), so a
+ * client cannot forge a line or a field. No secret is ever written.
+ */
+#ifndef AUTHGW_SECLOG_H
+#define AUTHGW_SECLOG_H
+
+enum seclog_event {
+	SECLOG_LOGIN_FAILED = 0,	/* bad credentials, 401 */
+	SECLOG_RATE_LIMITED,		/* 429 */
+	SECLOG_HASH_BUSY,		/* 503: no password-hashing slot */
+	SECLOG_CSRF,			/* a form POST refused 403 */
+	SECLOG_SESSION_UNKNOWN,		/* a well-formed cookie of no live session */
+	SECLOG__COUNT
+};
+
+/* The event's name in the log ("login_failed", ...). */
+const char	*seclog_name(enum seclog_event);
+
+/* Log one event. client, user and route may be NULL. */
+void	 seclog(enum seclog_event, const char *client, const char *user,
+	    const char *route);
+
+#endif
