@@ -103,31 +103,44 @@ serve_cgi(struct config *cfg)
 	return rc;
 }
 
+/*
+ * FastCGI on the socket we bind (listen), the one systemd passes (fd 3)
+ * or the one we inherit (fd 0); else plain CGI, or a configuration error.
+ */
 static int
 serve(struct config *cfg)
 {
 	char	 err[1024];
-	int	 fd;
+	uid_t	 uid;
+	gid_t	 gid;
+	int	 fd = -1, inherited = 0;
 
 	signals_block();
-	if (cfg->listen[0] != '\0') {
-		if ((fd = master_listen(cfg, err, sizeof(err))) == -1) {
-			log_error("%s", err);
-			return 1;
+	if (cfg->listen[0] == '\0') {
+		inherited = 1;
+		if ((fd = systemd_fd()) == -1 && is_listening_socket(0))
+			fd = 0;
+		if (fd == -1 && getenv("GATEWAY_INTERFACE") != NULL) {
+			signals_unblock();
+			return serve_cgi(cfg);
 		}
-		return master_run(cfg, fd, 0);
+		if (fd == -1) {
+			log_error("%s: no 'listen' configured and fd 0 is not a "
+			    "listening socket (nor a CGI request)", cfg->path);
+			return EXIT_CONFIG;
+		}
 	}
-	if ((fd = systemd_fd()) != -1)
-		return master_run(cfg, fd, 1);
-	if (is_listening_socket(0))
-		return master_run(cfg, 0, 1);
-	if (getenv("GATEWAY_INTERFACE") != NULL) {
-		signals_unblock();
-		return serve_cgi(cfg);
+	/* Who gets the socket: a user or group that does not exist is a
+	 * configuration error, found before anything is bound. */
+	if (master_socket_owner(cfg, &uid, &gid, err, sizeof(err)) == -1) {
+		log_error("%s: %s", cfg->path, err);
+		return EXIT_CONFIG;
 	}
-	log_error("%s: no 'listen' configured and fd 0 is not a listening "
-	    "socket (nor a CGI request)", cfg->path);
-	return EXIT_CONFIG;
+	if (fd == -1 && (fd = master_listen(cfg, err, sizeof(err))) == -1) {
+		log_error("%s", err);
+		return 1;
+	}
+	return master_run(cfg, fd, inherited);
 }
 
 /* CGI with a bad config still answers, so the browser sees an error. */

@@ -1,7 +1,8 @@
 /* Periodic maintenance: purge dead sessions and old rate-limit records,
- * send queued mail. The master runs it in a child process each tick, so a
- * slow mail command never delays the master. */
+ * send queued mail. The master (or a worker without one) runs it in a
+ * child process each tick, so a slow mail command never delays it. */
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -18,7 +19,7 @@
 #include "util.h"
 
 static volatile sig_atomic_t	maint_stop;
-static pid_t			maint_pid;
+static pid_t			maint_pid;	/* the pass in flight, 0: none */
 
 static void
 on_maint_signal(int sig)
@@ -53,6 +54,17 @@ maint_run_inline(const struct config *cfg, struct stats *stats)
 	store_close(st);
 }
 
+int
+maint_running(void)
+{
+	return maint_pid > 0;
+}
+
+/*
+ * The pass in flight is known by its pid until its parent reaps it, and a
+ * pid cannot be reused before that: so, unlike a kill(pid, 0) probe, a
+ * process that later takes the same pid is never mistaken for it.
+ */
 void
 maint_run(const struct config *cfg, struct stats *stats)
 {
@@ -60,18 +72,47 @@ maint_run(const struct config *cfg, struct stats *stats)
 	pid_t			 pid;
 
 	/* One pass at a time: a slow mail command delays the next. */
-	if (maint_pid > 0 && kill(maint_pid, 0) == 0)
+	if (maint_pid > 0)
 		return;
 	if ((pid = fork()) == -1) {
 		log_error("maintenance: fork: %s", strerror(errno));
 		return;
 	}
 	if (pid > 0) {
-		maint_pid = pid;	/* the master's waitpid reaps it */
+		maint_pid = pid;	/* until maint_reaped() */
 		return;
 	}
 	sigemptyset(&none);
 	signals_child(on_maint_signal, &none);	/* finish the mail */
 	maint_run_inline(cfg, stats);
 	_exit(0);
+}
+
+int
+maint_reaped(pid_t pid, int status)
+{
+	if (pid <= 0 || pid != maint_pid)
+		return 0;
+	maint_pid = 0;
+	if (WIFSIGNALED(status))
+		log_warn("maintenance pass (pid %ld) killed by signal %d",
+		    (long)pid, WTERMSIG(status));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		log_warn("maintenance pass (pid %ld) exited with %d",
+		    (long)pid, WEXITSTATUS(status));
+	return 1;
+}
+
+void
+maint_reap(void)
+{
+	pid_t	 pid;
+	int	 status;
+
+	if (maint_pid <= 0)
+		return;
+	if ((pid = waitpid(maint_pid, &status, WNOHANG)) == maint_pid)
+		(void)maint_reaped(pid, status);
+	else if (pid == -1 && errno == ECHILD)
+		maint_pid = 0;	/* reaped by the system (SIGCHLD ignored) */
 }

@@ -71,12 +71,85 @@ now_ms(void)
 	return util_mono_usec() / 1000;
 }
 
+int
+master_socket_owner(const struct config *cfg, uid_t *uid, gid_t *gid,
+    char *err, size_t errsz)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (geteuid() == 0 && cfg->user[0] != '\0') {
+		if ((pw = getpwnam(cfg->user)) == NULL) {
+			snprintf(err, errsz, "user %s: no such user", cfg->user);
+			return -1;
+		}
+		*uid = pw->pw_uid;
+		*gid = pw->pw_gid;
+	}
+	if (cfg->socket_group[0] == '\0')
+		return 0;
+	if ((gr = getgrnam(cfg->socket_group)) == NULL) {
+		snprintf(err, errsz, "socket_group %s: no such group",
+		    cfg->socket_group);
+		return -1;
+	}
+	*gid = gr->gr_gid;
+	return 0;
+}
+
+/*
+ * A stale socket from an earlier run is replaced; one a running server
+ * still answers on is not (that would orphan it). Returns 0 or -1.
+ */
+static int
+unix_clear_stale(const struct sockaddr_un *sun, char *err, size_t errsz)
+{
+	struct stat	 sb;
+	int		 fd;
+
+	if (lstat(sun->sun_path, &sb) == -1 || !S_ISSOCK(sb.st_mode))
+		return 0;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) != -1 &&
+	    connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0) {
+		close(fd);
+		snprintf(err, errsz, "listen %s: in use by a running server",
+		    sun->sun_path);
+		return -1;
+	}
+	if (fd != -1)
+		close(fd);
+	(void)unlink(sun->sun_path);
+	return 0;
+}
+
+/*
+ * Give the bound socket file its owner, group and mode. It was created
+ * with no permission bits, and listen() comes after this, so nobody can
+ * connect before it has all three. Returns 0 or -1 (errno).
+ */
+static int
+unix_set_owner(const char *path, uid_t uid, gid_t gid, mode_t mode)
+{
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	    lchown(path, uid, gid) == -1)
+		return -1;
+	if (fchmodat(AT_FDCWD, path, mode, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (errno != ENOTSUP && errno != EOPNOTSUPP)
+		return -1;
+	return chmod(path, mode);
+}
+
 static int
 listen_unix(const struct config *cfg, char *err, size_t errsz)
 {
 	struct sockaddr_un	 sun;
-	struct stat		 sb;
-	int			 fd;
+	uid_t			 uid;
+	gid_t			 gid;
+	mode_t			 mask;
+	int			 fd, rc, saved;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -85,33 +158,29 @@ listen_unix(const struct config *cfg, char *err, size_t errsz)
 		snprintf(err, errsz, "listen: socket path too long");
 		return -1;
 	}
-	/*
-	 * A stale socket from an earlier run is replaced; one a running
-	 * server still answers on is not (that would orphan it).
-	 */
-	if (lstat(cfg->listen, &sb) == 0 && S_ISSOCK(sb.st_mode)) {
-		if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) != -1 &&
-		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-			close(fd);
-			snprintf(err, errsz, "listen %s: in use by a running "
-			    "server", cfg->listen);
-			return -1;
-		}
-		if (fd != -1)
-			close(fd);
-		(void)unlink(cfg->listen);
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
-	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(cfg->listen, (mode_t)cfg->socket_mode) == -1 ||
-	    listen(fd, LISTEN_BACKLOG) == -1) {
-		snprintf(err, errsz, "listen %s: %s", cfg->listen,
-		    strerror(errno));
-		if (fd != -1)
-			close(fd);
+	if (master_socket_owner(cfg, &uid, &gid, err, errsz) == -1 ||
+	    unix_clear_stale(&sun, err, errsz) == -1)
 		return -1;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		goto fail;
+	mask = umask(0777);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	(void)umask(mask);
+	if (rc == -1)
+		goto fail;
+	if (unix_set_owner(cfg->listen, uid, gid, (mode_t)cfg->socket_mode) ==
+	    -1 || listen(fd, LISTEN_BACKLOG) == -1) {
+		saved = errno;
+		(void)unlink(cfg->listen);
+		errno = saved;
+		goto fail;
 	}
 	return fd;
+fail:
+	snprintf(err, errsz, "listen %s: %s", cfg->listen, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return -1;
 }
 
 /* Split "host:port" or "[v6]:port". Returns 0 or -1. */
@@ -252,6 +321,8 @@ reap(int stopping, struct stats *stats)
 	int64_t	 lived;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (maint_reaped(pid, status))
+			continue;
 		for (i = 0; i < DRAINING_MAX; i++)
 			if (draining[i] == pid)
 				draining[i] = 0;

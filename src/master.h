@@ -2,6 +2,8 @@
 #ifndef AUTHGW_MASTER_H
 #define AUTHGW_MASTER_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 struct config;
@@ -13,7 +15,20 @@ struct config;
  */
 int	master_run(struct config *, int fd, int inherited);
 
-/* Bind cfg->listen. Returns the fd, or -1 with a reason in err. */
+/*
+ * Who a unix listen socket is given to: when root, cfg->user's uid (if
+ * set) and its primary group; socket_group, if set, names the group.
+ * (uid_t)-1 and (gid_t)-1 mean unchanged. Returns 0, or -1 with a reason
+ * in err: no such user or group, a configuration error.
+ */
+int	master_socket_owner(const struct config *, uid_t *, gid_t *,
+	    char *err, size_t errsz);
+
+/*
+ * Bind cfg->listen; a unix socket is owned as master_socket_owner() says
+ * and has socket_mode before anyone can connect. Returns the fd, or -1
+ * with a reason in err.
+ */
 int	master_listen(const struct config *, char *err, size_t errsz);
 
 #endif

@@ -16,6 +16,7 @@
 #include "maint.h"
 #include "signals.h"
 #include "stats.h"
+#include "store.h"
 #include "util.h"
 #include "worker.h"
 
@@ -23,7 +24,8 @@
 struct worker_tick {
 	const struct config	*cfg;
 	struct stats		*stats;
-	int64_t			 next_maint;
+	struct app		*app;
+	int64_t			 next_ms;	/* monotonic: the next pass */
 };
 
 static void
@@ -50,29 +52,42 @@ worker_main(const struct config *cfg, struct stats *stats, int slot, int fd,
 		_exit(0);
 	atomic_store(&stats->w[slot].pid, (int64_t)getpid());
 	app_init(&app, cfg, stats, slot);
-	rc = fcgi_serve(&app, fd, NULL, NULL);
+	rc = fcgi_serve(&app, fd, cfg->io_timeout, NULL, NULL);
 	app_free(&app);
 	_exit(rc == 0 ? 0 : 1);
 }
 
-/* The idle callback of a worker without a master: maintenance when due. */
-static void
+/*
+ * The idle callback of a worker without a master: reap the last
+ * maintenance pass without waiting, and start the next in a child when
+ * due (skipped while the last one runs), so that a hanging mail command
+ * never holds the only worker. Returns the milliseconds to the next.
+ */
+static int
 worker_tick(void *arg)
 {
 	struct worker_tick	*t = arg;
-	int64_t			 now = util_now();
+	int64_t			 now = util_mono_usec() / 1000;
 
-	if (now < t->next_maint)
-		return;
-	maint_run_inline(t->cfg, t->stats);
-	t->next_maint = now + t->cfg->maintenance_interval;
+	maint_reap();
+	if (now >= t->next_ms) {
+		if (!maint_running()) {
+			/* No SQLite connection may cross the fork; the next
+			 * request opens the store again. */
+			store_close(t->app->store);
+			t->app->store = NULL;
+			maint_run(t->cfg, t->stats);
+		}
+		t->next_ms = now + t->cfg->maintenance_interval * 1000;
+	}
+	return (int)(t->next_ms - now);
 }
 
 int
 worker_serve_single(const struct config *cfg, struct stats *stats, int fd)
 {
 	struct sigaction	 sa;
-	struct worker_tick	 tick = { cfg, stats, 0 };
+	struct worker_tick	 tick;
 	struct app		 app;
 	int			 rc;
 
@@ -84,10 +99,15 @@ worker_serve_single(const struct config *cfg, struct stats *stats, int fd)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_DFL;	/* not SIG_IGN: maint_reap() waits */
+	sigaction(SIGCHLD, &sa, NULL);
 	signals_unblock();
-	maint_run_inline(cfg, stats);
 	app_init(&app, cfg, stats, 0);
-	rc = fcgi_serve(&app, fd, worker_tick, &tick);
+	tick.cfg = cfg;
+	tick.stats = stats;
+	tick.app = &app;
+	tick.next_ms = 0;	/* a first pass at once */
+	rc = fcgi_serve(&app, fd, cfg->io_timeout, worker_tick, &tick);
 	app_free(&app);
 	return rc == 0 ? 0 : 1;
 }

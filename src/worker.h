@@ -20,7 +20,8 @@ void	worker_main(const struct config *, struct stats *, int slot, int fd,
 
 /*
  * Serve alone, without a master (one worker on an inherited socket):
- * maintenance runs between requests. Returns the exit status.
+ * maintenance passes run in a child started between requests (or when
+ * idle) and reaped without waiting. Returns the exit status.
  */
 int	worker_serve_single(const struct config *, struct stats *, int fd);
 

@@ -29,4 +29,5 @@ EXTRA_DIST += \
 	tests/integration/test_ratelimit.py \
 	tests/integration/test_security_check.py \
 	tests/integration/test_security_login.py \
+	tests/integration/test_security_process.py \
 	tests/integration/test_storage.py
