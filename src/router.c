@@ -7,6 +7,7 @@
 #include "http.h"
 #include "log.h"
 #include "routes.h"
+#include "seclog.h"
 #include "router.h"
 #include "stats.h"
 #include "util.h"
@@ -31,6 +32,7 @@ static const struct route routes[] = {
 	{ "/register",	"GET",	route_register_get,	0 },
 	{ "/register",	"POST",	route_register,		R_CSRF },
 	{ "/verify",	"GET",	route_verify,		0 },
+	{ "/verify",	"POST",	route_verify,		R_CSRF },
 	{ "/verify/resend", "POST", route_verify_resend,	R_CSRF },
 	{ "/sessions",	"GET",	route_sessions_get,	0 },
 	{ "/sessions/revoke", "POST", route_sessions_revoke, R_CSRF },
@@ -68,6 +70,7 @@ router_dispatch(struct app *app, struct request *req, struct response *resp)
 		}
 		if ((routes[i].flags & R_CSRF) && !req->is_json_body &&
 		    !csrf_check(app, req)) {
+			seclog(SECLOG_CSRF, req->remote_addr, NULL, req->route);
 			http_resp_error(req, resp, 403, "missing or invalid CSRF "
 			    "token (reload the form and try again)");
 			buf_free(&allow);

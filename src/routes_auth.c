@@ -6,7 +6,6 @@
 #include "csrf.h"
 #include "hashslot.h"
 #include "http.h"
-#include "json.h"
 #include "log.h"
 #include "parse.h"
 #include "password.h"
@@ -20,29 +19,6 @@
 #include "util.h"
 
 #define LOGIN_FAILED	"wrong email or password"
-
-/* The user and session as the JSON of GET /session. */
-static void
-session_json(struct response *resp, const struct session *se)
-{
-	struct jobj	*j = jobj_new(), *u, *s;
-
-	u = jobj_obj(j, "user");
-	jobj_int(u, "id", se->user.id);
-	jobj_str(u, "email", se->user.email);
-	jobj_str(u, "role", se->user.role);
-	jobj_bool(u, "verified", se->user.verified);
-	s = jobj_obj(j, "session");
-	jobj_str(s, "id", se->public_id);
-	jobj_int(s, "created", se->created);
-	jobj_int(s, "expires", se->expires);
-	jobj_int(s, "last_seen", se->last_seen);
-	resp->status = 200;
-	resp->content_type = "application/json";
-	buf_reset(&resp->body);
-	if (jobj_finish(j, &resp->body) == -1)
-		resp->status = 500;
-}
 
 /* The login page with an error message, status given. */
 static void
@@ -95,18 +71,6 @@ login_refuse(struct app *app, struct request *req, struct response *resp,
 		http_resp_error(req, resp, status, why);
 	else
 		login_page(app, req, resp, status, why, email, next);
-}
-
-static void
-set_session_cookie(struct app *app, struct response *resp, const char *value,
-    int64_t max_age)
-{
-	const struct config	*c = app->cfg;
-
-	http_resp_header(resp, "Set-Cookie", "%s=%s; Path=/; Max-Age=%lld; "
-	    "HttpOnly; SameSite=Lax%s%s%s", c->cookie_name, value,
-	    (long long)max_age, c->cookie_secure ? "; Secure" : "",
-	    c->cookie_domain[0] ? "; Domain=" : "", c->cookie_domain);
 }
 
 /* Verify the password; 1 ok, 0 wrong, -1 storage error. Rehashes. */
@@ -165,9 +129,10 @@ static void
 login_success(struct app *app, struct request *req, struct response *resp,
     const struct session *se, const char *cookie, const char *next)
 {
-	set_session_cookie(app, resp, cookie, app->cfg->session_max_lifetime);
+	routeutil_session_cookie(app, resp, cookie,
+	    app->cfg->session_max_lifetime);
 	if (req->wants_json) {
-		session_json(resp, se);
+		routeutil_session_json(resp, se);
 		return;
 	}
 	if (next == NULL || !parse_next_is_safe(next, strlen(next)))
@@ -268,7 +233,7 @@ session_answer(struct app *app, struct request *req, struct response *resp,
 	req->wants_json = 1;
 	switch (routeutil_session_load(app, req, fresh, &se, &src, NULL)) {
 	case SESSION_OK:
-		session_json(resp, &se);
+		routeutil_session_json(resp, &se);
 		break;
 	case SESSION_NONE:
 		http_resp_error(req, resp, 401, "no valid session");
@@ -315,7 +280,7 @@ route_logout(struct app *app, struct request *req, struct response *resp)
 		return;
 	}
 	/* Logged out either way: the cookie goes. */
-	set_session_cookie(app, resp, "", 0);
+	routeutil_session_cookie(app, resp, "", 0);
 	if (req->wants_json) {
 		http_resp_text(resp, 200, "application/json",
 		    "{\"logged_out\":true}");

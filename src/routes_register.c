@@ -1,5 +1,5 @@
-/* Registration and email verification: POST /register, GET /verify,
- * POST /verify/resend. */
+/* Registration and email verification: GET and POST /register, GET and
+ * POST /verify, POST /verify/resend. */
 #include <string.h>
 
 #include "app.h"
@@ -15,6 +15,7 @@
 #include "ratelimit.h"
 #include "routes.h"
 #include "routeutil.h"
+#include "seclog.h"
 #include "session.h"
 #include "stats.h"
 #include "store.h"
@@ -23,6 +24,8 @@
 #include "util.h"
 
 #define VERIFY_TOKEN_LEN	32	/* random bytes of a verification link */
+#define VERIFY_WRONG_PASSWORD	"wrong password: enter the one you chose " \
+				"for this account"
 
 /* One answer whether or not the address exists: no enumeration. */
 #define ACCEPTED_TEXT	"If this address can be used, a message with a " \
@@ -234,41 +237,11 @@ route_register(struct app *app, struct request *req, struct response *resp)
 	accepted(app, req, resp);
 }
 
-void
-route_verify(struct app *app, struct request *req, struct response *resp)
+/* 410 for a used, unknown or expired link: JSON, or a page offering a
+ * new one. */
+static void
+verify_gone(struct app *app, struct request *req, struct response *resp)
 {
-	const char	*t = fields_get_text(&req->qs, "token");
-	unsigned char	 hash[CRYPTO_SHA256_LEN];
-	struct store	*st;
-	int64_t		 uid;
-	int		 pw_set = 0;
-	enum store_rc	 rc = STORE_NOTFOUND;
-
-	if ((st = app_store(app)) == NULL) {
-		http_resp_error(req, resp, 503, "storage unavailable");
-		return;
-	}
-	/* A malformed token is just another unknown one. */
-	if (t != NULL && token_hash(t, strlen(t), VERIFY_TOKEN_LEN, hash) == 0)
-		rc = store_verify_use(st, hash, req->now, &uid, &pw_set);
-	if (rc == STORE_ERROR) {
-		http_resp_error(req, resp, 503, "storage unavailable");
-		return;
-	}
-	if (rc == STORE_OK) {
-		log_info("user %lld verified their address", (long long)uid);
-		/* Cached sessions carry the verified flag; a password set
-		 * by the link ends sessions made with an earlier one. */
-		(void)session_user_changed(app, uid, pw_set);
-		if (req->wants_json)
-			http_resp_text(resp, 200, "application/json",
-			    "{\"verified\":true}");
-		else
-			routeutil_message_page(app, req, resp, 200,
-			    "Address confirmed", "Your email address is "
-			    "confirmed. You can sign in now.", 0, NULL);
-		return;
-	}
 	if (req->wants_json)
 		http_resp_error(req, resp, 410, "this link is used, unknown or "
 		    "expired: ask for a new one");
@@ -276,6 +249,270 @@ route_verify(struct app *app, struct request *req, struct response *resp)
 		routeutil_message_page(app, req, resp, 410, "Link no longer valid",
 		    "This link was already used, or it has expired. Enter "
 		    "your address to get a new one.", 1, NULL);
+}
+
+/*
+ * The link of the token text (p, len; p may be NULL), read without
+ * writing anything: 0 with v filled (cleanse it), or -1 after answering
+ * 410 (malformed, used, unknown or expired, or its account disabled: all
+ * alike) or 503.
+ */
+static int
+verify_lookup(struct app *app, struct request *req, struct response *resp,
+    struct store *st, const char *p, size_t len, struct store_verify *v)
+{
+	unsigned char	 hash[CRYPTO_SHA256_LEN];
+	enum store_rc	 rc = STORE_NOTFOUND;
+
+	memset(v, 0, sizeof(*v));
+	/* A malformed token is just another unknown one. */
+	if (p != NULL && token_hash(p, len, VERIFY_TOKEN_LEN, hash) == 0) {
+		rc = store_verify_find(st, hash, req->now, v);
+		crypto_cleanse(hash, sizeof(hash));
+	}
+	if (rc == STORE_OK)
+		return 0;
+	if (rc == STORE_ERROR)
+		http_resp_error(req, resp, 503, "storage unavailable");
+	else
+		verify_gone(app, req, resp);
+	return -1;
+}
+
+/* The password a link asks for: its own, or else the account's. */
+static const char *
+verify_pwhash(const struct store_verify *v)
+{
+	return v->pwhash[0] != '\0' ? v->pwhash : v->user.pwhash;
+}
+
+/* The confirmation form of a valid link (token: its text), with an error
+ * (status) or without (200). */
+static void
+verify_page(struct app *app, struct request *req, struct response *resp,
+    int status, const char *token, const char *email, const char *error)
+{
+	char		 csrf[CSRF_TOKEN_MAX];
+	struct tvar	 vars[5];
+
+	if (csrf_token(app, req, resp, csrf, sizeof(csrf)) == -1) {
+		http_resp_error(req, resp, 503, "storage unavailable");
+		return;
+	}
+	vars[0] = (struct tvar){ .name = "prefix", .value = app->cfg->prefix };
+	vars[1] = (struct tvar){ .name = "csrf", .value = csrf };
+	vars[2] = (struct tvar){ .name = "token", .value = token };
+	vars[3] = (struct tvar){ .name = "email", .value = email };
+	vars[4] = (struct tvar){ .name = "error", .value = error };
+	resp->status = status;
+	resp->content_type = "text/html; charset=utf-8";
+	buf_reset(&resp->body);
+	if (template_render(app->cfg->www_dir, "verify.html", vars, 5,
+	    &resp->body) == -1)
+		http_resp_error(req, resp, 500,
+		    "verification page template missing");
+}
+
+/*
+ * GET /verify?token=T: the form asking for the password, for a valid
+ * link. Changes nothing, so a mail scanner or link prefetcher opening the
+ * link verifies nothing.
+ */
+static void
+verify_get(struct app *app, struct request *req, struct response *resp)
+{
+	struct store_verify	 v;
+	struct store		*st;
+	const char		*t;
+	size_t			 tlen;
+
+	if ((st = app_store(app)) == NULL) {
+		http_resp_error(req, resp, 503, "storage unavailable");
+		return;
+	}
+	t = fields_get(&req->qs, "token", &tlen);
+	if (verify_lookup(app, req, resp, st, t, tlen, &v) == -1)
+		return;
+	/* t is now a well-formed token: base64url text, no other byte. */
+	if (req->wants_json)
+		http_resp_text(resp, 200, "application/json",
+		    "{\"valid\":true}");
+	else
+		verify_page(app, req, resp, 200, t, v.user.email, NULL);
+	crypto_cleanse(&v, sizeof(v));
+}
+
+/* A wrong password: a failed login of the account (its attempts stay
+ * counted); the link stays usable. */
+static void
+verify_refuse(struct app *app, struct request *req, struct response *resp,
+    const struct store_verify *v, const char *token)
+{
+	stats_inc(app->stats, STAT_LOGINS_FAILED);
+	seclog(SECLOG_LOGIN_FAILED, req->remote_addr, v->user.email,
+	    req->route);
+	if (req->wants_json)
+		http_resp_error(req, resp, 401, VERIFY_WRONG_PASSWORD);
+	else
+		verify_page(app, req, resp, 401, token, v->user.email,
+		    VERIFY_WRONG_PASSWORD);
+}
+
+/*
+ * Check (pw, pwlen) against the password the link asks for, rate-limited
+ * with the login counters of its account and client (rl) and in a hashing
+ * slot. Returns 1 right, 0 wrong (the attempts stay recorded), or -1 after
+ * answering 429 or 503.
+ */
+static int
+verify_password(struct app *app, struct request *req, struct response *resp,
+    struct store *st, const struct store_verify *v, const char *pw,
+    size_t pwlen, struct routeutil_limit *rl)
+{
+	struct hashslot_ticket	 t;
+	int			 ok;
+
+	/* Refused before any hashing: a flood costs a count query. */
+	if (routeutil_ratelimit(app, req, resp, st, RL_LOGIN_ACCOUNT,
+	    RL_LOGIN_ADDR, v->user.email, rl) == -1) {
+		if (resp->status == 429)
+			stats_inc(app->stats, STAT_LOGINS_RATE_LIMITED);
+		return -1;
+	}
+	if (routeutil_hash_begin(app, req, resp, st, rl, &t) == -1)
+		return -1;
+	ok = password_verify(pw, pwlen, verify_pwhash(v)) == 1;
+	app_hash_release(app, &t);
+	return ok;
+}
+
+/*
+ * Sign the newly verified user in as a login does. The user is read again
+ * (the link's password and the end of older sessions moved the
+ * generation) and signed in only while the password is still the one just
+ * checked; session_create refuses any change after that read.
+ */
+static void
+verify_sign_in(struct app *app, struct request *req, struct response *resp,
+    struct store *st, const struct store_verify *v,
+    const struct routeutil_limit *rl)
+{
+	char		 cookie[SESSION_COOKIE_LEN + 1];
+	struct user	 u;
+	struct session	 se;
+	enum session_rc	 rc = SESSION_NONE;
+
+	switch (store_user_get_email(st, v->user.email, &u)) {
+	case STORE_OK:
+		if (strcmp(u.pwhash, verify_pwhash(v)) == 0)
+			rc = session_create(app, &u, req->remote_addr,
+			    req->user_agent, cookie, sizeof(cookie), &se);
+		crypto_cleanse(u.pwhash, sizeof(u.pwhash));
+		break;
+	case STORE_NOTFOUND:
+		break;
+	default:
+		rc = SESSION_ERROR;
+	}
+	if (rc == SESSION_ERROR) {
+		http_resp_error(req, resp, 503, "storage unavailable");
+		return;
+	}
+	if (rc == SESSION_NONE) {
+		/* Disabled, or a new password, since the check. */
+		http_resp_error(req, resp, 401, "address confirmed, but the "
+		    "account changed meanwhile: sign in again");
+		return;
+	}
+	(void)store_attempts_clear(st, RL_LOGIN_ACCOUNT, rl->acct);
+	stats_inc(app->stats, STAT_LOGINS_OK);
+	routeutil_session_cookie(app, resp, cookie,
+	    app->cfg->session_max_lifetime);
+	crypto_cleanse(cookie, sizeof(cookie));
+	if (req->wants_json) {
+		routeutil_session_json(resp, &se);
+		return;
+	}
+	http_resp_header(resp, "Location", "%s/", app->cfg->base_url);
+	resp->status = 303;
+}
+
+/* The right password: spend the link (single use), then sign in. */
+static void
+verify_use(struct app *app, struct request *req, struct response *resp,
+    struct store *st, const struct store_verify *v, const char *token,
+    const struct routeutil_limit *rl)
+{
+	/* The right password: this attempt does not count. */
+	(void)store_attempt_del(st, rl->a[1].id);
+	switch (store_verify_use(st, v, req->now)) {
+	case STORE_OK:
+		break;
+	case STORE_NOTFOUND:
+		verify_gone(app, req, resp);	/* used concurrently */
+		return;
+	case STORE_CONFLICT:
+		/* A new password or disabling came during the check, as a
+		 * login racing it: refused, and the link stays. */
+		verify_refuse(app, req, resp, v, token);
+		return;
+	default:
+		http_resp_error(req, resp, 503, "storage unavailable");
+		return;
+	}
+	log_info("user %lld verified their address", (long long)v->user.id);
+	/* Cached sessions carry the verified flag; a password set by the
+	 * link ends sessions made with an earlier one. */
+	(void)session_user_changed(app, v->user.id, v->pwhash[0] != '\0');
+	verify_sign_in(app, req, resp, st, v, rl);
+}
+
+/*
+ * POST /verify: token and password (the one chosen at registration for
+ * that link, or the account's for a link from /verify/resend). Marks the
+ * address verified, spends the link and signs the user in.
+ */
+static void
+verify_post(struct app *app, struct request *req, struct response *resp)
+{
+	struct store_verify	 v;
+	struct routeutil_limit	 rl;
+	struct store		*st;
+	const char		*t, *pw;
+	size_t			 tlen, pwlen;
+	int			 ok;
+
+	t = fields_get(&req->form, "token", &tlen);
+	pw = fields_get(&req->form, "password", &pwlen);
+	if (t == NULL || tlen == 0 || pw == NULL || pwlen == 0 ||
+	    pwlen > PASSWORD_MAX) {
+		http_resp_error(req, resp, 400,
+		    "the token and the password are required");
+		return;
+	}
+	if ((st = app_store(app)) == NULL) {
+		http_resp_error(req, resp, 503, "storage unavailable");
+		return;
+	}
+	if (verify_lookup(app, req, resp, st, t, tlen, &v) == -1)
+		return;
+	/* t is now a well-formed token: base64url text, no other byte. */
+	ok = verify_password(app, req, resp, st, &v, pw, pwlen, &rl);
+	if (ok == 1)
+		verify_use(app, req, resp, st, &v, t, &rl);
+	else if (ok == 0)
+		verify_refuse(app, req, resp, &v, t);
+	crypto_cleanse(&v, sizeof(v));
+}
+
+/* /verify: GET (and HEAD) show the form, POST verifies. */
+void
+route_verify(struct app *app, struct request *req, struct response *resp)
+{
+	if (strcmp(req->method, "POST") == 0)
+		verify_post(app, req, resp);
+	else
+		verify_get(app, req, resp);
 }
 
 void

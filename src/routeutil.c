@@ -1,5 +1,5 @@
-/* Helpers shared by the route groups: the request's session, the login
- * URL, rate-limited attempts, the message page. */
+/* Helpers shared by the route groups: the request's session, its cookie
+ * and JSON, the login URL, rate-limited attempts, the message page. */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,9 +8,11 @@
 #include "config.h"
 #include "csrf.h"
 #include "http.h"
+#include "json.h"
 #include "parse.h"
 #include "ratelimit.h"
 #include "routeutil.h"
+#include "seclog.h"
 #include "session.h"
 #include "stats.h"
 #include "store.h"
@@ -24,6 +26,7 @@ routeutil_session_load(struct app *app, const struct request *req, int fresh,
 	const char	*v;
 	unsigned char	 h[CRYPTO_SHA256_LEN];
 	size_t		 vlen;
+	enum session_rc	 rc;
 
 	if (hdr == NULL || !parse_cookie(hdr, strlen(hdr),
 	    app->cfg->cookie_name, &v, &vlen) ||
@@ -31,7 +34,46 @@ routeutil_session_load(struct app *app, const struct request *req, int fresh,
 		return SESSION_NONE;
 	if (hash != NULL)
 		memcpy(hash, h, sizeof(h));
-	return session_check(app, h, fresh, se, src);
+	/* A well-formed cookie of no live session: ended, expired, revoked,
+	 * or guessed. Worth a line; a missing or malformed one is not. */
+	if ((rc = session_check(app, h, fresh, se, src)) == SESSION_NONE)
+		seclog(SECLOG_SESSION_UNKNOWN, req->remote_addr, NULL,
+		    req->route);
+	return rc;
+}
+
+void
+routeutil_session_cookie(struct app *app, struct response *resp,
+    const char *value, int64_t max_age)
+{
+	const struct config	*c = app->cfg;
+
+	http_resp_header(resp, "Set-Cookie", "%s=%s; Path=/; Max-Age=%lld; "
+	    "HttpOnly; SameSite=Lax%s%s%s", c->cookie_name, value,
+	    (long long)max_age, c->cookie_secure ? "; Secure" : "",
+	    c->cookie_domain[0] ? "; Domain=" : "", c->cookie_domain);
+}
+
+void
+routeutil_session_json(struct response *resp, const struct session *se)
+{
+	struct jobj	*j = jobj_new(), *u, *s;
+
+	u = jobj_obj(j, "user");
+	jobj_int(u, "id", se->user.id);
+	jobj_str(u, "email", se->user.email);
+	jobj_str(u, "role", se->user.role);
+	jobj_bool(u, "verified", se->user.verified);
+	s = jobj_obj(j, "session");
+	jobj_str(s, "id", se->public_id);
+	jobj_int(s, "created", se->created);
+	jobj_int(s, "expires", se->expires);
+	jobj_int(s, "last_seen", se->last_seen);
+	resp->status = 200;
+	resp->content_type = "application/json";
+	buf_reset(&resp->body);
+	if (jobj_finish(j, &resp->body) == -1)
+		resp->status = 500;
 }
 
 int
@@ -95,6 +137,7 @@ routeutil_ratelimit(struct app *app, struct request *req, struct response *resp,
 				retry = r;
 		}
 		http_resp_header(resp, "Retry-After", "%lld", (long long)retry);
+		seclog(SECLOG_RATE_LIMITED, req->remote_addr, email, req->route);
 		http_resp_error(req, resp, 429, "too many attempts: try again later");
 		return -1;
 	default:
@@ -132,6 +175,7 @@ routeutil_hash_begin(struct app *app, struct request *req,
 		(void)store_attempt_del(st, rl->a[1].id);
 	}
 	stats_inc(app->stats, STAT_HASH_BUSY);
+	seclog(SECLOG_HASH_BUSY, req->remote_addr, NULL, req->route);
 	http_resp_header(resp, "Retry-After", "1");
 	http_resp_error(req, resp, 503, "busy: try again in a second");
 	return -1;

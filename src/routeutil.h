@@ -56,6 +56,18 @@ int	routeutil_hash_begin(struct app *, struct request *, struct response *,
 	    struct store *, const struct routeutil_limit *rl,
 	    struct hashslot_ticket *t);
 
+/*
+ * The session cookie of a login: value for max_age seconds (value "" and
+ * max_age 0 expire it). HttpOnly, SameSite=Lax, Secure and Domain as
+ * configured.
+ */
+void	routeutil_session_cookie(struct app *, struct response *,
+	    const char *value, int64_t max_age);
+
+/* 200 with the user and the session as JSON, the answer of GET /session
+ * and of a JSON login: {"user":{...},"session":{...}}. */
+void	routeutil_session_json(struct response *, const struct session *);
+
 /* The login page URL with next= (absolute, from base_url) into out. */
 int	routeutil_login_url(struct app *, const char *next, struct buf *out);
 

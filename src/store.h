@@ -175,16 +175,34 @@ void		 store_rollback(struct store *);
 enum store_rc	 store_verify_add(struct store *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t user_id,
 		    int64_t now, int64_t expires, const char *pwhash);
+
+/* A verification link as store_verify_find reads it. */
+struct store_verify {
+	int64_t		 id;
+	char		 pwhash[192];	/* the password the link sets, "" none */
+	struct user	 user;		/* its user as stored now */
+};
+
 /*
- * Use a token: if it is unused and unexpired at now, in one transaction
- * mark the user verified, apply the token's password if it has one
- * (*pw_set = 1), and retire every other unused token of the user
- * (STORE_OK, *user_id set). Used, unknown or expired: STORE_NOTFOUND,
- * nothing written.
+ * Read a link, writing nothing: STORE_OK with v filled when it is unused
+ * and unexpired at now and its user is enabled; used, unknown, expired or
+ * of a disabled user: STORE_NOTFOUND. v holds password hashes: cleanse it.
  */
-enum store_rc	 store_verify_use(struct store *,
+enum store_rc	 store_verify_find(struct store *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t now,
-		    int64_t *user_id, int *pw_set);
+		    struct store_verify *v);
+/*
+ * Use the link v that store_verify_find read, in one unit of work: mark it
+ * used, mark its user verified, apply v->pwhash if it is not "" (the
+ * user's generation moves), and retire every other link of the user with
+ * its pending password: STORE_OK. Only while the link is still unused and
+ * unexpired at now and its user enabled (else STORE_NOTFOUND: used
+ * concurrently, expired or disabled since) and the user's generation is
+ * still v->user.gen (else STORE_CONFLICT: a new password or "log out
+ * everywhere" came meanwhile). Anything but STORE_OK writes nothing.
+ */
+enum store_rc	 store_verify_use(struct store *, const struct store_verify *v,
+		    int64_t now);
 
 /* A message of the outbox. message is allocated: free it. */
 struct store_mail {

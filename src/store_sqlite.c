@@ -52,6 +52,7 @@ enum stmt_id {
 	SQL_ATTEMPT_PURGE,
 	SQL_VERIFY_ADD,
 	SQL_VERIFY_FIND,
+	SQL_VERIFY_USER,
 	SQL_VERIFY_MARK,
 	SQL_VERIFY_RETIRE,
 	SQL_OUTBOX_ADD,
@@ -125,10 +126,15 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_ATTEMPT_PURGE] = "DELETE FROM attempts WHERE at <= ?",
 	[SQL_VERIFY_ADD] = "INSERT INTO verify_tokens (token_hash, user_id, "
 	    "created, expires, pwhash) VALUES (?, ?, ?, ?, ?)",
-	[SQL_VERIFY_FIND] = "SELECT id, user_id, pwhash FROM verify_tokens "
-	    "WHERE token_hash = ? AND used = 0 AND expires > ?",
-	[SQL_VERIFY_MARK] =
-	    "UPDATE verify_tokens SET used = ? WHERE id = ? AND used = 0",
+	/* The user's columns first, in user_from_row's order. */
+	[SQL_VERIFY_FIND] = "SELECT u.id, u.email, u.role, u.verified, "
+	    "u.disabled, u.created, u.pwhash, u.gen, v.id, v.pwhash "
+	    "FROM verify_tokens v JOIN users u ON u.id = v.user_id "
+	    "WHERE v.token_hash = ? AND v.used = 0 AND v.expires > ? "
+	    "AND u.disabled = 0",
+	[SQL_VERIFY_USER] = "SELECT disabled, gen FROM users WHERE id = ?",
+	[SQL_VERIFY_MARK] = "UPDATE verify_tokens SET used = ?1 "
+	    "WHERE id = ?2 AND used = 0 AND expires > ?1",
 	[SQL_VERIFY_RETIRE] = "UPDATE verify_tokens SET used = ?, pwhash = '' "
 	    "WHERE user_id = ? AND (used = 0 OR pwhash != '')",
 	[SQL_OUTBOX_ADD] = "INSERT INTO outbox (created, recipient, message, "
@@ -1036,75 +1042,119 @@ store_verify_add(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
 	return step_done(st, s, "verify add");
 }
 
-struct verify_row {
-	int64_t	 id;
-	int64_t	 user_id;
-	char	 pwhash[192];
-};
-
 static void
 fill_verify(sqlite3_stmt *s, void *out)
 {
-	struct verify_row	*v = out;
+	struct store_verify	*v = out;
 
-	v->id = sqlite3_column_int64(s, 0);
-	v->user_id = sqlite3_column_int64(s, 1);
-	col_text(s, 2, v->pwhash, sizeof(v->pwhash));
+	user_from_row(s, &v->user);
+	v->id = sqlite3_column_int64(s, 8);
+	col_text(s, 9, v->pwhash, sizeof(v->pwhash));
 }
 
 enum store_rc
-store_verify_use(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
-    int64_t now, int64_t *user_id, int *pw_set)
+store_verify_find(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
+    int64_t now, struct store_verify *v)
 {
-	sqlite3_stmt		*s;
-	struct verify_row	 v;
-	enum store_rc		 rc;
+	sqlite3_stmt	*s;
+	enum store_rc	 rc;
 
+	memset(v, 0, sizeof(*v));
 	if ((s = stmt_get(st, SQL_VERIFY_FIND)) == NULL)
 		return STORE_ERROR;
 	if (bind_blob(s, 1, hash, CRYPTO_SHA256_LEN) || bind_int(s, 2, now)) {
 		stmt_done(s);
 		return STORE_ERROR;
 	}
-	/* Read first: an unknown token writes nothing. */
-	if ((rc = step_row(st, s, "verify find", fill_verify, &v)) != STORE_OK)
-		return rc;
-	if (store_begin(st) != STORE_OK)
+	if ((rc = step_row(st, s, "verify find", fill_verify, v)) != STORE_OK)
+		crypto_cleanse(v, sizeof(*v));
+	return rc;
+}
+
+/* The user's state as store_verify_use must find it. */
+struct verify_user {
+	int64_t	 disabled;
+	int64_t	 gen;
+};
+
+static void
+fill_verify_user(sqlite3_stmt *s, void *out)
+{
+	struct verify_user	*vu = out;
+
+	vu->disabled = sqlite3_column_int64(s, 0);
+	vu->gen = sqlite3_column_int64(s, 1);
+}
+
+/*
+ * Inside store_verify_use's unit of work: mark the link used now, then
+ * check that its user is enabled with generation gen. STORE_OK, or what
+ * store_verify_use answers (a link used concurrently is STORE_NOTFOUND,
+ * whatever that use did to the user).
+ */
+static enum store_rc
+verify_claim(struct store *st, int64_t id, int64_t user_id, int64_t gen,
+    int64_t now)
+{
+	sqlite3_stmt		*s;
+	struct verify_user	 vu;
+	enum store_rc		 rc;
+
+	if ((s = stmt_get(st, SQL_VERIFY_MARK)) == NULL)
 		return STORE_ERROR;
-	if ((s = stmt_get(st, SQL_VERIFY_MARK)) == NULL ||
-	    bind_int(s, 1, now) || bind_int(s, 2, v.id)) {
-		if (s != NULL)
-			stmt_done(s);
-		goto fail;
+	if (bind_int(s, 1, now) || bind_int(s, 2, id)) {
+		stmt_done(s);
+		return STORE_ERROR;
 	}
 	if (step_done(st, s, "verify mark") != STORE_OK)
-		goto fail;
-	if (sqlite3_changes(st->db) == 0) {	/* used concurrently */
-		store_rollback(st);
+		return STORE_ERROR;
+	/* Used concurrently, or expired since it was read. */
+	if (sqlite3_changes(st->db) == 0)
 		return STORE_NOTFOUND;
+	if ((s = stmt_get(st, SQL_VERIFY_USER)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, user_id)) {
+		stmt_done(s);
+		return STORE_ERROR;
 	}
-	if (store_user_set_verified(st, v.user_id, 1) != STORE_OK ||
-	    (v.pwhash[0] != '\0' &&
-	    store_user_set_pwhash(st, v.user_id, v.pwhash) != STORE_OK))
+	if ((rc = step_row(st, s, "verify user", fill_verify_user, &vu)) !=
+	    STORE_OK)
+		return rc;
+	if (vu.disabled)
+		return STORE_NOTFOUND;
+	return vu.gen == gen ? STORE_OK : STORE_CONFLICT;
+}
+
+enum store_rc
+store_verify_use(struct store *st, const struct store_verify *v, int64_t now)
+{
+	sqlite3_stmt	*s;
+	enum store_rc	 rc;
+
+	if (store_begin(st) != STORE_OK)
+		return STORE_ERROR;
+	if ((rc = verify_claim(st, v->id, v->user.id, v->user.gen, now)) !=
+	    STORE_OK)
+		goto fail;
+	rc = STORE_ERROR;
+	if (store_user_set_verified(st, v->user.id, 1) != STORE_OK ||
+	    (v->pwhash[0] != '\0' &&
+	    store_user_set_pwhash(st, v->user.id, v->pwhash) != STORE_OK))
 		goto fail;
 	/* Every other link of the user dies, with its pending password. */
-	if ((s = stmt_get(st, SQL_VERIFY_RETIRE)) == NULL ||
-	    bind_int(s, 1, now) || bind_int(s, 2, v.user_id)) {
-		if (s != NULL)
-			stmt_done(s);
+	if ((s = stmt_get(st, SQL_VERIFY_RETIRE)) == NULL)
+		goto fail;
+	if (bind_int(s, 1, now) || bind_int(s, 2, v->user.id)) {
+		stmt_done(s);
 		goto fail;
 	}
 	if (step_done(st, s, "verify retire") != STORE_OK ||
 	    store_commit(st) != STORE_OK)
 		goto fail;
-	*user_id = v.user_id;
-	*pw_set = v.pwhash[0] != '\0';
-	crypto_cleanse(&v, sizeof(v));
 	return STORE_OK;
 fail:
-	crypto_cleanse(&v, sizeof(v));
 	store_rollback(st);
-	return STORE_ERROR;
+	return rc;
 }
 
 enum store_rc

@@ -606,7 +606,13 @@ class RoutesTest(NginxCase):
         finally:
             db.close()
         path = self.location_path_of(link)
+        # Opening the link changes nothing; posting the password chosen
+        # at registration verifies and signs in.
         r = self.req(c, 'GET', path)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.req(c, 'GET', path).status, 200)
+        r = self.req(c, 'POST', '/auth/verify',
+                     json={'token': token, 'password': PASSWORD})
         self.assertEqual(r.status, 200, r)
         r = self.req(c, 'GET', path)
         self.assertEqual(r.status, 410, 'verify link reused: %r' % r)
@@ -629,6 +635,12 @@ class RoutesTest(NginxCase):
         self.assertEqual(r.body, r2.body)
         links = harness.wait_for(self.verify_links, timeout=10, what='a mail')
         r = self.req(c, 'GET', self.location_path_of(links[-1]))
+        self.assertEqual(r.status, 200, r)
+        # A resent link asks for the account's current password.
+        token = urllib.parse.parse_qs(
+            urllib.parse.urlsplit(links[-1]).query)['token'][0]
+        r = self.req(c, 'POST', '/auth/verify',
+                     json={'token': token, 'password': PASSWORD})
         self.assertEqual(r.status, 200, r)
         self.assertEqual(self.req(c, 'POST', '/auth/login', json={
             'email': UNVERIFIED, 'password': PASSWORD}).status, 200)
