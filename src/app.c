@@ -76,6 +76,7 @@ int
 app_hash_acquire(struct app *app, struct hashslot_ticket *t)
 {
 	char	 path[CONFIG_PATH_MAX + 32], err[512];
+	int	 slots, queue;
 
 	t->slot = -1;
 	t->queued = 0;
@@ -85,8 +86,12 @@ app_hash_acquire(struct app *app, struct hashslot_ticket *t)
 			log_error("password hashing: database path too long");
 			return -1;
 		}
-		if ((app->hashslot = hashslot_open(path, app->cfg->hash_slots,
-		    app->cfg->hash_queue, HASHSLOT_WAIT_MS,
+		/* Workers leave one of them for checks; CGI runs and the
+		 * command line are single processes. */
+		hashslot_bound(app->cfg->hash_slots, app->cfg->hash_queue,
+		    app->worker >= 0 ? app->cfg->workers : 1, &slots, &queue);
+		if ((app->hashslot = hashslot_open(path, slots, queue,
+		    HASHSLOT_WAIT_MS,
 		    util_file_owner(app->cfg->database), err, sizeof(err))) == NULL) {
 			log_error("password hashing refused: %s", err);
 			return -1;

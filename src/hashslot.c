@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "hashslot.h"
+#include "util.h"
 
 #define HASHSLOT_QUEUE_BASE	HASHSLOT_SLOTS_MAX	/* queue place 0 */
 #define HASHSLOT_POLL_NSEC	1000000L	/* a waiter's step: 1 ms */
@@ -186,6 +187,24 @@ hashslot_auto_slots(void)
 	return n > HASHSLOT_SLOTS_MAX ? HASHSLOT_SLOTS_MAX : (int)n;
 }
 
+void
+hashslot_bound(int slots, int queue, int workers, int *use_slots,
+    int *use_queue)
+{
+	if (slots <= 0)
+		slots = hashslot_auto_slots();
+	if (queue < 0)
+		queue = slots;
+	if (workers >= 2) {
+		if (slots > workers - 1)
+			slots = workers - 1;
+		if (queue > workers - 1 - slots)
+			queue = workers - 1 - slots;
+	}
+	*use_slots = slots;
+	*use_queue = queue;
+}
+
 int
 hashslot_lockpath(const char *database, char *out, size_t outsz)
 {
@@ -196,10 +215,8 @@ hashslot_lockpath(const char *database, char *out, size_t outsz)
 }
 
 /*
- * The file at fd may carry our locks: 0, or -1 with a reason in err. A
- * file root owns, opened by root, is handed to also_uid (the database's
- * owner, when known: the service user), so that the command line run as
- * root never leaves a lock file the service cannot use.
+ * The file at fd may carry our locks: 0, or -1 with a reason in err. Ours
+ * or also_uid's (the database's owner), one link, no access for others.
  */
 static int
 file_check(int fd, const char *path, long also_uid, char *err, size_t errsz)
@@ -214,12 +231,9 @@ file_check(int fd, const char *path, long also_uid, char *err, size_t errsz)
 		snprintf(err, errsz, "%s: not a regular file", path);
 		return -1;
 	}
-	if (geteuid() == 0 && sb.st_uid == 0 && also_uid > 0) {
-		if (fchown(fd, (uid_t)also_uid, (gid_t)-1) == -1) {
-			snprintf(err, errsz, "%s: %s", path, strerror(errno));
-			return -1;
-		}
-		sb.st_uid = (uid_t)also_uid;
+	if (sb.st_nlink != 1) {
+		snprintf(err, errsz, "%s: has other links", path);
+		return -1;
 	}
 	if (sb.st_uid != geteuid() && (long)sb.st_uid != also_uid) {
 		snprintf(err, errsz, "%s: owned by uid %lu, not by uid %lu",
@@ -260,8 +274,8 @@ hashslot_open(const char *lockpath, int slots, int queue, int wait_ms,
 		queue = slots;
 	/* O_NONBLOCK, O_NOCTTY: opening something odd neither hangs nor
 	 * changes the terminal; the file is never read or written. */
-	fd = open(lockpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-	    O_NONBLOCK | O_NOCTTY, 0600);
+	fd = util_open_private(lockpath, O_RDWR | O_NONBLOCK | O_NOCTTY,
+	    also_uid);
 	if (fd == -1) {
 		snprintf(err, errsz, "%s: %s", lockpath, errno == ELOOP ?
 		    "is a symbolic link" : strerror(errno));

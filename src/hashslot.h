@@ -60,6 +60,16 @@ struct hashslot_usage {
 int	hashslot_auto_slots(void);
 
 /*
+ * The slots and queue one instance uses: slots (0 = automatic) and queue
+ * (-1 = as many as the slots) as configured, then, with workers >= 2,
+ * clamped so that hashing and waiting together hold at most workers - 1
+ * of them: one worker is always left for session checks (SPEC 5). With a
+ * single worker (or plain CGI, workers <= 1) nothing is clamped.
+ */
+void	hashslot_bound(int slots, int queue, int workers, int *use_slots,
+	    int *use_queue);
+
+/*
  * The lock file of a database file: database + HASHSLOT_LOCK_SUFFIX.
  * Returns 0, or -1 if out (outsz bytes) cannot hold it.
  */

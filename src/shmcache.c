@@ -108,16 +108,15 @@ shmcache_open(const char *path, size_t entries, long also_uid, char *err,
 		snprintf(err, errsz, "cache: entries out of range");
 		return NULL;
 	}
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600)) == -1) {
+	if ((fd = util_open_private(path, O_RDWR, also_uid)) == -1) {
 		snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (flock(fd, LOCK_EX) == -1 || fstat(fd, &sb) == -1)
 		goto fail;
 	/* Whoever can write the table can mint a session for anyone. */
-	if (!S_ISREG(sb.st_mode) || (sb.st_uid != geteuid() &&
-	    (long)sb.st_uid != also_uid) ||
+	if (!S_ISREG(sb.st_mode) || sb.st_nlink != 1 ||
+	    (sb.st_uid != geteuid() && (long)sb.st_uid != also_uid) ||
 	    (sb.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
 		snprintf(err, errsz, "%s: not a regular file owned by uid %ld "
 		    "(or the database's owner) and writable by its owner "
@@ -365,6 +364,13 @@ shmcache_drop_user(struct shmcache *c, int64_t user_id,
 void
 shmcache_clear(struct shmcache *c)
 {
+	size_t	 i;
+
+	/* Every hash's generation moves too: a refill that began before
+	 * the clear must not cache what it read (the operator clears after
+	 * changing the database by hand). 64 Ki increments, an admin's click. */
+	for (i = 0; i < SHM_GENS; i++)
+		atomic_fetch_add(&c->gens[i], 1);
 	atomic_fetch_add(&c->hdr->generation, 1);
 }
 

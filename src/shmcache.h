@@ -71,7 +71,8 @@ void		 shmcache_drop(struct shmcache *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN]);
 void		 shmcache_drop_user(struct shmcache *, int64_t user_id,
 		    const unsigned char (*hashes)[CRYPTO_SHA256_LEN], size_t n);
-/* Every entry at once (a new table generation). */
+/* Every entry at once (a new table generation), and every hash's
+ * generation moves, so no refill that began before it caches anything. */
 void		 shmcache_clear(struct shmcache *);
 
 /* The memcached key namespace shared by this host's processes. */

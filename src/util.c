@@ -1,10 +1,12 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "util.h"
@@ -262,4 +264,28 @@ util_file_owner(const char *path)
 
 	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) ?
 	    (long)sb.st_uid : -1;
+}
+
+int
+util_open_private(const char *path, int flags, long also_uid)
+{
+	int	 fd, saved;
+
+	flags |= O_NOFOLLOW | O_CLOEXEC;
+	if ((fd = open(path, flags | O_CREAT | O_EXCL, 0600)) == -1) {
+		if (errno != EEXIST)
+			return -1;
+		return open(path, flags);
+	}
+	/* Ours alone: a file root creates for the service goes to the
+	 * database's owner (never one found there: it could be a link). */
+	if (geteuid() == 0 && also_uid > 0 &&
+	    fchown(fd, (uid_t)also_uid, (gid_t)-1) == -1) {
+		saved = errno;
+		(void)unlink(path);
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
 }

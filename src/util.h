@@ -40,6 +40,15 @@ void	*xcalloc(size_t, size_t);
 
 /* The uid owning the regular file at path, or -1. */
 long	 util_file_owner(const char *path);
+
+/*
+ * Open path (never through a symbolic link, close-on-exec) with flags,
+ * creating it 0600 if it does not exist; a file this call creates as root
+ * is given to also_uid (> 0; the database's owner), so the command line
+ * run as root never leaves a file the service cannot use. The caller still
+ * checks what it opened. Returns the fd, or -1 with errno.
+ */
+int	 util_open_private(const char *path, int flags, long also_uid);
 char	*xstrdup(const char *);
 
 /* Current time in seconds (wall clock) and a monotonic time in microseconds. */

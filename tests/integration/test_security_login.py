@@ -119,7 +119,9 @@ class HashBoundTest(harness.TestCase):
         default scrypt cost, while a live session is checked: every check
         answers 200 within a second, every login is answered 200, 401,
         403, 429 or 503 (with Retry-After) and none hangs."""
-        ag = self.start(workers=4, hash_slots=1, hash_queue=1,
+        # 2 slots and 2 waiting: what a 4-CPU host gets by default. With
+        # 4 workers that would be every worker; one is kept for checks.
+        ag = self.start(workers=4, hash_slots=2, hash_queue=2,
                         scrypt_log2n=15, scrypt_r=8, scrypt_p=3,
                         login_max_per_account=1000, login_max_per_ip=1000)
         ag.add_user(UNVERIFIED, PASSWORD, verified=False)

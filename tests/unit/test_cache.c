@@ -248,14 +248,13 @@ side_of(struct fix *f)
 }
 
 /*
- * Forget hash's entry in the host table alone, leaving memcached and the
- * hash's generation as they are (a table clear: every slot goes).
+ * Forget se's entry in the host table alone, leaving memcached and the
+ * hash's generation as they are (a slot clear: every slot of its user).
  */
 static void
-table_forget(struct fix *f, const unsigned char *hash)
+table_forget(struct fix *f, const struct session *se)
 {
-	(void)hash;
-	shmcache_clear(side_of(f));
+	shmcache_drop_user(side_of(f), se->user.id, NULL, 0);
 }
 
 static int
@@ -476,14 +475,15 @@ invalidate(struct fix *f, enum invalidation how, const struct session *se)
 
 /*
  * A put made with the generation read before an invalidation of its hash
- * (a load from the database that raced a logout) is never accepted. (A
- * cache clear moves no hash's generation: a refill racing it caches what
- * the database still holds, which is right.)
+ * (a load from the database that raced a logout, or a cache clear) is
+ * never accepted.
  */
 static void
 test_gen_stale_put_not_cached(void **state)
 {
-	static const enum invalidation	 how[] = { INV_DROP, INV_DROP_USER };
+	static const enum invalidation	 how[] = {
+		INV_DROP, INV_DROP_USER, INV_CLEAR
+	};
 	struct fix			*f = *state;
 	struct cache			*c = cache_of(f);
 	struct session			 se;
@@ -573,7 +573,7 @@ test_mc_hit_after_table_drop(void **state)
 	c = cache_of(f);
 	session_of(&se, 1, 7, NOW + 3600);
 	put(f, &se, NOW);
-	table_forget(f, se.token_hash);
+	table_forget(f, &se);
 	assert_int_equal(table_has(f, se.token_hash, NOW), 0);
 	assert_int_equal(cache_get(c, se.token_hash, NOW, &got), 1);
 	assert_same_session(&got, &se);
@@ -595,7 +595,7 @@ test_mc_hit_after_local_ttl(void **state)
 	assert_int_equal(get(f, &se, NOW + 5), 1);
 	assert_int_equal(table_has(f, se.token_hash, NOW + 5), 1);
 	/* Past the session's expiry no tier answers. */
-	table_forget(f, se.token_hash);
+	table_forget(f, &se);
 	assert_int_equal(get(f, &se, NOW + 3600), 0);
 }
 
@@ -616,10 +616,10 @@ test_mc_hit_needs_current_generation(void **state)
 	session_of(&se, 1, 7, NOW + 3600);
 	session_of(&other, 2, 8, NOW + 3600);
 	put(f, &se, NOW);
-	table_forget(f, se.token_hash);
+	table_forget(f, &se);
 	shmcache_drop(side_of(f), other.token_hash);	/* someone's logout */
 	assert_int_equal(cache_get(c, se.token_hash, NOW, &got), 1);
-	table_forget(f, se.token_hash);
+	table_forget(f, &se);
 	shmcache_drop(side_of(f), se.token_hash);	/* this one's */
 	assert_int_equal(cache_get(c, se.token_hash, NOW, &got), 0);
 	assert_int_equal(table_has(f, se.token_hash, NOW), 0);
@@ -641,7 +641,7 @@ test_mc_foreign_key_refused(void **state)
 	assert_string_equal(cache_memcached_state(other, 1), "ok");
 	session_of(&se, 1, 7, NOW + 3600);
 	cache_put(other, &se, NOW, cache_gen(other, se.token_hash));
-	table_forget(f, se.token_hash);
+	table_forget(f, &se);
 	assert_int_equal(stats_get(f->u.stats, STAT_CACHE_ERRORS), 0);
 	assert_int_equal(cache_get(c, se.token_hash, NOW, &got), 0);
 	assert_int_equal(stats_get(f->u.stats, STAT_CACHE_ERRORS), 1);
@@ -689,7 +689,7 @@ test_mc_misplaced_entry_refused(void **state)
 	assert_int_equal(get(f, &s2, NOW), 0);
 	assert_int_equal(stats_get(f->u.stats, STAT_CACHE_ERRORS), 1);
 	assert_int_equal(table_has(f, s2.token_hash, NOW), 0);
-	table_forget(f, s1.token_hash);
+	table_forget(f, &s1);
 	assert_int_equal(get(f, &s1, NOW), 1);
 	buf_free(&val);
 	memc_close(m);
@@ -713,7 +713,7 @@ test_mc_stale_put_refused(void **state)
 	assert_int_equal(table_has(f, se.token_hash, NOW), 0);
 	assert_int_equal(get(f, &se, NOW), 0);	/* nor in memcached */
 	cache_put(c, &se, NOW, cache_gen(c, se.token_hash));
-	table_forget(f, se.token_hash);
+	table_forget(f, &se);
 	assert_int_equal(get(f, &se, NOW), 1);
 }
 
@@ -730,7 +730,7 @@ test_mc_drop_removes(void **state)
 	put(f, &s2, NOW);
 	assert_int_equal(cache_drop(cache_of(f), s1.token_hash), 0);
 	assert_int_equal(get(f, &s1, NOW), 0);
-	table_forget(f, s2.token_hash);
+	table_forget(f, &s2);
 	assert_int_equal(get(f, &s2, NOW), 1);
 }
 
@@ -754,7 +754,7 @@ test_mc_drop_user_removes(void **state)
 	    (const unsigned char (*)[CRYPTO_SHA256_LEN])hashes, 2), 0);
 	assert_int_equal(get(f, &s1, NOW), 0);
 	assert_int_equal(get(f, &s2, NOW), 0);
-	table_forget(f, s3.token_hash);
+	table_forget(f, &s3);
 	assert_int_equal(get(f, &s3, NOW), 1);
 }
 
@@ -775,7 +775,7 @@ test_mc_clear_abandons_namespace(void **state)
 	assert_true(shmcache_namespace(side_of(f)) != ns);
 	assert_int_equal(get(f, &s1, NOW), 0);
 	put(f, &s2, NOW);
-	table_forget(f, s2.token_hash);
+	table_forget(f, &s2);
 	assert_int_equal(get(f, &s2, NOW), 1);
 }
 
@@ -825,12 +825,12 @@ test_mc_down_checks_from_sqlite(void **state)
 	assert_int_equal(session_check(&f->u.app, se.token_hash, 0, &out,
 	    &src), SESSION_OK);
 	assert_int_equal(src, SOURCE_DB);
-	table_forget(f, se.token_hash);
+	table_forget(f, &se);
 	assert_int_equal(session_check(&f->u.app, se.token_hash, 0, &out,
 	    &src), SESSION_OK);
 	assert_int_equal(src, SOURCE_CACHE);		/* from memcached */
 	unitfix_mcd_stop(f->mc);
-	table_forget(f, se.token_hash);
+	table_forget(f, &se);
 	assert_int_equal(session_check(&f->u.app, se.token_hash, 0, &out,
 	    &src), SESSION_OK);
 	assert_int_equal(src, SOURCE_DB);

@@ -630,6 +630,59 @@ test_root_file_handed_to_database_owner(void **state)
 	assert_null(hashslot_open(path, 1, 1, 100, -1, err, sizeof(err)));
 }
 
+/*
+ * A root-owned file found at the path is never given away (it could be a
+ * hard link to any root file), and a file with another link is refused.
+ */
+static void
+test_found_root_file_is_not_given_away(void **state)
+{
+	char		 other[160], err[256];
+	struct stat	 sb;
+	int		 fd;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	name_in_dir(other, sizeof(other), "precious");
+	assert_true((fd = open(other, O_RDWR | O_CREAT | O_EXCL, 0600)) >= 0);
+	close(fd);
+	assert_int_equal(link(other, path), 0);
+	assert_null(hashslot_open(path, 1, 1, 100, 65534, err, sizeof(err)));
+	assert_non_null(strstr(err, "links"));
+	assert_int_equal(stat(other, &sb), 0);
+	assert_int_equal(sb.st_uid, 0);
+	unlink(other);
+}
+
+/* One worker is always left for checks (SPEC 5). */
+static void
+test_bound_leaves_a_worker(void **state)
+{
+	int	 s, q;
+
+	(void)state;
+	hashslot_bound(2, 2, 4, &s, &q);	/* a 4-CPU host's defaults */
+	assert_int_equal(s, 2);
+	assert_int_equal(q, 1);
+	hashslot_bound(8, -1, 4, &s, &q);
+	assert_int_equal(s, 3);
+	assert_int_equal(q, 0);
+	hashslot_bound(1, 64, 4, &s, &q);
+	assert_int_equal(s, 1);
+	assert_int_equal(q, 2);
+	hashslot_bound(3, 0, 2, &s, &q);
+	assert_int_equal(s, 1);
+	assert_int_equal(q, 0);
+	/* A single process (one worker, CGI, the command line): as is. */
+	hashslot_bound(2, 5, 1, &s, &q);
+	assert_int_equal(s, 2);
+	assert_int_equal(q, 5);
+	hashslot_bound(0, -1, 64, &s, &q);
+	assert_int_equal(s, hashslot_auto_slots());
+	assert_int_equal(q, hashslot_auto_slots());
+}
+
 static void
 test_symlink_refused(void **state)
 {
@@ -830,6 +883,10 @@ main(void)
 		    test_other_owner_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_root_file_handed_to_database_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_found_root_file_is_not_given_away, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bound_leaves_a_worker, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_symlink_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -1,4 +1,5 @@
 /* Unit tests of src/shmcache.c: the host table on a temporary file. */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -294,6 +295,56 @@ test_writable_by_others_is_refused(void **state)
 	shmcache_close(c);
 }
 
+/*
+ * Root (the command line) creating the table gives it to the database's
+ * owner, so the service keeps using it; a table with another link is
+ * refused and nothing found at the path is given away.
+ */
+static void
+test_root_created_table_goes_to_database_owner(void **state)
+{
+	struct shmcache	*c;
+	struct stat	 sb;
+	char		 err[256], other[80];
+	int		 fd;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	c = shmcache_open(path, 16, 65534, err, sizeof(err));
+	assert_non_null(c);
+	shmcache_close(c);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_uid, 65534);
+	unlink(path);
+	assert_true(snprintf(other, sizeof(other), "%s.other", path) > 0);
+	assert_true((fd = open(other, O_RDWR | O_CREAT | O_EXCL, 0600)) >= 0);
+	close(fd);
+	assert_int_equal(link(other, path), 0);
+	assert_null(shmcache_open(path, 16, 65534, err, sizeof(err)));
+	assert_int_equal(stat(other, &sb), 0);
+	assert_int_equal(sb.st_uid, 0);
+	unlink(other);
+}
+
+/* A clear moves every hash's generation: a refill begun before it is
+ * not kept (the refill read the database before the operator's edit). */
+static void
+test_clear_moves_generations(void **state)
+{
+	struct shmcache	*c = open_table(64);
+	struct session	 se, got;
+	uint64_t	 gen;
+
+	(void)state;
+	session_of(&se, 11, 30);
+	gen = shmcache_gen(c, se.token_hash);
+	shmcache_clear(c);
+	shmcache_put(c, &se, NOW, NOW + 60, gen);
+	assert_int_equal(shmcache_get(c, se.token_hash, NOW, &got), 0);
+	shmcache_close(c);
+}
+
 int
 main(void)
 {
@@ -312,6 +363,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_symlink_is_refused,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writable_by_others_is_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_root_created_table_goes_to_database_owner, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_clear_moves_generations,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drop_user_and_clear,
 		    setup, teardown),
