@@ -204,18 +204,20 @@ cmd_user(struct cli *c, int argc, char **argv)
 		return EXIT_FAIL;
 	if (strcmp(verb, "passwd") == 0)
 		return cmd_user_passwd(c, &u);
+	if (strcmp(verb, "del") == 0) {
+		if (session_user_delete(&c->app, u.id) == SESSION_ERROR)
+			return fail("%s: database error", u.email);
+		printf("%s: del done\n", u.email);
+		return 0;
+	}
 	if (strcmp(verb, "role") == 0)
 		rc = store_user_set_role(c->st, u.id, argv[2]);
 	else if (strcmp(verb, "verify") == 0)
 		rc = store_user_set_verified(c->st, u.id, 1);
 	else if (strcmp(verb, "disable") == 0)
 		rc = store_user_set_disabled(c->st, u.id, 1);
-	else if (strcmp(verb, "enable") == 0)
-		rc = store_user_set_disabled(c->st, u.id, 0);
-	else if (session_user_changed(&c->app, u.id, 1) != SESSION_OK)
-		rc = STORE_ERROR;
 	else
-		rc = store_user_del(c->st, u.id);
+		rc = store_user_set_disabled(c->st, u.id, 0);
 	if (rc != STORE_OK)
 		return fail("%s: database error", u.email);
 	/* Cached sessions carry the role and flags: drop them at once. */

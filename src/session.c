@@ -285,6 +285,32 @@ out:
 }
 
 enum session_rc
+session_user_delete(struct app *app, int64_t user_id)
+{
+	struct store	*st;
+	struct hashes	 hs = { NULL, 0, 0, 0 };
+	enum session_rc	 rc = SESSION_ERROR;
+
+	if ((st = app_store(app)) == NULL)
+		return SESSION_ERROR;
+	switch (store_user_del(st, user_id, collect_hash, &hs)) {
+	case STORE_OK:
+		break;
+	case STORE_NOTFOUND:
+		rc = SESSION_NONE;
+		goto out;
+	default:
+		goto out;
+	}
+	stats_add(app->stats, STAT_LOGOUTS, hs.n);
+	if (drop_hashes(app, user_id, &hs) == 0)
+		rc = SESSION_OK;
+out:
+	free(hs.h);
+	return rc;
+}
+
+enum session_rc
 session_end_user(struct app *app, int64_t user_id)
 {
 	return session_user_changed(app, user_id, 1);

@@ -72,6 +72,12 @@ enum session_rc	 session_end_user(struct app *, int64_t user_id);
  */
 enum session_rc	 session_user_changed(struct app *, int64_t user_id,
 		    int end_sessions);
+/*
+ * Delete a user with every session of theirs, in one unit of work with
+ * the collection of their hashes, then from every cache tier. SESSION_NONE
+ * when there is no such user.
+ */
+enum session_rc	 session_user_delete(struct app *, int64_t user_id);
 /* End the session with this public id (of user_id, if > 0). */
 enum session_rc	 session_revoke(struct app *, const char *public_id,
 		    int64_t user_id);

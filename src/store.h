@@ -94,11 +94,18 @@ enum store_rc	 store_user_set_role(struct store *, int64_t id, const char *);
 enum store_rc	 store_user_set_verified(struct store *, int64_t id, int);
 /* The user's generation moves with it. */
 enum store_rc	 store_user_set_disabled(struct store *, int64_t id, int);
-enum store_rc	 store_user_del(struct store *, int64_t id);
+/*
+ * Delete a user in one unit of work: their generation moves (a login in
+ * flight creates no session), each of their sessions is passed to cb
+ * (which must accept every one), then the user and the sessions go.
+ * STORE_NOTFOUND when there is no such user (nothing written).
+ */
+typedef int	 (*store_session_cb)(const struct session *, void *);
+enum store_rc	 store_user_del(struct store *, int64_t id, store_session_cb,
+		    void *arg);
 typedef int	 (*store_user_cb)(const struct user *, void *);
 enum store_rc	 store_user_each(struct store *, store_user_cb, void *);
 
-typedef int	 (*store_session_cb)(const struct session *, void *);
 /*
  * Add se (se->id set) for se->user.id, in one unit of work: only while the
  * user is enabled and their generation is still gen (else STORE_CONFLICT,

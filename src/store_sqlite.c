@@ -596,15 +596,49 @@ exec_int(struct store *st, enum stmt_id id, int64_t v, int64_t *changes)
 	return rc;
 }
 
-enum store_rc
-store_user_del(struct store *st, int64_t id)
-{
-	int64_t		 n = 0;
-	enum store_rc	 rc;
+/* A callback that must see every row: a refusal fails the caller. */
+struct strict_cb {
+	store_session_cb	 cb;
+	void			*arg;
+	int			 failed;
+};
 
-	if ((rc = exec_int(st, SQL_USER_DEL, id, &n)) == STORE_OK && n == 0)
-		rc = STORE_NOTFOUND;
-	return rc;
+static int
+strict_each(const struct session *se, void *arg)
+{
+	struct strict_cb	*s = arg;
+
+	if (s->cb(se, s->arg) != 0) {
+		s->failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* The user and every session of theirs in one unit of work; see store.h. */
+enum store_rc
+store_user_del(struct store *st, int64_t id, store_session_cb cb, void *arg)
+{
+	struct strict_cb	 s = { cb, arg, 0 };
+	int64_t			 n = 0;
+
+	if (store_begin(st) != STORE_OK)
+		return STORE_ERROR;
+	if (exec_int(st, SQL_USER_GEN_BUMP, id, NULL) != STORE_OK ||
+	    store_session_each(st, id, strict_each, &s) != STORE_OK ||
+	    s.failed || exec_int(st, SQL_USER_DEL, id, &n) != STORE_OK) {
+		store_rollback(st);
+		return STORE_ERROR;
+	}
+	if (n == 0) {
+		store_rollback(st);
+		return STORE_NOTFOUND;
+	}
+	if (store_commit(st) != STORE_OK) {
+		store_rollback(st);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
 }
 
 enum store_rc
@@ -811,25 +845,6 @@ store_session_del_hash(struct store *st,
 	    sqlite3_changes(st->db) == 0)
 		rc = STORE_NOTFOUND;
 	return rc;
-}
-
-/* A callback that must see every row: a refusal fails the caller. */
-struct strict_cb {
-	store_session_cb	 cb;
-	void			*arg;
-	int			 failed;
-};
-
-static int
-strict_each(const struct session *se, void *arg)
-{
-	struct strict_cb	*s = arg;
-
-	if (s->cb(se, s->arg) != 0) {
-		s->failed = 1;
-		return 1;
-	}
-	return 0;
 }
 
 enum store_rc

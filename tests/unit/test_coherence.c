@@ -250,6 +250,47 @@ test_refill_racing_disable_memcached(void **state)
 	assert_int_equal(check(&f->u.app, f->hash, 0, &se), SESSION_NONE);
 }
 
+static void
+delete_other(struct fix *f)
+{
+	assert_int_equal(session_user_delete(&f->other, f->uid), SESSION_OK);
+}
+
+/* Deleting the user during a refill: the session never validates after. */
+static void
+test_refill_racing_user_delete_memcached(void **state)
+{
+	struct fix	*f = fix_of(state);
+	struct session	 se;
+	struct user	 u;
+
+	f->during = delete_other;
+	(void)check(&f->u.app, f->hash, 0, &se);
+	assert_true(f->ran);
+	assert_int_equal(check(&f->other, f->hash, 0, &se), SESSION_NONE);
+	assert_int_equal(check(&f->u.app, f->hash, 0, &se), SESSION_NONE);
+	assert_int_equal(store_user_get_email(app_store(&f->u.app),
+	    "race@example.com", &u), STORE_NOTFOUND);
+}
+
+/* A login that read the user before the delete creates no session. */
+static void
+test_login_racing_user_delete_creates_no_session(void **state)
+{
+	struct fix	*f = fix_of(state);
+	struct user	 u;
+	struct session	 se;
+	char		 cookie[SESSION_COOKIE_LEN + 1];
+
+	assert_int_equal(store_user_get_email(app_store(&f->u.app),
+	    "race@example.com", &u), STORE_OK);
+	assert_int_equal(session_user_delete(&f->other, f->uid), SESSION_OK);
+	assert_int_equal(session_create(&f->u.app, &u, "127.0.0.1", "ua",
+	    cookie, sizeof(cookie), &se), SESSION_NONE);
+	assert_int_equal(session_user_delete(&f->other, f->uid),
+	    SESSION_NONE);
+}
+
 /*
  * Item 10: an entry written under the generation before a logout and put
  * back into memcached afterwards (by someone who can write there and
@@ -396,6 +437,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_refill_racing_disable_memcached, setup_memcached,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refill_racing_user_delete_memcached, setup_memcached,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_login_racing_user_delete_creates_no_session,
+		    setup_table, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_memcached_entry_replayed_after_logout_is_refused,
 		    setup_memcached, teardown),
