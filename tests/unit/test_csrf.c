@@ -22,14 +22,8 @@
 #include "util.h"
 
 #define NONCE_B64	22	/* base64url of CSRF_NONCE_LEN bytes */
-#define PARAMS_MAX	32
 
 /* Request parameters built up by a test: "NAME", "value", ..., NULL. */
-struct plist {
-	const char	*v[PARAMS_MAX + 1];
-	size_t		 n;
-};
-
 /* A minted nonce cookie and the token that goes with it. */
 struct minted {
 	char	 nonce[NONCE_B64 + 1];
@@ -40,17 +34,7 @@ struct minted {
 static int
 setup_kv(void **state, const char *const *kv)
 {
-	struct unitfix	*u;
-
-	if ((u = calloc(1, sizeof(*u))) == NULL)
-		return -1;
-	if (unitfix_setup(u, kv) == -1) {
-		unitfix_teardown(u);
-		free(u);
-		return -1;
-	}
-	*state = u;
-	return 0;
+	return unitfix_new(state, kv);
 }
 
 static int
@@ -72,38 +56,23 @@ setup_base(void **state)
 static int
 teardown(void **state)
 {
-	struct unitfix	*u = *state;
-
-	unitfix_teardown(u);
-	free(u);
-	return 0;
-}
-
-static void
-pl_add(struct plist *pl, const char *name, const char *value)
-{
-	if (value == NULL)
-		return;
-	assert_true(pl->n + 2 <= PARAMS_MAX);
-	pl->v[pl->n++] = name;
-	pl->v[pl->n++] = value;
-	pl->v[pl->n] = NULL;
+	return unitfix_free(state);
 }
 
 /* A form POST with cookie (or NULL) and body; other params added after. */
 static void
-pl_post(struct plist *pl, const char *cookie)
+pl_post(struct unitfix_params *pl, const char *cookie)
 {
 	memset(pl, 0, sizeof(*pl));
-	pl_add(pl, "REQUEST_METHOD", "POST");
-	pl_add(pl, "REQUEST_URI", "/auth/logout");
-	pl_add(pl, "CONTENT_TYPE", "application/x-www-form-urlencoded");
-	pl_add(pl, "HTTP_COOKIE", cookie);
+	unitfix_param(pl, "REQUEST_METHOD", "POST");
+	unitfix_param(pl, "REQUEST_URI", "/auth/logout");
+	unitfix_param(pl, "CONTENT_TYPE", "application/x-www-form-urlencoded");
+	unitfix_param(pl, "HTTP_COOKIE", cookie);
 }
 
 /* csrf_check on a request made of params and body (parsed first). */
 static int
-check(struct unitfix *u, const struct plist *pl, const char *body)
+check(struct unitfix *u, const struct unitfix_params *pl, const char *body)
 {
 	struct fake_io	 f;
 	struct request	 req;
@@ -123,7 +92,7 @@ check(struct unitfix *u, const struct plist *pl, const char *body)
 static int
 check_token(struct unitfix *u, const char *cookie, const char *token)
 {
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	char		 body[256];
 	int		 n;
 
@@ -138,12 +107,12 @@ static int
 check_origin(struct unitfix *u, const char *origin, const char *host,
     const char *https)
 {
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 
 	pl_post(&pl, NULL);
-	pl_add(&pl, "HTTP_ORIGIN", origin);
-	pl_add(&pl, "HTTP_HOST", host);
-	pl_add(&pl, "HTTPS", https);
+	unitfix_param(&pl, "HTTP_ORIGIN", origin);
+	unitfix_param(&pl, "HTTP_HOST", host);
+	unitfix_param(&pl, "HTTPS", https);
 	return check(u, &pl, "");
 }
 
@@ -155,15 +124,15 @@ static int
 token_for(struct unitfix *u, const char *cookie, struct response *resp,
     char *token, size_t tokensz)
 {
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	struct fake_io	 f;
 	struct request	 req;
 	int		 rc;
 
 	memset(&pl, 0, sizeof(pl));
-	pl_add(&pl, "REQUEST_METHOD", "GET");
-	pl_add(&pl, "REQUEST_URI", "/auth/login");
-	pl_add(&pl, "HTTP_COOKIE", cookie);
+	unitfix_param(&pl, "REQUEST_METHOD", "GET");
+	unitfix_param(&pl, "REQUEST_URI", "/auth/login");
+	unitfix_param(&pl, "HTTP_COOKIE", cookie);
 	fakeio_init(&f, pl.v, NULL);
 	http_request_init(&req, &f.io, util_now());
 	memset(resp, 0, sizeof(*resp));
@@ -272,7 +241,7 @@ test_missing_token_fails(void **state)
 {
 	struct unitfix	*u = *state;
 	struct minted	 m;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 
 	mint(u, &m);
 	pl_post(&pl, m.cookie);
@@ -287,7 +256,7 @@ test_token_in_query_fails(void **state)
 {
 	struct unitfix	*u = *state;
 	struct minted	 m;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	char		 qs[128];
 	int		 n;
 
@@ -295,7 +264,7 @@ test_token_in_query_fails(void **state)
 	n = snprintf(qs, sizeof(qs), "csrf=%s", m.token);
 	assert_true(n > 0 && (size_t)n < sizeof(qs));
 	pl_post(&pl, m.cookie);
-	pl_add(&pl, "QUERY_STRING", qs);
+	unitfix_param(&pl, "QUERY_STRING", qs);
 	assert_int_equal(check(u, &pl, ""), 0);
 }
 
@@ -516,17 +485,17 @@ static void
 test_origin_scheme_from_request_scheme(void **state)
 {
 	struct unitfix	*u = *state;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 
 	pl_post(&pl, NULL);
-	pl_add(&pl, "HTTP_ORIGIN", "https://app.example.org");
-	pl_add(&pl, "HTTP_HOST", "app.example.org");
-	pl_add(&pl, "REQUEST_SCHEME", "https");
+	unitfix_param(&pl, "HTTP_ORIGIN", "https://app.example.org");
+	unitfix_param(&pl, "HTTP_HOST", "app.example.org");
+	unitfix_param(&pl, "REQUEST_SCHEME", "https");
 	assert_int_equal(check(u, &pl, ""), 1);
 	pl_post(&pl, NULL);
-	pl_add(&pl, "HTTP_ORIGIN", "https://app.example.org");
-	pl_add(&pl, "HTTP_HOST", "app.example.org");
-	pl_add(&pl, "REQUEST_SCHEME", "http");
+	unitfix_param(&pl, "HTTP_ORIGIN", "https://app.example.org");
+	unitfix_param(&pl, "HTTP_HOST", "app.example.org");
+	unitfix_param(&pl, "REQUEST_SCHEME", "http");
 	assert_int_equal(check(u, &pl, ""), 0);
 }
 
@@ -535,7 +504,7 @@ test_foreign_origin_without_token_fails(void **state)
 {
 	struct unitfix	*u = *state;
 	struct minted	 m;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	char		 body[128];
 	int		 n;
 
@@ -547,7 +516,7 @@ test_foreign_origin_without_token_fails(void **state)
 	/* A foreign Origin with a good token: the token decides (SPEC 4). */
 	mint(u, &m);
 	pl_post(&pl, m.cookie);
-	pl_add(&pl, "HTTP_ORIGIN", "https://evil.example");
+	unitfix_param(&pl, "HTTP_ORIGIN", "https://evil.example");
 	n = snprintf(body, sizeof(body), "csrf=%s", m.token);
 	assert_true(n > 0 && (size_t)n < sizeof(body));
 	assert_int_equal(check(u, &pl, body), 1);

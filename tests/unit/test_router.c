@@ -23,17 +23,11 @@
 #include "unitfix.h"
 #include "util.h"
 
-#define PARAMS_MAX	32
 #define BASE_URL	"https://auth.example.com"
 #define LOGIN_URL	BASE_URL "/auth/login"
 #define BIG_BODY	70000
 
 /* Request parameters built up by a test: "NAME", "value", ..., NULL. */
-struct plist {
-	const char	*v[PARAMS_MAX + 1];
-	size_t		 n;
-};
-
 /* A browser's CSRF state from GET /login: its cookie and form token. */
 struct form_csrf {
 	char	 cookie[128];		/* "authgw_sid_csrf=<nonce>" */
@@ -44,55 +38,31 @@ static int
 setup(void **state)
 {
 	static const char *const kv[] = { "base_url", BASE_URL, NULL };
-	struct unitfix	*u;
 
-	if ((u = calloc(1, sizeof(*u))) == NULL)
-		return -1;
-	if (unitfix_setup(u, kv) == -1) {
-		unitfix_teardown(u);
-		free(u);
-		return -1;
-	}
-	*state = u;
-	return 0;
+	return unitfix_new(state, kv);
 }
 
 static int
 teardown(void **state)
 {
-	struct unitfix	*u = *state;
-
-	unitfix_teardown(u);
-	free(u);
-	return 0;
+	return unitfix_free(state);
 }
 
 static void
-pl_add(struct plist *pl, const char *name, const char *value)
-{
-	if (value == NULL)
-		return;
-	assert_true(pl->n + 2 <= PARAMS_MAX);
-	pl->v[pl->n++] = name;
-	pl->v[pl->n++] = value;
-	pl->v[pl->n] = NULL;
-}
-
-static void
-pl_req(struct plist *pl, const char *method, const char *uri)
+pl_req(struct unitfix_params *pl, const char *method, const char *uri)
 {
 	memset(pl, 0, sizeof(*pl));
-	pl_add(pl, "REQUEST_METHOD", method);
-	pl_add(pl, "REQUEST_URI", uri);
+	unitfix_param(pl, "REQUEST_METHOD", method);
+	unitfix_param(pl, "REQUEST_URI", uri);
 }
 
 /* A POST of content type ct (NULL: none) with cookie (NULL: none). */
 static void
-pl_post(struct plist *pl, const char *uri, const char *ct, const char *cookie)
+pl_post(struct unitfix_params *pl, const char *uri, const char *ct, const char *cookie)
 {
 	pl_req(pl, "POST", uri);
-	pl_add(pl, "CONTENT_TYPE", ct);
-	pl_add(pl, "HTTP_COOKIE", cookie);
+	unitfix_param(pl, "CONTENT_TYPE", ct);
+	unitfix_param(pl, "HTTP_COOKIE", cookie);
 }
 
 /*
@@ -100,7 +70,7 @@ pl_post(struct plist *pl, const char *uri, const char *ct, const char *cookie)
  * Every answer has the status it returns and Cache-Control: no-store.
  */
 static int
-serve(struct unitfix *u, const struct plist *pl, const char *body,
+serve(struct unitfix *u, const struct unitfix_params *pl, const char *body,
     struct fake_io *f)
 {
 	char	 v[64];
@@ -116,7 +86,7 @@ serve(struct unitfix *u, const struct plist *pl, const char *body,
 
 /* serve() that keeps only the status. */
 static int
-serve_status(struct unitfix *u, const struct plist *pl, const char *body)
+serve_status(struct unitfix *u, const struct unitfix_params *pl, const char *body)
 {
 	struct fake_io	 f;
 	int		 status;
@@ -129,7 +99,7 @@ serve_status(struct unitfix *u, const struct plist *pl, const char *body)
 static int
 get_status(struct unitfix *u, const char *uri)
 {
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 
 	pl_req(&pl, "GET", uri);
 	return serve_status(u, &pl, NULL);
@@ -172,11 +142,11 @@ session_cookie(struct unitfix *u, char *out, size_t outsz)
 static int
 session_alive(struct unitfix *u, const char *cookie)
 {
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	int		 status;
 
 	pl_req(&pl, "GET", "/auth/session");
-	pl_add(&pl, "HTTP_COOKIE", cookie);
+	unitfix_param(&pl, "HTTP_COOKIE", cookie);
 	status = serve_status(u, &pl, NULL);
 	assert_true(status == 200 || status == 401);
 	return status == 200;
@@ -187,7 +157,7 @@ static void
 login_form(struct unitfix *u, struct form_csrf *fc)
 {
 	static const char	 mark[] = "name=\"csrf\" value=\"";
-	struct plist		 pl;
+	struct unitfix_params		 pl;
 	struct fake_io		 f;
 	const char		*p, *q;
 	char			*semi;
@@ -226,7 +196,7 @@ static void
 test_unknown_route_404(void **state)
 {
 	struct unitfix	*u = *state;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	struct fake_io	 f;
 	char		 v[64];
 
@@ -234,7 +204,7 @@ test_unknown_route_404(void **state)
 	assert_int_equal(get_status(u, "/auth/login/x"), 404);
 	assert_int_equal(get_status(u, "/auth/LOGIN"), 404);
 	pl_req(&pl, "GET", "/auth/nope");
-	pl_add(&pl, "HTTP_ACCEPT", "application/json");
+	unitfix_param(&pl, "HTTP_ACCEPT", "application/json");
 	assert_int_equal(serve(u, &pl, NULL, &f), 404);
 	assert_true(fakeio_header(&f, "Content-Type", v, sizeof(v)));
 	assert_string_equal(v, "application/json");
@@ -260,7 +230,7 @@ static void
 expect_405(struct unitfix *u, const char *method, const char *uri,
     const char *allow)
 {
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	struct fake_io	 f;
 	char		 v[64];
 
@@ -289,7 +259,7 @@ static void
 test_404_has_no_allow(void **state)
 {
 	struct unitfix	*u = *state;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	struct fake_io	 f;
 	char		 v[64];
 
@@ -307,7 +277,7 @@ static void
 test_head_answered_as_get(void **state)
 {
 	struct unitfix	*u = *state;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	struct fake_io	 g, h;
 	char		 v[256];
 
@@ -331,7 +301,7 @@ static void
 expect_csrf_403(struct unitfix *u, const char *uri, const char *cookie,
     const char *body)
 {
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	struct fake_io	 f;
 	char		 v[256];
 
@@ -365,7 +335,7 @@ static void
 test_form_post_bad_csrf_403(void **state)
 {
 	struct unitfix	*u = *state;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	struct form_csrf fc;
 	char		 sid[128], cookies[256];
 	int		 n;
@@ -377,17 +347,17 @@ test_form_post_bad_csrf_403(void **state)
 	expect_csrf_403(u, "/auth/logout", cookies, "csrf=AAAA");
 	/* A foreign or "null" Origin does not stand in for the token. */
 	pl_post(&pl, "/auth/logout", "application/x-www-form-urlencoded", sid);
-	pl_add(&pl, "HTTP_ORIGIN", "https://evil.example");
+	unitfix_param(&pl, "HTTP_ORIGIN", "https://evil.example");
 	assert_int_equal(serve_status(u, &pl, ""), 403);
 	pl_post(&pl, "/auth/logout", "application/x-www-form-urlencoded", sid);
-	pl_add(&pl, "HTTP_ORIGIN", "null");
+	unitfix_param(&pl, "HTTP_ORIGIN", "null");
 	assert_int_equal(serve_status(u, &pl, ""), 403);
 	assert_true(session_alive(u, sid));
 }
 
 /* A form logout that passes the gate: 303, cookie expired. */
 static void
-expect_logout_303(struct unitfix *u, const struct plist *pl,
+expect_logout_303(struct unitfix *u, const struct unitfix_params *pl,
     const char *body)
 {
 	struct fake_io	 f;
@@ -405,7 +375,7 @@ static void
 test_form_post_with_token_passes(void **state)
 {
 	struct unitfix	*u = *state;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	struct form_csrf fc;
 	char		 sid[128], cookies[256], body[160];
 	int		 n;
@@ -426,20 +396,20 @@ static void
 test_form_post_with_origin_passes(void **state)
 {
 	struct unitfix	*u = *state;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	char		 sid[128];
 
 	session_cookie(u, sid, sizeof(sid));
 	pl_post(&pl, "/auth/logout", "application/x-www-form-urlencoded", sid);
-	pl_add(&pl, "HTTP_ORIGIN", BASE_URL);
+	unitfix_param(&pl, "HTTP_ORIGIN", BASE_URL);
 	expect_logout_303(u, &pl, "");
 	assert_false(session_alive(u, sid));
 
 	session_cookie(u, sid, sizeof(sid));
 	pl_post(&pl, "/auth/logout", NULL, sid);
-	pl_add(&pl, "HTTP_ORIGIN", "https://app.example.org");
-	pl_add(&pl, "HTTP_HOST", "app.example.org");
-	pl_add(&pl, "HTTPS", "on");
+	unitfix_param(&pl, "HTTP_ORIGIN", "https://app.example.org");
+	unitfix_param(&pl, "HTTP_HOST", "app.example.org");
+	unitfix_param(&pl, "HTTPS", "on");
 	expect_logout_303(u, &pl, "");
 	assert_false(session_alive(u, sid));
 }
@@ -448,7 +418,7 @@ static void
 test_json_post_passes_csrf_gate(void **state)
 {
 	struct unitfix	*u = *state;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	struct fake_io	 f;
 	char		 sid[128], v[256];
 
@@ -468,7 +438,7 @@ test_json_post_passes_csrf_gate(void **state)
 	/* Accept: application/json alone does not make a form JSON. */
 	pl_post(&pl, "/auth/refresh", "application/x-www-form-urlencoded",
 	    NULL);
-	pl_add(&pl, "HTTP_ACCEPT", "application/json");
+	unitfix_param(&pl, "HTTP_ACCEPT", "application/json");
 	assert_int_equal(serve_status(u, &pl, ""), 403);
 }
 
@@ -476,15 +446,15 @@ static void
 test_body_over_64k_413(void **state)
 {
 	struct unitfix	*u = *state;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	struct fake_io	 f;
 	char		 sid[128], v[256], *big = big_form(BIG_BODY);
 
 	session_cookie(u, sid, sizeof(sid));
 	/* Announced: refused before reading, even with a valid Origin. */
 	pl_post(&pl, "/auth/logout", "application/x-www-form-urlencoded", sid);
-	pl_add(&pl, "CONTENT_LENGTH", "70000");
-	pl_add(&pl, "HTTP_ORIGIN", BASE_URL);
+	unitfix_param(&pl, "CONTENT_LENGTH", "70000");
+	unitfix_param(&pl, "HTTP_ORIGIN", BASE_URL);
 	assert_int_equal(serve(u, &pl, big, &f), 413);
 	assert_int_equal(f.body_off, 0);
 	assert_false(fakeio_header(&f, "Set-Cookie", v, sizeof(v)));
@@ -504,21 +474,21 @@ static void
 test_body_limit_boundary(void **state)
 {
 	struct unitfix	*u = *state;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	struct fake_io	 f;
 	char		*b = big_form(HTTP_BODY_MAX), *c = big_form(
 			    HTTP_BODY_MAX + 1);
 
 	pl_post(&pl, "/auth/logout", NULL, NULL);
-	pl_add(&pl, "HTTP_ORIGIN", BASE_URL);
+	unitfix_param(&pl, "HTTP_ORIGIN", BASE_URL);
 	assert_int_equal(serve_status(u, &pl, b), 303);
 	assert_int_equal(serve_status(u, &pl, c), 413);
-	pl_add(&pl, "CONTENT_LENGTH", "65536");
+	unitfix_param(&pl, "CONTENT_LENGTH", "65536");
 	assert_int_equal(serve_status(u, &pl, b), 303);
 	/* Announced one byte over: refused before reading. */
 	pl_post(&pl, "/auth/logout", NULL, NULL);
-	pl_add(&pl, "HTTP_ORIGIN", BASE_URL);
-	pl_add(&pl, "CONTENT_LENGTH", "65537");
+	unitfix_param(&pl, "HTTP_ORIGIN", BASE_URL);
+	unitfix_param(&pl, "CONTENT_LENGTH", "65537");
 	assert_int_equal(serve(u, &pl, c, &f), 413);
 	assert_int_equal(f.body_off, 0);
 	fakeio_free(&f);
@@ -529,10 +499,10 @@ test_body_limit_boundary(void **state)
 static int
 post_with_length(struct unitfix *u, const char *cl, const char *body)
 {
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 
 	pl_post(&pl, "/auth/logout", "application/json", NULL);
-	pl_add(&pl, "CONTENT_LENGTH", cl);
+	unitfix_param(&pl, "CONTENT_LENGTH", cl);
 	return serve_status(u, &pl, body);
 }
 
@@ -559,10 +529,10 @@ test_bad_content_length_400(void **state)
 static int
 post_typed(struct unitfix *u, const char *ct, const char *body)
 {
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 
 	pl_post(&pl, "/auth/logout", ct, NULL);
-	pl_add(&pl, "HTTP_ORIGIN", BASE_URL);
+	unitfix_param(&pl, "HTTP_ORIGIN", BASE_URL);
 	return serve_status(u, &pl, body);
 }
 
@@ -583,7 +553,7 @@ static void
 test_malformed_body_400(void **state)
 {
 	struct unitfix	*u = *state;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	char		 sid[128];
 
 	session_cookie(u, sid, sizeof(sid));
@@ -594,10 +564,10 @@ test_malformed_body_400(void **state)
 	assert_int_equal(serve_status(u, &pl, "{\"all\":1}x"), 400);
 	assert_int_equal(serve_status(u, &pl, ""), 400);
 	pl_post(&pl, "/auth/logout", "application/x-www-form-urlencoded", sid);
-	pl_add(&pl, "HTTP_ORIGIN", BASE_URL);
+	unitfix_param(&pl, "HTTP_ORIGIN", BASE_URL);
 	assert_int_equal(serve_status(u, &pl, "all=%zz"), 400);
 	pl_req(&pl, "GET", "/auth/healthz?a=%G0");
-	pl_add(&pl, "QUERY_STRING", "a=%G0");
+	unitfix_param(&pl, "QUERY_STRING", "a=%G0");
 	assert_int_equal(serve_status(u, &pl, NULL), 400);
 	assert_true(session_alive(u, sid));
 }
@@ -640,13 +610,13 @@ static int
 authorize(struct unitfix *u, const char *role_param, const char *role,
     const char *uri, const char *accept, char *loc, size_t locsz)
 {
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	struct fake_io	 f;
 	int		 status;
 
 	pl_req(&pl, "GET", uri);
-	pl_add(&pl, role_param, role);
-	pl_add(&pl, "HTTP_ACCEPT", accept);
+	unitfix_param(&pl, role_param, role);
+	unitfix_param(&pl, "HTTP_ACCEPT", accept);
 	status = serve(u, &pl, NULL, &f);
 	if (!fakeio_header(&f, "Location", loc, locsz))
 		loc[0] = '\0';
@@ -689,16 +659,16 @@ static void
 test_authorizer_session_no_body(void **state)
 {
 	struct unitfix	*u = *state;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	struct fake_io	 f;
 	char		 sid[128], v[128], *big = big_form(BIG_BODY);
 
 	session_cookie(u, sid, sizeof(sid));
 	pl_req(&pl, "POST", "/upload");
-	pl_add(&pl, "FCGI_ROLE", "AUTHORIZER");
-	pl_add(&pl, "CONTENT_LENGTH", "70000");
-	pl_add(&pl, "CONTENT_TYPE", "text/plain");
-	pl_add(&pl, "HTTP_COOKIE", sid);
+	unitfix_param(&pl, "FCGI_ROLE", "AUTHORIZER");
+	unitfix_param(&pl, "CONTENT_LENGTH", "70000");
+	unitfix_param(&pl, "CONTENT_TYPE", "text/plain");
+	unitfix_param(&pl, "HTTP_COOKIE", sid);
 	assert_int_equal(serve(u, &pl, big, &f), 200);
 	assert_int_equal(f.body_off, 0);
 	assert_true(fakeio_header(&f, "Variable-REMOTE_USER", v, sizeof(v)));
@@ -737,7 +707,7 @@ test_every_answer_no_store(void **state)
 		{ "POST", "/auth/logout", "%" },
 		{ "GET", "/elsewhere", NULL },
 	};
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	struct fake_io	 f;
 	size_t		 i;
 
@@ -748,8 +718,8 @@ test_every_answer_no_store(void **state)
 		fakeio_free(&f);
 	}
 	pl_req(&pl, "GET", "/x");
-	pl_add(&pl, "FCGI_ROLE", "AUTHORIZER");
-	pl_add(&pl, "HTTP_ACCEPT", "text/html");
+	unitfix_param(&pl, "FCGI_ROLE", "AUTHORIZER");
+	unitfix_param(&pl, "HTTP_ACCEPT", "text/html");
 	assert_int_equal(serve(u, &pl, NULL, &f), 302);
 	assert_int_equal(head_count(&f, "Cache-Control: no-store"), 1);
 	fakeio_free(&f);
@@ -759,7 +729,7 @@ static void
 test_healthz_ok(void **state)
 {
 	struct unitfix	*u = *state;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	struct fake_io	 f;
 	char		 v[64];
 
@@ -776,7 +746,7 @@ static void
 test_healthz_store_unusable_503(void **state)
 {
 	struct unitfix	*u = *state;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	struct fake_io	 f;
 	int		 n;
 
@@ -799,16 +769,16 @@ static void
 test_route_from_request_uri(void **state)
 {
 	struct unitfix	*u = *state;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 
 	assert_int_equal(get_status(u, "/auth/healthz?x=1"), 200);
 	memset(&pl, 0, sizeof(pl));
-	pl_add(&pl, "SCRIPT_NAME", "/auth/healthz");
+	unitfix_param(&pl, "SCRIPT_NAME", "/auth/healthz");
 	assert_int_equal(serve_status(u, &pl, NULL), 200);
 	memset(&pl, 0, sizeof(pl));
-	pl_add(&pl, "REQUEST_URI", "");
-	pl_add(&pl, "SCRIPT_NAME", "/auth");
-	pl_add(&pl, "PATH_INFO", "/healthz");
+	unitfix_param(&pl, "REQUEST_URI", "");
+	unitfix_param(&pl, "SCRIPT_NAME", "/auth");
+	unitfix_param(&pl, "PATH_INFO", "/healthz");
 	assert_int_equal(serve_status(u, &pl, NULL), 200);
 	memset(&pl, 0, sizeof(pl));
 	assert_int_equal(serve_status(u, &pl, NULL), 404);
@@ -818,7 +788,7 @@ static void
 test_check_without_cookie_401(void **state)
 {
 	struct unitfix	*u = *state;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	struct fake_io	 f;
 	char		 v[256];
 
@@ -830,8 +800,8 @@ test_check_without_cookie_401(void **state)
 	assert_string_equal(v, "application/json");
 	fakeio_free(&f);
 
-	pl_add(&pl, "HTTP_X_ORIGINAL_URI", "/app/page?a=1");
-	pl_add(&pl, "HTTP_COOKIE", "authgw_sid=garbage; other=1");
+	unitfix_param(&pl, "HTTP_X_ORIGINAL_URI", "/app/page?a=1");
+	unitfix_param(&pl, "HTTP_COOKIE", "authgw_sid=garbage; other=1");
 	assert_int_equal(serve(u, &pl, NULL, &f), 401);
 	assert_true(fakeio_header(&f, "Location", v, sizeof(v)));
 	assert_string_equal(v, LOGIN_URL "?next=%2Fapp%2Fpage%3Fa%3D1");
@@ -846,13 +816,13 @@ static void
 test_check_with_session_200(void **state)
 {
 	struct unitfix	*u = *state;
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	struct fake_io	 f;
 	char		 sid[128], v[128];
 
 	session_cookie(u, sid, sizeof(sid));
 	pl_req(&pl, "GET", "/auth/check");
-	pl_add(&pl, "HTTP_COOKIE", sid);
+	unitfix_param(&pl, "HTTP_COOKIE", sid);
 	assert_int_equal(serve(u, &pl, NULL, &f), 200);
 	assert_true(fakeio_header(&f, "X-Auth-User", v, sizeof(v)));
 	assert_string_equal(v, "alice@example.com");
@@ -864,13 +834,13 @@ static int
 dispatch(struct unitfix *u, const char *method, const char *route,
     struct response *resp)
 {
-	struct plist	 pl;
+	struct unitfix_params	 pl;
 	struct fake_io	 f;
 	struct request	 req;
 	const char	*why = NULL;
 
 	pl_req(&pl, method, "/ignored");
-	pl_add(&pl, "HTTP_ACCEPT", "application/json");
+	unitfix_param(&pl, "HTTP_ACCEPT", "application/json");
 	fakeio_init(&f, pl.v, NULL);
 	http_request_init(&req, &f.io, util_now());
 	req.app_prefix = u->cfg.prefix;

@@ -86,6 +86,46 @@ unitfix_teardown(struct unitfix *u)
 	(void)rmdir(u->dir);
 }
 
+int
+unitfix_new(void **state, const char *const *kv)
+{
+	struct unitfix	*u;
+
+	if ((u = calloc(1, sizeof(*u))) == NULL)
+		return -1;
+	if (unitfix_setup(u, kv) == -1) {
+		unitfix_teardown(u);
+		free(u);
+		return -1;
+	}
+	*state = u;
+	return 0;
+}
+
+int
+unitfix_free(void **state)
+{
+	struct unitfix	*u = *state;
+
+	unitfix_teardown(u);
+	free(u);
+	return 0;
+}
+
+void
+unitfix_param(struct unitfix_params *p, const char *name, const char *value)
+{
+	if (value == NULL)
+		return;
+	if (p->n + 2 > UNITFIX_PARAMS_MAX) {
+		fprintf(stderr, "unitfix: too many parameters\n");
+		abort();
+	}
+	p->v[p->n++] = name;
+	p->v[p->n++] = value;
+	p->v[p->n] = NULL;
+}
+
 int64_t
 unitfix_user(struct unitfix *u, const char *email, const char *role,
     int verified)

@@ -37,6 +37,24 @@ int	unitfix_setup(struct unitfix *, const char *const *kv);
 /* Close the app and remove every file of the directory. */
 void	unitfix_teardown(struct unitfix *);
 
+/*
+ * For cmocka fixtures: *state = a new unitfix set up with kv (0), or
+ * everything undone (-1); unitfix_free tears it down and frees it.
+ */
+int	unitfix_new(void **state, const char *const *kv);
+int	unitfix_free(void **state);
+
+/* A NULL-terminated list of request parameters for a fake transport. */
+#define UNITFIX_PARAMS_MAX	32
+struct unitfix_params {
+	const char	*v[UNITFIX_PARAMS_MAX + 1];
+	size_t		 n;
+};
+
+/* Add name = value (nothing for a NULL value); aborts when full. */
+void	unitfix_param(struct unitfix_params *, const char *name,
+	    const char *value);
+
 /* A user added directly in the store; returns its id (asserts on error). */
 int64_t	unitfix_user(struct unitfix *, const char *email, const char *role,
 	    int verified);
