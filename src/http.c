@@ -47,6 +47,7 @@ http_status_text(int status)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
 	case 410: return "Gone";
 	case 411: return "Length Required";
 	case 413: return "Content Too Large";

@@ -440,7 +440,7 @@ verify_sign_in(struct app *app, struct request *req, struct response *resp,
 /* The right password: spend the link (single use), then sign in. */
 static void
 verify_use(struct app *app, struct request *req, struct response *resp,
-    struct store *st, const struct store_verify *v, const char *token,
+    struct store *st, const struct store_verify *v,
     const struct routeutil_limit *rl)
 {
 	/* The right password: this attempt does not count. */
@@ -452,9 +452,12 @@ verify_use(struct app *app, struct request *req, struct response *resp,
 		verify_gone(app, req, resp);	/* used concurrently */
 		return;
 	case STORE_CONFLICT:
-		/* A new password or disabling came during the check, as a
-		 * login racing it: refused, and the link stays. */
-		verify_refuse(app, req, resp, v, token);
+		/* A new password, "log out everywhere" or disabling came
+		 * during the check: the right password was given, so this is
+		 * no failed attempt; the link stays for another try. */
+		(void)store_attempt_del(st, rl->a[0].id);
+		http_resp_error(req, resp, 409, "the account changed while "
+		    "this was checked: try again");
 		return;
 	default:
 		http_resp_error(req, resp, 503, "storage unavailable");
@@ -499,7 +502,7 @@ verify_post(struct app *app, struct request *req, struct response *resp)
 	/* t is now a well-formed token: base64url text, no other byte. */
 	ok = verify_password(app, req, resp, st, &v, pw, pwlen, &rl);
 	if (ok == 1)
-		verify_use(app, req, resp, st, &v, t, &rl);
+		verify_use(app, req, resp, st, &v, &rl);
 	else if (ok == 0)
 		verify_refuse(app, req, resp, &v, t);
 	crypto_cleanse(&v, sizeof(v));

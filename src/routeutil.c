@@ -137,7 +137,10 @@ routeutil_ratelimit(struct app *app, struct request *req, struct response *resp,
 				retry = r;
 		}
 		http_resp_header(resp, "Retry-After", "%lld", (long long)retry);
-		seclog(SECLOG_RATE_LIMITED, req->remote_addr, email, req->route);
+		/* Which counter refused: only a full address counter is the
+		 * client's own doing (fail2ban counts those alone). */
+		seclog_limited(req->remote_addr, email, req->route,
+		    a[1].count >= a[1].max);
 		http_resp_error(req, resp, 429, "too many attempts: try again later");
 		return -1;
 	default:

@@ -3,6 +3,7 @@
 
 #include "log.h"
 #include "seclog.h"
+#include "util.h"
 
 #define SECLOG_FIELD_MAX	256	/* escaped bytes of one field */
 
@@ -29,15 +30,61 @@ field(const char *s, char *out, size_t outsz)
 	return log_escape(s, strlen(s), out, outsz);
 }
 
-void
-seclog(enum seclog_event ev, const char *client, const char *user,
-    const char *route)
+/*
+ * 1 if a line of a cheap event may be written now: at most SECLOG_BURST
+ * in each second of this process; a second that dropped some says how
+ * many when the next one begins.
+ */
+static int
+burst_allows(void)
+{
+	static int64_t		 second;
+	static unsigned int	 written, dropped;
+	int64_t			 now = util_mono_usec() / 1000000;
+
+	if (now != second) {
+		if (dropped > 0)
+			log_warn("security: %u lines of session_unknown, "
+			    "csrf_refused and hash_busy not written in one "
+			    "second (more than %d)", dropped, SECLOG_BURST);
+		second = now;
+		written = dropped = 0;
+	}
+	if (written >= SECLOG_BURST) {
+		dropped++;
+		return 0;
+	}
+	written++;
+	return 1;
+}
+
+static void
+seclog_line(enum seclog_event ev, const char *client, const char *user,
+    const char *route, const char *extra)
 {
 	char	 c[SECLOG_FIELD_MAX], u[SECLOG_FIELD_MAX], r[SECLOG_FIELD_MAX];
 
 	if (!log_enabled(LOG_LEVEL_WARN))
 		return;
-	log_warn("security: event=%s client=\"%s\" user=\"%s\" route=\"%s\"",
-	    seclog_name(ev), field(client, c, sizeof(c)),
-	    field(user, u, sizeof(u)), field(route, r, sizeof(r)));
+	if ((ev == SECLOG_SESSION_UNKNOWN || ev == SECLOG_CSRF ||
+	    ev == SECLOG_HASH_BUSY) && !burst_allows())
+		return;
+	log_warn("security: event=%s client=\"%s\" user=\"%s\" "
+	    "route=\"%s\"%s", seclog_name(ev), field(client, c, sizeof(c)),
+	    field(user, u, sizeof(u)), field(route, r, sizeof(r)), extra);
+}
+
+void
+seclog(enum seclog_event ev, const char *client, const char *user,
+    const char *route)
+{
+	seclog_line(ev, client, user, route, "");
+}
+
+void
+seclog_limited(const char *client, const char *user, const char *route,
+    int by_addr)
+{
+	seclog_line(SECLOG_RATE_LIMITED, client, user, route, by_addr ?
+	    " limit=\"addr\"" : " limit=\"account\"");
 }

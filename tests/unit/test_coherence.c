@@ -385,6 +385,31 @@ test_rehash_after_password_change_is_refused(void **state)
 }
 
 /*
+ * A verification link checked before a password change is not used after
+ * it (the route answers 409 and counts nothing), and stays usable.
+ */
+static void
+test_verify_use_racing_password_change_conflicts(void **state)
+{
+	struct fix		*f = fix_of(state);
+	struct store		*st = app_store(&f->u.app);
+	struct store_verify	 v;
+	unsigned char		 hash[CRYPTO_SHA256_LEN];
+	int64_t			 now = util_now();
+
+	memset(hash, 7, sizeof(hash));
+	assert_int_equal(store_verify_add(st, hash, f->uid, now, now + 600,
+	    "$unit$link"), STORE_OK);
+	assert_int_equal(store_verify_find(st, hash, now, &v), STORE_OK);
+	assert_int_equal(store_user_set_pwhash(app_store(&f->other), f->uid,
+	    "$unit$admin"), STORE_OK);
+	assert_int_equal(store_verify_use(st, &v, now), STORE_CONFLICT);
+	assert_int_equal(store_verify_find(st, hash, now, &v), STORE_OK);
+	assert_int_equal(store_verify_use(st, &v, now), STORE_OK);
+	assert_int_equal(store_verify_find(st, hash, now, &v), STORE_NOTFOUND);
+}
+
+/*
  * max_sessions_per_user: a login beyond it ends the session with the
  * oldest last_seen (then the oldest created), in the caches too.
  */
@@ -455,6 +480,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_rehash_after_password_change_is_refused, setup_table,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_verify_use_racing_password_change_conflicts,
+		    setup_table, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_max_sessions_ends_least_recently_used, setup_max2,
 		    teardown),

@@ -59,6 +59,60 @@ log_unknowns(void)
 }
 
 static void
+log_limits(void)
+{
+	seclog_limited("192.0.2.7", "a@example.com", "/login", 1);
+	seclog_limited("192.0.2.8", "a@example.com", "/login", 0);
+}
+
+static void
+log_flood(void)
+{
+	int	 i;
+
+	for (i = 0; i < 3 * SECLOG_BURST; i++)
+		seclog(SECLOG_SESSION_UNKNOWN, "198.51.100.9", NULL, "/check");
+	/* Never bounded: a failed login costs the client a hash. */
+	for (i = 0; i < 3 * SECLOG_BURST; i++)
+		seclog(SECLOG_LOGIN_FAILED, "198.51.100.9", "x@y", "/login");
+}
+
+/* Which counter refused is said, so fail2ban can count the address's. */
+static void
+test_limit_field(void **state)
+{
+	char	 out[1024];
+
+	(void)state;
+	log_init("authgw", LOG_LEVEL_INFO, 0);
+	capture(log_limits, out, sizeof(out));
+	assert_non_null(strstr(out, "event=rate_limited client=\"192.0.2.7\" "
+	    "user=\"a@example.com\" route=\"/login\" limit=\"addr\"\n"));
+	assert_non_null(strstr(out, "client=\"192.0.2.8\" "
+	    "user=\"a@example.com\" route=\"/login\" limit=\"account\"\n"));
+}
+
+/* Lines a client causes at no cost are bounded per second. */
+static void
+test_cheap_events_bounded(void **state)
+{
+	static char	 out[65536];
+	const char	*p;
+	int		 unknown = 0, failed = 0;
+
+	(void)state;
+	log_init("authgw", LOG_LEVEL_INFO, 0);
+	capture(log_flood, out, sizeof(out));
+	for (p = out; (p = strstr(p, "event=session_unknown")) != NULL; p++)
+		unknown++;
+	for (p = out; (p = strstr(p, "event=login_failed")) != NULL; p++)
+		failed++;
+	/* The flood may straddle a second: at most two bursts. */
+	assert_in_range(unknown, 1, 2 * SECLOG_BURST);
+	assert_int_equal(failed, 3 * SECLOG_BURST);
+}
+
+static void
 test_line_format(void **state)
 {
 	char	 out[1024], want[256];
@@ -136,6 +190,8 @@ main(void)
 		cmocka_unit_test(test_values_escaped),
 		cmocka_unit_test(test_unknown_fields_are_dashes),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_limit_field),
+		cmocka_unit_test(test_cheap_events_bounded),
 		cmocka_unit_test(test_quiet_below_warn),
 	};
 
