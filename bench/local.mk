@@ -16,3 +16,11 @@ bench: src/authgw bench/trivial_authz bench/hashslot_bench
 	bench/hashslot_bench
 	AUTHGW_BUILDDIR=$(abs_top_builddir) AUTHGW_SRCDIR=$(abs_top_srcdir) \
 	  $(PYTHON3) $(top_srcdir)/bench/check_bench.py $(BENCH_ARGS)
+
+# make faultbench: one fault at a time under wrk load on /check through
+# nginx (bench/faultbench.py, issue 11); runs as root (it mounts a tmpfs).
+EXTRA_DIST += bench/faultbench.py
+.PHONY: faultbench
+faultbench: src/authgw
+	AUTHGW_BUILDDIR=$(abs_top_builddir) AUTHGW_SRCDIR=$(abs_top_srcdir) \
+	  $(PYTHON3) $(top_srcdir)/bench/faultbench.py $(FAULTBENCH_ARGS)

@@ -163,6 +163,26 @@ fcgi_write(void *ctx, const char *p, size_t len)
 }
 
 /*
+ * A stop signal that came during a request is still pending here, and
+ * epoll_pwait and ppoll return a ready connection before they deliver a
+ * pending signal: under a load that always has one ready, the worker
+ * would go on accepting after SIGTERM (or a reload's drain) until the
+ * master's SIGKILL cut a request. Returns 1, with fcgi_stop set, if
+ * one is pending.
+ */
+static int
+fcgi_stop_pending(void)
+{
+	sigset_t	 pend;
+
+	if (sigpending(&pend) == -1 || (sigismember(&pend, SIGTERM) != 1 &&
+	    sigismember(&pend, SIGINT) != 1))
+		return 0;
+	fcgi_stop = 1;
+	return 1;
+}
+
+/*
  * Wait until the listening socket has a connection, a stop signal
  * arrives or timeout_ms (-1: none) pass. The stop signals are blocked
  * everywhere else, so none can cut a request short (libfcgi does not
@@ -195,7 +215,7 @@ fcgi_wait(int fd, int epfd, const sigset_t *waitmask, int timeout_ms)
 	}
 	(void)epfd;
 	if (n > 0)
-		return 1;
+		return fcgi_stop_pending() ? 0 : 1;
 	if (n == 0)
 		return 0;
 	return errno == EINTR ? 0 : -1;

@@ -65,13 +65,20 @@ header_ok(const struct shm_header *h, size_t filesz)
 	    filesz == SHM_SLOTS_OFF + h->nslots * sizeof(struct shm_slot);
 }
 
-/* Under the file lock: create or reset the file. Returns its size or 0. */
+/*
+ * Under the file lock: create or reset the file. Returns its size or 0
+ * (errno set). Every block is allocated here: a page of a sparse file
+ * first touched through the mapping when the file system is full kills
+ * the process with SIGBUS (a full disk must cost writes a 503, not
+ * workers their lives).
+ */
 static size_t
 shm_init(int fd, size_t entries)
 {
 	struct shm_header	 h;
 	size_t			 size;
 	uint64_t		 ns;
+	int			 rc;
 
 	entries = (entries + SHMCACHE_WAYS - 1) / SHMCACHE_WAYS * SHMCACHE_WAYS;
 	size = SHM_SLOTS_OFF + entries * sizeof(struct shm_slot);
@@ -85,8 +92,14 @@ shm_init(int fd, size_t entries)
 	if (crypto_random(&ns, sizeof(ns)) == -1)
 		return 0;
 	atomic_init(&h.namespace, ns);
-	if (ftruncate(fd, 0) == -1 || ftruncate(fd, (off_t)size) == -1 ||
-	    pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+	if (ftruncate(fd, 0) == -1 || ftruncate(fd, (off_t)size) == -1)
+		return 0;
+	/* On failure no header is written: the next open tries again. */
+	if ((rc = posix_fallocate(fd, 0, (off_t)size)) != 0) {
+		errno = rc;
+		return 0;
+	}
+	if (pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
 		return 0;
 	return size;
 }

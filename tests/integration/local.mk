@@ -31,4 +31,5 @@ EXTRA_DIST += \
 	tests/integration/test_security_login.py \
 	tests/integration/test_security_process.py \
 	tests/integration/test_verify.py \
+	tests/integration/test_faults.py \
 	tests/integration/test_storage.py

@@ -246,6 +246,22 @@ test_foreign_file_is_reset(void **state)
 	shmcache_close(c);
 }
 
+/* Every block of a new table is allocated when it is made: a page of a
+ * sparse file first touched through the mapping on a full file system
+ * kills the process with SIGBUS (found by make faultbench, disk-full). */
+static void
+test_new_table_has_every_block(void **state)
+{
+	struct shmcache	*c = open_table(4096);
+	struct stat	 sb;
+
+	(void)state;
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(sb.st_size > 1024 * 1024);
+	assert_true((long long)sb.st_blocks * 512 >= (long long)sb.st_size);
+	shmcache_close(c);
+}
+
 /* A symbolic link at the path is never followed (it could point at the
  * database, which the open would truncate). */
 static void
@@ -376,6 +392,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_full_set_evicts_but_never_confuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_file_is_reset,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_table_has_every_block,
 		    setup, teardown),
 	};
 
