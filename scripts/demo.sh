@@ -181,6 +181,8 @@ sed -e "s|@PORT@|127.0.0.1:$port|" \
     -e "s|@TMP@|$demo/nginx|" \
     -e "s|@USER@|$(id -un)|" \
     "$top/conf/nginx.conf" >"$demo/nginx/nginx.conf"
+# The shipped config includes fastcgi_params from its own directory.
+cp /etc/nginx/fastcgi_params "$demo/nginx/fastcgi_params"
 "$nginx" -p "$demo/nginx/" -c "$demo/nginx/nginx.conf" \
     -e "$demo/nginx/error.log" -g 'daemon off;' >>"$demo/nginx.log" 2>&1 &
 pids="$pids $!"

@@ -68,13 +68,21 @@ csrf_token(struct app *app, const struct request *req, struct response *resp,
 	return csrf_sign(app, nonce, token, tokensz);
 }
 
-/* The request's own origin, from HTTPS/REQUEST_SCHEME and Host. */
+/*
+ * The request's own origin, from HTTPS/REQUEST_SCHEME and Host. With
+ * with_port, a Host that names no port gets SERVER_PORT's (nginx's stock
+ * fastcgi_params on Debian send $host, which drops the port). Returns 0,
+ * or -1 when there is none (no Host, or with_port and nothing to add).
+ */
 static int
-request_origin(const struct request *req, char *out, size_t outsz)
+request_origin(const struct request *req, int with_port, char *out,
+    size_t outsz)
 {
 	const char	*host = http_param(req, "HTTP_HOST");
 	const char	*https = http_param(req, "HTTPS");
 	const char	*scheme = http_param(req, "REQUEST_SCHEME");
+	const char	*port = http_param(req, "SERVER_PORT");
+	const char	*colon, *bracket;
 	int		 n;
 
 	if (host == NULL || host[0] == '\0')
@@ -85,7 +93,17 @@ request_origin(const struct request *req, char *out, size_t outsz)
 	else if (scheme == NULL || (strcmp(scheme, "http") != 0 &&
 	    strcmp(scheme, "https") != 0))
 		scheme = "http";
-	n = snprintf(out, outsz, "%s://%s", scheme, host);
+	if (!with_port)
+		n = snprintf(out, outsz, "%s://%s", scheme, host);
+	else {
+		colon = strrchr(host, ':');
+		bracket = strrchr(host, ']');
+		if ((colon != NULL && (bracket == NULL || colon > bracket)) ||
+		    port == NULL || port[0] == '\0' || strlen(port) > 5 ||
+		    strspn(port, "0123456789") != strlen(port))
+			return -1;
+		n = snprintf(out, outsz, "%s://%s:%s", scheme, host, port);
+	}
 	return n < 0 || (size_t)n >= outsz ? -1 : 0;
 }
 
@@ -102,7 +120,10 @@ csrf_check(struct app *app, const struct request *req)
 	if (origin != NULL && origin[0] != '\0') {
 		if (parse_origin_matches(origin, app->cfg->base_url))
 			return 1;
-		if (request_origin(req, own, sizeof(own)) == 0 &&
+		if (request_origin(req, 0, own, sizeof(own)) == 0 &&
+		    parse_origin_matches(origin, own))
+			return 1;
+		if (request_origin(req, 1, own, sizeof(own)) == 0 &&
 		    parse_origin_matches(origin, own))
 			return 1;
 	}

@@ -33,6 +33,8 @@
 #define FCGI_CLIENT_MAX		128	/* REMOTE_ADDR, escaped */
 #define FCGI_WHY_READ		"request not complete"
 #define FCGI_WHY_WRITE		"answer not taken"
+#define FCGI_COOKIE_NAME	"HTTP_COOKIE"
+#define FCGI_COOKIE_MAX		HTTP_PARAM_MAX	/* Cookie lines joined */
 
 volatile sig_atomic_t	fcgi_stop;
 
@@ -52,6 +54,10 @@ struct fcgi_conn {
 	char		 peer[FCGI_PEER_MAX];
 	char		 client[FCGI_CLIENT_MAX];
 	const char	*why;		/* what the deadline cut, or NULL */
+	int		 cookie_state;	/* cookie[]: 0 not built, 1 built,
+					   -1 too long */
+	size_t		 cookie_len;	/* bytes of cookie[] to cleanse */
+	char		 cookie[FCGI_COOKIE_MAX + 1];	/* fcgi_cookie_join */
 };
 
 /*
@@ -109,12 +115,81 @@ deadline_note(struct fcgi_conn *c, const char *why)
 		c->why = why;
 }
 
+/*
+ * The value of parameter name among the request's ("NAME=value"), or
+ * NULL. A parameter sent more than once counts by its last value, as
+ * PHP-FPM counts it (libfcgi's FCGX_GetParam returns the first): so a
+ * `fastcgi_param` written after `include fastcgi_params` overrides the
+ * include's. *n (may be NULL) gets how many times it was sent.
+ */
+static const char *
+fcgi_env_last(char **envp, const char *name, size_t *n)
+{
+	const char	*v = NULL;
+	size_t		 nlen = strlen(name), count = 0;
+
+	for (; envp != NULL && *envp != NULL; envp++)
+		if (strncmp(*envp, name, nlen) == 0 && (*envp)[nlen] == '=') {
+			v = *envp + nlen + 1;
+			count++;
+		}
+	if (n != NULL)
+		*n = count;
+	return v;
+}
+
+/*
+ * HTTP_COOKIE sent more than once: nginx before 1.23 sends each Cookie
+ * line of the client as a parameter of its own. Together they are one
+ * list of cookies in order, which is how nginx's $cookie_NAME, later
+ * nginx, lighttpd and Apache read them (the first occurrence of a name
+ * counts, SPEC 4), so they are joined with "; " into c->cookie, once per
+ * request. NULL when the list would be longer than FCGI_COOKIE_MAX: a
+ * header that long counts as none (http_param).
+ */
+static const char *
+fcgi_cookie_join(struct fcgi_conn *c)
+{
+	char		**e;
+	const char	 *v;
+	size_t		  nlen = sizeof(FCGI_COOKIE_NAME) - 1, len, sep;
+	size_t		  off = 0;
+
+	if (c->cookie_state == 0) {
+		c->cookie_state = 1;
+		for (e = c->req->envp; *e != NULL; e++) {
+			if (strncmp(*e, FCGI_COOKIE_NAME, nlen) != 0 ||
+			    (*e)[nlen] != '=')
+				continue;
+			v = *e + nlen + 1;
+			len = strlen(v);
+			sep = off > 0 ? 2 : 0;
+			if (sep > FCGI_COOKIE_MAX - off ||
+			    len > FCGI_COOKIE_MAX - off - sep) {
+				c->cookie_state = -1;
+				break;
+			}
+			memcpy(c->cookie + off, "; ", sep);
+			memcpy(c->cookie + off + sep, v, len);
+			off += sep + len;
+			c->cookie_len = off;
+		}
+		c->cookie[off] = '\0';
+	}
+	return c->cookie_state == 1 ? c->cookie : NULL;
+}
+
 static const char *
 fcgi_param(void *ctx, const char *name)
 {
 	struct fcgi_conn	*c = ctx;
+	const char		*v;
+	size_t			 n;
 
-	return FCGX_GetParam(name, c->req->envp);
+	v = fcgi_env_last(c->req->envp, name, &n);
+	if (n > 1 && strcmp(name, FCGI_COOKIE_NAME) == 0)
+		return fcgi_cookie_join(c);
+	return v;
 }
 
 static long
@@ -308,7 +383,7 @@ fcgi_accept(int fd, struct fcgi_conn *c, int *fatal)
 static void
 fcgi_note_client(struct fcgi_conn *c)
 {
-	const char	*ra = FCGX_GetParam("REMOTE_ADDR", c->req->envp);
+	const char	*ra = fcgi_env_last(c->req->envp, "REMOTE_ADDR", NULL);
 
 	if (ra == NULL)
 		ra = "-";
@@ -335,6 +410,8 @@ fcgi_conn_serve(struct app *app, struct fcgi_conn *c, int cfd,
 	c->write_by = 0;
 	(void)util_strlcpy(c->client, "-", sizeof(c->client));
 	c->why = NULL;
+	c->cookie_state = 0;
+	c->cookie_len = 0;
 	conn_expired = 0;
 	conn_fd = cfd;
 	req->ipcFd = cfd;
@@ -349,6 +426,8 @@ fcgi_conn_serve(struct app *app, struct fcgi_conn *c, int cfd,
 		req->keepConnection = 0;
 		fcgi_note_client(c);
 		(void)router_serve(app, io);
+		util_cleanse(c->cookie, c->cookie_len);	/* a session token */
+		c->cookie_len = 0;
 		if (c->write_by == 0)
 			c->write_by = util_mono_usec() + c->io_timeout;
 		(void)deadline_arm(c->write_by);

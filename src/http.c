@@ -140,31 +140,65 @@ http_resp_page(const struct request *req, struct response *resp, int status,
 	}
 }
 
+/* 1 if path (len bytes) is prefix itself or lies under it. */
+static int
+path_under(const char *path, size_t len, const char *prefix)
+{
+	size_t	 plen = strlen(prefix);
+
+	return len >= plen && memcmp(path, prefix, plen) == 0 &&
+	    (len == plen || path[plen] == '/');
+}
+
+/*
+ * The path the web server routed (SPEC 4) into path: SCRIPT_NAME +
+ * PATH_INFO when that lies under prefix, else DOCUMENT_URI, else the path
+ * of REQUEST_URI. The first two are the server's own, decoded and
+ * normalised; REQUEST_URI is the client's raw text (in an nginx
+ * auth_request subrequest, the original request's), used only when the
+ * server sends no DOCUMENT_URI and no SCRIPT_NAME under the prefix (a CGI
+ * program reached through a rewrite). Returns the length, or -1 when the
+ * path does not fit.
+ */
+static int
+request_path(const struct request *req, const char *prefix, char *path,
+    size_t pathsz)
+{
+	const char	*du = param_or_empty(req, "DOCUMENT_URI");
+	const char	*src;
+	size_t		 len;
+	int		 n;
+
+	n = snprintf(path, pathsz, "%s%s", param_or_empty(req, "SCRIPT_NAME"),
+	    param_or_empty(req, "PATH_INFO"));
+	if (n < 0 || (size_t)n >= pathsz)
+		return -1;
+	if (n > 0 && path_under(path, (size_t)n, prefix))
+		return n;
+	if (du[0] != '\0') {
+		src = du;
+		len = strlen(du);
+	} else {
+		src = param_or_empty(req, "REQUEST_URI");
+		len = strcspn(src, "?");
+	}
+	if (len >= pathsz)
+		return -1;
+	memcpy(path, src, len);
+	path[len] = '\0';
+	return (int)len;
+}
+
 int
 http_request_route(struct request *req, const char *prefix)
 {
-	const char	*uri = param_or_empty(req, "REQUEST_URI");
-	const char	*q;
 	char		 path[HTTP_PATH_MAX];
-	size_t		 len, plen = strlen(prefix);
-	int		 n;
+	size_t		 plen = strlen(prefix);
+	int		 len;
 
-	if (uri[0] != '\0') {
-		len = (q = strchr(uri, '?')) ? (size_t)(q - uri) : strlen(uri);
-		if (len >= sizeof(path))
-			return -1;
-		memcpy(path, uri, len);
-		path[len] = '\0';
-	} else {
-		n = snprintf(path, sizeof(path), "%s%s",
-		    param_or_empty(req, "SCRIPT_NAME"),
-		    param_or_empty(req, "PATH_INFO"));
-		if (n < 0 || (size_t)n >= sizeof(path))
-			return -1;
-		len = (size_t)n;
-	}
-	if (len < plen || memcmp(path, prefix, plen) != 0 ||
-	    (path[plen] != '\0' && path[plen] != '/')) {
+	if ((len = request_path(req, prefix, path, sizeof(path))) == -1)
+		return -1;
+	if (!path_under(path, (size_t)len, prefix)) {
 		req->route[0] = '\0';	/* outside the prefix: 404 */
 		return 0;
 	}
@@ -211,12 +245,9 @@ request_body(struct request *req, struct buf *out)
 }
 
 int
-http_request_parse(struct request *req, const char **why)
+http_request_parse_query(struct request *req, const char **why)
 {
-	struct buf	 body = { 0 };
-	const char	*ct = param_or_empty(req, "CONTENT_TYPE");
 	enum parse_rc	 rc;
-	int		 status;
 
 	*why = "bad query string";
 	if ((rc = parse_urlencoded(req->query, strlen(req->query),
@@ -224,6 +255,19 @@ http_request_parse(struct request *req, const char **why)
 		*why = parse_strerror(rc);
 		return rc == PARSE_NOMEM ? 500 : 400;
 	}
+	return 0;
+}
+
+int
+http_request_parse(struct request *req, const char **why)
+{
+	struct buf	 body = { 0 };
+	const char	*ct = param_or_empty(req, "CONTENT_TYPE");
+	enum parse_rc	 rc;
+	int		 status;
+
+	if ((status = http_request_parse_query(req, why)) != 0)
+		return status;
 	if (strcmp(req->method, "POST") != 0)
 		return 0;
 	req->is_json_body = parse_content_type_is(ct, "application/json");

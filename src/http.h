@@ -37,7 +37,7 @@ struct request {
 	enum http_role		 role;
 	const char		*method;	/* "GET", never NULL */
 	char			 route[HTTP_PATH_MAX];	/* path less prefix */
-	const char		*uri;		/* REQUEST_URI, or "" */
+	const char		*uri;		/* REQUEST_URI (raw), or "" */
 	const char		*query;		/* QUERY_STRING, or "" */
 	const char		*remote_addr;	/* or "" */
 	const char		*user_agent;	/* or "" */
@@ -86,8 +86,11 @@ void	 http_resp_error(const struct request *, struct response *, int status,
 void	 http_request_init(struct request *, const struct http_io *,
 	    int64_t now);
 /*
- * req->route: the request path without its query and prefix ("" outside
- * the prefix). Returns 0, or -1 when the path is too long (414).
+ * req->route: the path the web server routed, without the prefix ("" outside
+ * the prefix): SCRIPT_NAME + PATH_INFO when that lies under the prefix, else
+ * DOCUMENT_URI, else the path of REQUEST_URI (SPEC 4; the server's own
+ * normalised path wins over the client's raw one). Returns 0, or -1 when
+ * the path is too long (414).
  */
 int	 http_request_route(struct request *, const char *prefix);
 /*
@@ -95,6 +98,8 @@ int	 http_request_route(struct request *, const char *prefix);
  * the HTTP status to answer with and a short reason in *why.
  */
 int	 http_request_parse(struct request *, const char **why);
+/* The same for a route that never reads a body: the query alone. */
+int	 http_request_parse_query(struct request *, const char **why);
 void	 http_request_free(struct request *);
 
 /* Write the response (status line, headers, body) through io. 0 or -1. */

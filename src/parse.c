@@ -300,16 +300,28 @@ pair_next(const char **p, size_t *len, struct pair *pr)
 	return 1;
 }
 
+/*
+ * Cookies end at ';' and at ',' too: Apache joins a client's Cookie lines
+ * with ", ", and nginx's $cookie_NAME ends a name's search at either (a
+ * cookie value has neither, RFC 6265). The first of a name counts.
+ */
 int
 parse_cookie(const char *p, size_t len, const char *name, const char **val,
     size_t *vlen)
 {
 	struct pair	 pr;
-	size_t		 namelen = strlen(name);
+	const char	*item;
+	size_t		 namelen = strlen(name), ilen;
 
-	while (pair_next(&p, &len, &pr)) {
-		if (pr.name == NULL || pr.nlen != namelen ||
-		    memcmp(pr.name, name, namelen) != 0)
+	while (len > 0) {
+		for (ilen = 0; ilen < len && p[ilen] != ';' && p[ilen] != ',';
+		    ilen++)
+			;
+		item = p;
+		p += ilen < len ? ilen + 1 : ilen;
+		len -= ilen < len ? ilen + 1 : ilen;
+		if (!pair_next(&item, &ilen, &pr) || pr.name == NULL ||
+		    pr.nlen != namelen || memcmp(pr.name, name, namelen) != 0)
 			continue;
 		if (pr.vlen >= 2 && pr.val[0] == '"' &&
 		    pr.val[pr.vlen - 1] == '"') {

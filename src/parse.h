@@ -52,8 +52,9 @@ const char	*fields_get_text(const struct fields *, const char *key);
 void		 fields_free(struct fields *);
 
 /*
- * Find cookie name in a Cookie header (p, len). Sets *val and *vlen to the
- * raw value (not decoded, quotes removed) and returns 1, or returns 0.
+ * Find cookie name in a Cookie header (p, len): its first occurrence, the
+ * cookies separated by ';' or ','. Sets *val and *vlen to the raw value
+ * (not decoded, quotes removed) and returns 1, or returns 0.
  */
 int	parse_cookie(const char *p, size_t len, const char *name,
 	    const char **val, size_t *vlen);

@@ -12,11 +12,12 @@
 #include "stats.h"
 #include "util.h"
 
-#define R_CSRF	0x01	/* a form body needs the CSRF token or Origin */
+#define R_CSRF		0x01	/* a form body needs the CSRF token or Origin */
+#define R_NO_BODY	0x02	/* never reads a request body */
 
 struct route {
 	const char	*path;
-	const char	*method;
+	const char	*method;	/* NULL: every method alike */
 	route_fn	*fn;
 	int		 flags;
 };
@@ -24,7 +25,9 @@ struct route {
 static const struct route routes[] = {
 	{ "/login",	"GET",	route_login_get,	0 },
 	{ "/login",	"POST",	route_login_post,	R_CSRF },
-	{ "/check",	"GET",	route_check,		0 },
+	/* nginx's auth_request sends the original method, and announces the
+	 * original body it does not send. */
+	{ "/check",	NULL,	route_check,		R_NO_BODY },
 	{ "/session",	"GET",	route_session,		0 },
 	{ "/refresh",	"POST",	route_refresh,		R_CSRF },
 	{ "/logout",	"POST",	route_logout,		R_CSRF },
@@ -50,8 +53,21 @@ static int
 method_is(const char *have, const char *want)
 {
 	/* HEAD is answered as GET; the web server drops the body. */
-	return strcmp(have, want) == 0 ||
+	return want == NULL || strcmp(have, want) == 0 ||
 	    (strcmp(want, "GET") == 0 && strcmp(have, "HEAD") == 0);
+}
+
+/* 1 if the request's route never reads a body (whatever its method). */
+static int
+route_reads_no_body(const struct request *req)
+{
+	size_t	 i;
+
+	for (i = 0; i < NROUTES; i++)
+		if (strcmp(routes[i].path, req->route) == 0 &&
+		    (routes[i].flags & R_NO_BODY))
+			return 1;
+	return 0;
 }
 
 void
@@ -125,7 +141,9 @@ router_serve(struct app *app, const struct http_io *io)
 		route_authorize(app, &req, &resp);
 	else if (http_request_route(&req, app->cfg->prefix) == -1)
 		http_resp_error(&req, &resp, 414, "request path too long");
-	else if ((status = http_request_parse(&req, &why)) != 0)
+	else if ((status = route_reads_no_body(&req) ?
+	    http_request_parse_query(&req, &why) :
+	    http_request_parse(&req, &why)) != 0)
 		http_resp_error(&req, &resp, status, why);
 	else
 		router_dispatch(app, &req, &resp);

@@ -1,4 +1,4 @@
-/* The session check: GET /check (nginx auth_request), the FastCGI
+/* The session check: /check (nginx auth_request, any method), the FastCGI
  * authorizer roles, and GET /healthz. */
 #include <string.h>
 
@@ -203,6 +203,28 @@ check_answer(struct app *app, struct request *req, struct response *resp,
 	stats_latency(app->stats, (uint64_t)(util_mono_usec() - t0));
 }
 
+/*
+ * The URI to come back to after the login (next=): X-Original-URI when the
+ * web server sends one, else REQUEST_URI, which in an nginx auth_request
+ * subrequest is the original request's; NULL when REQUEST_URI is this
+ * request's own (a direct request of /check: nothing to come back to).
+ */
+static const char *
+check_next(const struct app *app, const struct request *req)
+{
+	const char	*v = http_param(req, "HTTP_X_ORIGINAL_URI");
+	const char	*prefix = app->cfg->prefix;
+	size_t		 plen = strlen(prefix), rlen = strlen(req->route);
+
+	if (v != NULL && v[0] != '\0')
+		return v;
+	if (strcspn(req->uri, "?") == plen + rlen &&
+	    memcmp(req->uri, prefix, plen) == 0 &&
+	    memcmp(req->uri + plen, req->route, rlen) == 0)
+		return NULL;
+	return req->uri;
+}
+
 void
 route_check(struct app *app, struct request *req, struct response *resp)
 {
@@ -213,8 +235,7 @@ route_check(struct app *app, struct request *req, struct response *resp)
 		http_resp_error(req, resp, 400, why);
 		return;
 	}
-	check_answer(app, req, resp, want,
-	    http_param(req, "HTTP_X_ORIGINAL_URI"), 0);
+	check_answer(app, req, resp, want, check_next(app, req), 0);
 }
 
 void

@@ -18,6 +18,15 @@
 #include "store.h"
 #include "util.h"
 
+/* 1 if the request is a passive one (SPEC 5): "X-Auth-Passive: 1". */
+static int
+request_is_passive(const struct request *req)
+{
+	const char	*v = http_param(req, "HTTP_X_AUTH_PASSIVE");
+
+	return v != NULL && strcmp(v, "1") == 0;
+}
+
 enum session_rc
 routeutil_session_load(struct app *app, const struct request *req, int fresh,
     struct session *se, enum session_source *src, unsigned char *hash)
@@ -27,16 +36,22 @@ routeutil_session_load(struct app *app, const struct request *req, int fresh,
 	unsigned char	 h[CRYPTO_SHA256_LEN];
 	size_t		 vlen;
 	enum session_rc	 rc;
+	int		 flags;
 
+	/* The first cookie of that name counts, as nginx's $cookie_NAME. */
 	if (hdr == NULL || !parse_cookie(hdr, strlen(hdr),
 	    app->cfg->cookie_name, &v, &vlen) ||
 	    session_cookie_hash(v, vlen, h) == -1)
 		return SESSION_NONE;
 	if (hash != NULL)
 		memcpy(hash, h, sizeof(h));
+	if (fresh)
+		flags = SESSION_CHECK_FRESH;	/* /refresh renews, always */
+	else
+		flags = request_is_passive(req) ? SESSION_CHECK_PASSIVE : 0;
 	/* A well-formed cookie of no live session: ended, expired, revoked,
 	 * or guessed. Worth a line; a missing or malformed one is not. */
-	if ((rc = session_check(app, h, fresh, se, src)) == SESSION_NONE)
+	if ((rc = session_check(app, h, flags, se, src)) == SESSION_NONE)
 		seclog(SECLOG_SESSION_UNKNOWN, req->remote_addr, NULL,
 		    req->route);
 	return rc;

@@ -12,9 +12,12 @@ struct request;
 struct response;
 
 /*
- * The request's session from its cookie (for every route that needs one).
- * fresh bypasses any cache. Returns SESSION_OK, SESSION_NONE (no, bad or
- * dead cookie) or SESSION_ERROR (storage unusable). hash may be NULL.
+ * The request's session from its cookie (for every route that needs one):
+ * the first cookie named cookie_name; no Authorization header is read.
+ * fresh bypasses any cache (and renews when due); otherwise a request with
+ * "X-Auth-Passive: 1" is a passive check, never extending the session.
+ * Returns SESSION_OK, SESSION_NONE (no, bad or dead cookie) or
+ * SESSION_ERROR (storage unusable). hash may be NULL.
  */
 enum session_rc	 routeutil_session_load(struct app *, const struct request *,
 		    int fresh, struct session *, enum session_source *,

@@ -139,17 +139,22 @@ session_load(struct app *app, struct store *st,
 void	(*session_test_refill_hook)(void *);
 void	*session_test_refill_arg;
 
-/* Renew se by extension when due. *put: se should be (re)cached. */
+/*
+ * Renew se by extension when due, and never when passive. *put: se should
+ * be (re)cached.
+ */
 static enum session_rc
 session_renew(struct app *app, struct store **st,
-    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t now,
+    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t now, int passive,
     struct session *se, enum session_source *src, int *put)
 {
 	int64_t		 next;
 	enum session_rc	 rc;
 
-	next = policy_extend(&app->policy, now, se->created, se->expires);
 	*put = *src == SOURCE_DB;
+	if (passive)
+		return SESSION_OK;
+	next = policy_extend(&app->policy, now, se->created, se->expires);
 	if (next == 0)
 		return SESSION_OK;
 	/* A cached session stays valid while the store is away: the
@@ -193,14 +198,14 @@ session_renew(struct app *app, struct store **st,
  */
 enum session_rc
 session_check(struct app *app, const unsigned char hash[CRYPTO_SHA256_LEN],
-    int fresh, struct session *out, enum session_source *src)
+    int flags, struct session *out, enum session_source *src)
 {
 	struct cache	*cache = app_cache(app);
 	struct store	*st = NULL;
 	int64_t		 now = util_now();
 	uint64_t	 gen = cache_gen(cache, hash);
 	enum session_rc	 rc;
-	int		 put;
+	int		 put, fresh = (flags & SESSION_CHECK_FRESH) != 0;
 
 	*src = SOURCE_DB;
 	if (!fresh && cache_get(cache, hash, now, out)) {
@@ -219,7 +224,8 @@ session_check(struct app *app, const unsigned char hash[CRYPTO_SHA256_LEN],
 	if (out->user.disabled ||
 	    !policy_alive(&app->policy, now, out->created, out->expires))
 		return SESSION_NONE;	/* dead rows go at the next purge */
-	if ((rc = session_renew(app, &st, hash, now, out, src, &put)) !=
+	if ((rc = session_renew(app, &st, hash, now,
+	    (flags & SESSION_CHECK_PASSIVE) != 0, out, src, &put)) !=
 	    SESSION_OK)
 		return rc;
 	if (put)

@@ -45,12 +45,17 @@ enum session_rc	 session_create(struct app *, const struct user *,
 		    const char *ip, const char *ua, char *cookie, size_t cookiesz,
 		    struct session *out);
 
+/* Flags of session_check. */
+#define SESSION_CHECK_FRESH	0x01	/* bypass every cache (/refresh) */
+#define SESSION_CHECK_PASSIVE	0x02	/* validate, never extend (SPEC 5) */
+
 /*
- * Look up a live session by token hash and renew it by extension when due.
- * fresh: bypass any cache (for /refresh). Writes nothing for a dead token.
+ * Look up a live session by token hash and renew it by extension when due,
+ * unless flags has SESSION_CHECK_PASSIVE (background polling: an idle user
+ * with an open page still times out). Writes nothing for a dead token.
  */
 enum session_rc	 session_check(struct app *,
-		    const unsigned char hash[CRYPTO_SHA256_LEN], int fresh,
+		    const unsigned char hash[CRYPTO_SHA256_LEN], int flags,
 		    struct session *out, enum session_source *src);
 
 /*

@@ -542,6 +542,25 @@ class ServerProcess:
         return out
 
 
+def nginx_fastcgi_params(nginx_bin):
+    """The fastcgi_params file nginx installs beside its nginx.conf (its
+    --conf-path), as it is: the tests use the stock parameters."""
+    conf_dir = '/etc/nginx'
+    try:
+        out = subprocess.run([nginx_bin, '-V'], capture_output=True,
+                             text=True, timeout=10).stderr
+        m = re.search(r'--conf-path=(\S+)', out)
+        if m:
+            conf_dir = os.path.dirname(m.group(1))
+    except (OSError, subprocess.SubprocessError):
+        pass
+    path = os.path.join(conf_dir, 'fastcgi_params')
+    if not os.path.exists(path):
+        raise unittest.SkipTest('nginx has no stock fastcgi_params (%s)'
+                                % path)
+    return path
+
+
 class Nginx(ServerProcess):
     """nginx running the shipped conf/nginx.conf, rendered into tmpdir.
 
@@ -590,6 +609,10 @@ class Nginx(ServerProcess):
         self.render()
 
     def render(self):
+        # The shipped config includes nginx's stock fastcgi_params from its
+        # own directory, as it would in /etc/nginx.
+        shutil.copy(nginx_fastcgi_params(self.bin),
+                    os.path.join(self.dir, 'fastcgi_params'))
         text_subst = {
             'PORT': '127.0.0.1:%d' % self.port,
             'AUTHGW': self.upstream,

@@ -32,4 +32,5 @@ EXTRA_DIST += \
 	tests/integration/test_security_process.py \
 	tests/integration/test_verify.py \
 	tests/integration/test_faults.py \
+	tests/integration/test_stock_configs.py \
 	tests/integration/test_storage.py

@@ -10,7 +10,10 @@ path, never /etc/apache2) that includes the rendered example:
 - mod_fcgid (conf/apache-fcgid.conf + conf/htaccess): Apache starts authgw
   itself (fd 0 a listening socket, AUTHGW_CONFIG from FcgidInitialEnv), as
   the responder for /auth/ and as the access checker named in the .htaccess
-  of the protected directory.
+  of the protected directory;
+- mod_proxy_fcgi alone (conf/apache-proxy-fcgi.conf): authgw's pages over
+  its unix socket with mod_proxy_fcgi's default parameters (the tests are in
+  test_stock_configs).
 """
 
 import os
@@ -29,6 +32,12 @@ COMMON_MODULES = ('mpm_prefork', 'authn_core', 'authz_core', 'authz_user',
 VARIANT_MODULES = {
     'authnz_fcgi': ('authnz_fcgi', 'proxy', 'proxy_fcgi'),
     'fcgid': ('fcgid', 'headers'),
+    'proxy_fcgi': ('proxy', 'proxy_fcgi'),
+}
+VARIANT_CONF = {
+    'authnz_fcgi': 'apache-authnz-fcgi.conf',
+    'fcgid': 'apache-fcgid.conf',
+    'proxy_fcgi': 'apache-proxy-fcgi.conf',
 }
 
 
@@ -39,22 +48,18 @@ def missing_for(variant):
 
 class Apache(harness.ApacheServer):
     """apache2 -DFOREGROUND with a generated httpd.conf including the
-    example for variant ('authnz_fcgi' or 'fcgid'), rendered with subst.
-    stop() also ends the authgw processes mod_fcgid started (they are in
-    Apache's process group)."""
+    example for variant ('authnz_fcgi', 'fcgid' or 'proxy_fcgi'), rendered
+    with subst and used as it is. stop() also ends the authgw processes
+    mod_fcgid started (they are in Apache's process group)."""
 
     def __init__(self, tmpdir, port, variant, subst):
         super().__init__(tmpdir, port)
         subst = dict(subst, DOCROOT=self.root)
         extra = ''
-        if variant == 'authnz_fcgi':
-            harness.render_template(
-                os.path.join(harness.CONF_DIR, 'apache-authnz-fcgi.conf'),
-                self.site, subst)
-        else:
-            harness.render_template(
-                os.path.join(harness.CONF_DIR, 'apache-fcgid.conf'),
-                self.site, subst)
+        harness.render_template(
+            os.path.join(harness.CONF_DIR, VARIANT_CONF[variant]),
+            self.site, subst)
+        if variant == 'fcgid':
             # The shared-hosting case: the protected directory's .htaccess.
             harness.render_template(
                 os.path.join(harness.CONF_DIR, 'htaccess'),
@@ -150,6 +155,21 @@ class ApacheConfigTest(unittest.TestCase):
     def test_fcgid_syntax(self):
         self.check('fcgid', {'AUTHGW_BIN': '/bin/true',
                              'AUTHGW_CONFIG': '/etc/authgw.conf'})
+
+    def test_proxy_fcgi_syntax(self):
+        self.check('proxy_fcgi', {'AUTHGW_SOCKET': '/run/authgw/authgw.sock'})
+
+    def test_no_parameter_overrides(self):
+        """The examples leave mod_proxy_fcgi's parameters alone: no
+        backend type, no SetEnv/ProxyFCGISetEnvIf for authgw's pages."""
+        for name in VARIANT_CONF.values():
+            with open(os.path.join(harness.CONF_DIR, name)) as f:
+                lines = [ln.strip() for ln in f
+                         if ln.strip() and not ln.strip().startswith('#')]
+            for ln in lines:
+                for word in ('ProxyFCGIBackendType', 'ProxyFCGISetEnvIf',
+                             'SetEnv ', 'RequestHeader'):
+                    self.assertNotIn(word, ln, '%s: %s' % (name, ln))
 
 
 if __name__ == '__main__':

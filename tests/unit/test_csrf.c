@@ -481,6 +481,40 @@ test_origin_of_own_host_passes(void **state)
 	    0);
 }
 
+/* A check of Origin against Host (no port) and SERVER_PORT. */
+static int
+check_server_port(struct unitfix *u, const char *origin, const char *port)
+{
+	struct unitfix_params	 pl;
+
+	pl_post(&pl, NULL);
+	unitfix_param(&pl, "HTTP_ORIGIN", origin);
+	unitfix_param(&pl, "HTTP_HOST", "app.example.org");
+	unitfix_param(&pl, "SERVER_PORT", port);
+	return check(u, &pl, "");
+}
+
+/*
+ * nginx's stock fastcgi_params on Debian send Host without its port
+ * ($host): the request's own origin then takes SERVER_PORT's.
+ */
+static void
+test_origin_of_own_host_with_server_port(void **state)
+{
+	struct unitfix	*u = *state;
+
+	assert_int_equal(check_server_port(u, "http://app.example.org:8080",
+	    "8080"), 1);
+	assert_int_equal(check_server_port(u, "http://app.example.org:8081",
+	    "8080"), 0);
+	assert_int_equal(check_server_port(u, "http://evil.example.org:8080",
+	    "8080"), 0);
+	assert_int_equal(check_server_port(u, "http://app.example.org:8080",
+	    "80x"), 0);
+	assert_int_equal(check_server_port(u, "http://app.example.org:8080",
+	    NULL), 0);
+}
+
 static void
 test_origin_scheme_from_request_scheme(void **state)
 {
@@ -657,6 +691,9 @@ main(void)
 		    test_origin_default_ports_equal, setup_base, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_origin_of_own_host_passes, setup_base, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_origin_of_own_host_with_server_port, setup_base,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_origin_scheme_from_request_scheme, setup_base,
 		    teardown),

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "http.h"
 #include "router.h"
+#include "crypto.h"
 #include "session.h"
 #include "store.h"
 #include "unitfix.h"
@@ -761,27 +762,81 @@ test_healthz_store_unusable_503(void **state)
 	fakeio_free(&f);
 }
 
-/*
- * The route comes from REQUEST_URI, else SCRIPT_NAME + PATH_INFO. Which
- * wins when both are set is for a later change (SPEC 4): not tested here.
- */
-static void
-test_route_from_request_uri(void **state)
+/* The status of a GET with these path parameters (NULL: not sent). */
+static int
+get_by(struct unitfix *u, const char *sn, const char *pi, const char *du,
+    const char *uri)
 {
-	struct unitfix	*u = *state;
 	struct unitfix_params	 pl;
 
+	memset(&pl, 0, sizeof(pl));
+	unitfix_param(&pl, "REQUEST_METHOD", "GET");
+	unitfix_param(&pl, "SCRIPT_NAME", sn);
+	unitfix_param(&pl, "PATH_INFO", pi);
+	unitfix_param(&pl, "DOCUMENT_URI", du);
+	unitfix_param(&pl, "REQUEST_URI", uri);
+	return serve_status(u, &pl, NULL);
+}
+
+/*
+ * The route is the path the web server routed (SPEC 4): SCRIPT_NAME +
+ * PATH_INFO under the prefix, else DOCUMENT_URI, else REQUEST_URI's path.
+ */
+static void
+test_route_from_server_path(void **state)
+{
+	struct unitfix	*u = *state;
+	char		 lng[HTTP_PATH_MAX + 10];
+
+	/* REQUEST_URI alone (a server that sends nothing else). */
 	assert_int_equal(get_status(u, "/auth/healthz?x=1"), 200);
-	memset(&pl, 0, sizeof(pl));
-	unitfix_param(&pl, "SCRIPT_NAME", "/auth/healthz");
-	assert_int_equal(serve_status(u, &pl, NULL), 200);
-	memset(&pl, 0, sizeof(pl));
-	unitfix_param(&pl, "REQUEST_URI", "");
-	unitfix_param(&pl, "SCRIPT_NAME", "/auth");
-	unitfix_param(&pl, "PATH_INFO", "/healthz");
-	assert_int_equal(serve_status(u, &pl, NULL), 200);
-	memset(&pl, 0, sizeof(pl));
-	assert_int_equal(serve_status(u, &pl, NULL), 404);
+	assert_int_equal(get_by(u, "/auth/healthz", NULL, NULL, NULL), 200);
+	assert_int_equal(get_by(u, "/auth", "/healthz", NULL, ""), 200);
+	/* lighttpd splits a prefix's path at its second slash. */
+	assert_int_equal(get_by(u, "/auth/admin", "/stats.json", NULL,
+	    "/auth/admin/stats.json"), 401);
+	assert_int_equal(get_by(u, NULL, NULL, NULL, NULL), 404);
+	/* SCRIPT_NAME outside the prefix (index.php-style): DOCUMENT_URI,
+	 * else REQUEST_URI (ScriptAlias /cgi-bin/ and a rewrite). */
+	assert_int_equal(get_by(u, "/index.php", NULL, "/auth/healthz",
+	    "/x"), 200);
+	assert_int_equal(get_by(u, "/cgi-bin/authgw", "/healthz", NULL,
+	    "/auth/healthz"), 200);
+	/* The prefix alone is no route. */
+	assert_int_equal(get_by(u, "/auth/", NULL, NULL, NULL), 404);
+	/* Too long a path of the server's: 414, not the URI's route. */
+	memset(lng, 'a', sizeof(lng) - 1);
+	memcpy(lng, "/auth/", 6);
+	lng[sizeof(lng) - 1] = '\0';
+	assert_int_equal(get_by(u, lng, NULL, NULL, "/auth/healthz"), 414);
+	assert_int_equal(get_by(u, "/index.php", NULL, lng,
+	    "/auth/healthz"), 414);
+}
+
+/*
+ * The server's own path wins over the client's raw REQUEST_URI, so a
+ * request nginx protects as /private/x is still the check: in an
+ * auth_request subrequest SCRIPT_NAME and DOCUMENT_URI are /auth/check
+ * and REQUEST_URI is the original request's raw text.
+ */
+static void
+test_route_server_path_wins(void **state)
+{
+	struct unitfix	*u = *state;
+
+	assert_int_equal(get_by(u, "/auth/check", NULL, "/auth/check",
+	    "/auth/../private/x"), 401);
+	assert_int_equal(get_by(u, "/auth/check", NULL, "/auth/check",
+	    "/auth/%2e%2e/private/x"), 401);
+	assert_int_equal(get_by(u, "/auth/check", NULL, "/auth/check",
+	    "/auth/healthz"), 401);
+	assert_int_equal(get_by(u, "/auth/check", NULL, NULL,
+	    "/auth/healthz"), 401);
+	/* Routed elsewhere by the server: not ours, whatever the URI says. */
+	assert_int_equal(get_by(u, "/private/x", NULL, "/private/x",
+	    "/auth/healthz"), 404);
+	assert_int_equal(get_by(u, NULL, NULL, "/private/x",
+	    "/auth/healthz"), 404);
 }
 
 static void
@@ -827,6 +882,231 @@ test_check_with_session_200(void **state)
 	assert_true(fakeio_header(&f, "X-Auth-User", v, sizeof(v)));
 	assert_string_equal(v, "alice@example.com");
 	fakeio_free(&f);
+}
+
+/*
+ * /check answers every method alike (nginx's auth_request sends the
+ * original one) and never reads a body, whatever the request announces.
+ */
+static void
+test_check_any_method_no_body(void **state)
+{
+	static const char *const methods[] = { "GET", "HEAD", "POST", "PUT",
+	    "PATCH", "DELETE", "OPTIONS" };
+	struct unitfix	*u = *state;
+	struct unitfix_params	 pl;
+	struct fake_io	 f;
+	char		 sid[128], v[128], *big = big_form(BIG_BODY);
+	size_t		 i;
+
+	session_cookie(u, sid, sizeof(sid));
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		pl_req(&pl, methods[i], "/auth/check");
+		unitfix_param(&pl, "HTTP_COOKIE", sid);
+		assert_int_equal(serve(u, &pl, NULL, &f), 200);
+		assert_true(fakeio_header(&f, "X-Auth-User", v, sizeof(v)));
+		assert_string_equal(v, "alice@example.com");
+		fakeio_free(&f);
+		/* A body announced and not sent (auth_request), too long,
+		 * of any type, or a malformed length: never read. */
+		unitfix_param(&pl, "CONTENT_TYPE", "text/plain");
+		unitfix_param(&pl, "CONTENT_LENGTH", "7");
+		assert_int_equal(serve_status(u, &pl, ""), 200);
+		pl_req(&pl, methods[i], "/auth/check");
+		unitfix_param(&pl, "HTTP_COOKIE", sid);
+		unitfix_param(&pl, "CONTENT_LENGTH", "70000");
+		assert_int_equal(serve(u, &pl, big, &f), 200);
+		assert_int_equal(f.body_off, 0);
+		fakeio_free(&f);
+		pl_req(&pl, methods[i], "/auth/check");
+		unitfix_param(&pl, "CONTENT_LENGTH", "abc");
+		unitfix_param(&pl, "CONTENT_TYPE", "application/json");
+		assert_int_equal(serve(u, &pl, "{", &f), 401);
+		assert_int_equal(f.body_off, 0);
+		fakeio_free(&f);
+	}
+	free(big);
+	/* The other routes keep their methods. */
+	expect_405(u, "POST", "/auth/session", "GET");
+	expect_405(u, "OPTIONS", "/auth/healthz", "GET");
+}
+
+/* The status and Location of a check without a session. */
+static int
+check_location(struct unitfix *u, const char *uri, const char *orig,
+    char *loc, size_t locsz)
+{
+	struct unitfix_params	 pl;
+	struct fake_io	 f;
+	int		 status;
+
+	pl_req(&pl, "GET", uri);
+	unitfix_param(&pl, "SCRIPT_NAME", "/auth/check");
+	unitfix_param(&pl, "DOCUMENT_URI", "/auth/check");
+	unitfix_param(&pl, "HTTP_X_ORIGINAL_URI", orig);
+	status = serve(u, &pl, NULL, &f);
+	if (!fakeio_header(&f, "Location", loc, locsz))
+		loc[0] = '\0';
+	fakeio_free(&f);
+	return status;
+}
+
+/*
+ * next= is X-Original-URI, else REQUEST_URI (the original request's in an
+ * auth_request subrequest), but not REQUEST_URI when it is /check's own.
+ */
+static void
+test_check_next_from_request_uri(void **state)
+{
+	struct unitfix	*u = *state;
+	char		 loc[256];
+
+	assert_int_equal(check_location(u, "/private/x?a=1", NULL, loc,
+	    sizeof(loc)), 401);
+	assert_string_equal(loc, LOGIN_URL "?next=%2Fprivate%2Fx%3Fa%3D1");
+	assert_int_equal(check_location(u, "/private/x", "/from/header",
+	    loc, sizeof(loc)), 401);
+	assert_string_equal(loc, LOGIN_URL "?next=%2Ffrom%2Fheader");
+	assert_int_equal(check_location(u, "/auth/check?role=user", NULL,
+	    loc, sizeof(loc)), 401);
+	assert_string_equal(loc, LOGIN_URL);
+	assert_int_equal(check_location(u, "/auth/check", NULL, loc,
+	    sizeof(loc)), 401);
+	assert_string_equal(loc, LOGIN_URL);
+	/* An unsafe one is dropped, as ever. */
+	assert_int_equal(check_location(u, "//evil.example/x", NULL, loc,
+	    sizeof(loc)), 401);
+	assert_string_equal(loc, LOGIN_URL);
+}
+
+/* The status of GET /check with this Cookie header (and Authorization). */
+static int
+check_with(struct unitfix *u, const char *cookie, const char *authz)
+{
+	struct unitfix_params	 pl;
+
+	pl_req(&pl, "GET", "/auth/check");
+	unitfix_param(&pl, "HTTP_COOKIE", cookie);
+	unitfix_param(&pl, "HTTP_AUTHORIZATION", authz);
+	return serve_status(u, &pl, NULL);
+}
+
+/*
+ * Several cookies of the name: the first counts, as nginx's $cookie_NAME,
+ * with ';' or ',' between them (Apache joins a client's Cookie lines with
+ * ", ").
+ */
+static void
+test_check_first_cookie(void **state)
+{
+	struct unitfix	*u = *state;
+	char		 sid[128], hdr[512];
+
+	session_cookie(u, sid, sizeof(sid));
+	(void)snprintf(hdr, sizeof(hdr), "%s; authgw_sid=garbage", sid);
+	assert_int_equal(check_with(u, hdr, NULL), 200);
+	(void)snprintf(hdr, sizeof(hdr), "authgw_sid=garbage; %s", sid);
+	assert_int_equal(check_with(u, hdr, NULL), 401);
+	(void)snprintf(hdr, sizeof(hdr), "a=1, %s", sid);
+	assert_int_equal(check_with(u, hdr, NULL), 200);
+	(void)snprintf(hdr, sizeof(hdr), "%s, authgw_sid=garbage", sid);
+	assert_int_equal(check_with(u, hdr, NULL), 200);
+	(void)snprintf(hdr, sizeof(hdr), "authgw_sid=garbage, %s", sid);
+	assert_int_equal(check_with(u, hdr, NULL), 401);
+	(void)snprintf(hdr, sizeof(hdr), "authgw_sid_csrf=x; %s", sid);
+	assert_int_equal(check_with(u, hdr, NULL), 200);
+}
+
+/*
+ * An Authorization authgw does not know is the application's own: a live
+ * cookie still decides, and without one it is 401 to the login page.
+ */
+static void
+test_check_ignores_authorization(void **state)
+{
+	struct unitfix	*u = *state;
+	char		 sid[128], loc[256];
+	struct unitfix_params	 pl;
+	struct fake_io	 f;
+
+	session_cookie(u, sid, sizeof(sid));
+	assert_int_equal(check_with(u, sid, "Bearer xyz"), 200);
+	assert_int_equal(check_with(u, sid, "Negotiate abc"), 200);
+	pl_req(&pl, "GET", "/auth/check");
+	unitfix_param(&pl, "HTTP_AUTHORIZATION", "Bearer xyz");
+	assert_int_equal(serve(u, &pl, NULL, &f), 401);
+	assert_true(fakeio_header(&f, "Location", loc, sizeof(loc)));
+	assert_string_equal(loc, LOGIN_URL);
+	fakeio_free(&f);
+}
+
+/* A session of alice due for renewal: its cookie header and row. */
+static void
+session_due(struct unitfix *u, char *cookie, size_t cookiesz,
+    struct session *row)
+{
+	struct store	*st = app_store(&u->app);
+	unsigned char	 hash[CRYPTO_SHA256_LEN];
+	const char	*eq;
+	int64_t		 now = util_now();
+
+	session_cookie(u, cookie, cookiesz);
+	assert_non_null(eq = strchr(cookie, '='));
+	assert_int_equal(session_cookie_hash(eq + 1, strlen(eq + 1), hash), 0);
+	assert_int_equal(store_session_get(st, hash, row), STORE_OK);
+	/* Ten seconds left of a day's lifetime. */
+	assert_int_equal(store_session_extend(st, row->id, row->expires,
+	    now + 10, now), STORE_OK);
+	assert_int_equal(store_session_get(st, hash, row), STORE_OK);
+}
+
+/* The expiry of row's session now. */
+static int64_t
+expires_of(struct unitfix *u, const struct session *row)
+{
+	struct session	 se;
+
+	assert_int_equal(store_session_get(app_store(&u->app), row->token_hash,
+	    &se), STORE_OK);
+	return se.expires;
+}
+
+/* The status of a check (role: FCGI_ROLE, or NULL) with X-Auth-Passive. */
+static int
+check_passive(struct unitfix *u, const char *cookie, const char *role,
+    const char *passive)
+{
+	struct unitfix_params	 pl;
+
+	pl_req(&pl, "GET", role != NULL ? "/private/x" : "/auth/check");
+	unitfix_param(&pl, "FCGI_ROLE", role);
+	unitfix_param(&pl, "HTTP_COOKIE", cookie);
+	unitfix_param(&pl, "HTTP_X_AUTH_PASSIVE", passive);
+	return serve_status(u, &pl, NULL);
+}
+
+/* "X-Auth-Passive: 1" validates without extending, on /check and in the
+ * authorizer role; any other value is an ordinary check. */
+static void
+test_check_passive_header(void **state)
+{
+	static const char *const roles[] = { NULL, "AUTHORIZER" };
+	struct unitfix	*u = *state;
+	struct session	 row;
+	char		 sid[128];
+	size_t		 i;
+
+	for (i = 0; i < 2; i++) {
+		session_due(u, sid, sizeof(sid), &row);
+		assert_int_equal(check_passive(u, sid, roles[i], "1"), 200);
+		assert_int_equal(check_passive(u, sid, roles[i], "1"), 200);
+		assert_int_equal(expires_of(u, &row), row.expires);
+		assert_int_equal(check_passive(u, sid, roles[i], "0"), 200);
+		assert_true(expires_of(u, &row) > row.expires);
+		session_due(u, sid, sizeof(sid), &row);
+		assert_int_equal(check_passive(u, sid, roles[i], NULL), 200);
+		assert_true(expires_of(u, &row) > row.expires);
+	}
 }
 
 /* router_dispatch on a request whose route is set by hand. */
@@ -924,7 +1204,19 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_healthz_store_unusable_503, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_route_from_request_uri,
+		cmocka_unit_test_setup_teardown(test_route_from_server_path,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_route_server_path_wins,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_any_method_no_body,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_check_next_from_request_uri, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_first_cookie,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_check_ignores_authorization, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_passive_header,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_check_without_cookie_401, setup, teardown),

@@ -353,6 +353,67 @@ test_renewal_extends_once(void **state)
 	assert_int_equal(stat_of(f, STAT_SESSIONS_EXTENDED), 1);
 }
 
+/*
+ * A passive check (SPEC 5, "X-Auth-Passive: 1") of a session due for
+ * renewal validates it and extends nothing: expires unchanged in what it
+ * answers, in SQLite and in the cache it fills; an active check then
+ * extends it. Repeated passive checks of an idle session leave it to die.
+ */
+static void
+test_passive_check_never_extends(void **state)
+{
+	struct fix		*f = *state;
+	struct session		 se, out, row;
+	enum session_source	 src;
+	int64_t			 t0 = util_now(), t1;
+
+	add_session(f, user_of(f, "a@example.com"), t0 - 900, t0 + 100, &se);
+	assert_int_equal(check(f, se.token_hash, SESSION_CHECK_PASSIVE, &out,
+	    &src), SESSION_OK);
+	assert_int_equal(src, SOURCE_DB);
+	assert_int_equal(out.expires, se.expires);
+	assert_row_unchanged(f, &se);
+	/* What it cached is the row as it is, and is used. */
+	assert_int_equal(check(f, se.token_hash, SESSION_CHECK_PASSIVE, &out,
+	    &src), SESSION_OK);
+	assert_int_equal(src, SOURCE_CACHE);
+	assert_int_equal(out.expires, se.expires);
+	assert_row_unchanged(f, &se);
+	assert_int_equal(stat_of(f, STAT_SESSIONS_EXTENDED), 0);
+	/* Actively: extended, once. */
+	assert_int_equal(check(f, se.token_hash, 0, &out, &src), SESSION_OK);
+	t1 = util_now();
+	assert_in_range(out.expires, t0 + LIFETIME, t1 + LIFETIME);
+	row_of(f, se.token_hash, &row);
+	assert_int_equal(row.expires, out.expires);
+	assert_int_equal(row.extensions, 1);
+	assert_int_equal(stat_of(f, STAT_SESSIONS_EXTENDED), 1);
+}
+
+/* The same with SQLite alone, and past its idle expiry it is dead. */
+static void
+test_passive_check_without_table(void **state)
+{
+	struct fix		*f = *state;
+	struct session		 se, dead, out;
+	enum session_source	 src;
+	int64_t			 now = util_now();
+	int			 i;
+
+	add_session(f, user_of(f, "a@example.com"), now - 900, now + 100, &se);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(check(f, se.token_hash,
+		    SESSION_CHECK_PASSIVE, &out, &src), SESSION_OK);
+		assert_int_equal(src, SOURCE_DB);
+		assert_int_equal(out.expires, se.expires);
+	}
+	assert_row_unchanged(f, &se);
+	add_session(f, user_of(f, "b@example.com"), now - 900, now - 1, &dead);
+	assert_int_equal(check(f, dead.token_hash, SESSION_CHECK_PASSIVE,
+	    &out, &src), SESSION_NONE);
+	assert_row_unchanged(f, &dead);
+}
+
 /* The same without the host table: SQLite alone sees one write. */
 static void
 test_renewal_without_table(void **state)
@@ -865,6 +926,8 @@ main(void)
 		T_TABLE(test_fresh_bypasses_cache),
 		T_TABLE(test_renewal_extends_once),
 		T_DB(test_renewal_without_table),
+		T_TABLE(test_passive_check_never_extends),
+		T_DB(test_passive_check_without_table),
 		T_TABLE(test_renewal_from_cache_hit),
 		T_TABLE(test_renewal_lost_race_reloads),
 		T_TABLE(test_no_renewal_with_half_left),
