@@ -26,8 +26,7 @@ static const char *const counter_help[STAT__COUNT] = {
 	[STAT_LOGINS_OK] = "Successful logins.",
 	[STAT_LOGINS_FAILED] = "Refused logins (bad credentials, unverified).",
 	[STAT_LOGINS_RATE_LIMITED] = "Logins refused by the rate limit.",
-	[STAT_HASH_BUSY] = "Requests refused 503 for want of a password-hashing "
-	    "slot.",
+	[STAT_HASH_BUSY] = "Requests refused 503: no password-hashing slot.",
 	[STAT_SESSIONS_CREATED] = "Sessions created.",
 	[STAT_SESSIONS_EXTENDED] = "Sessions renewed by extension.",
 	[STAT_SESSIONS_EXPIRED] = "Expired sessions purged.",
