@@ -1,13 +1,29 @@
 #!/bin/sh
-# Build the libFuzzer harnesses with clang and run each one briefly.
+# Build the libFuzzer harnesses with clang (ASan and UBSan) and run them,
+# each from its seed corpus (tests/fuzz/corpus/NAME, copied first: the
+# source tree is never written, as distcheck's is read-only) with its
+# dictionary (tests/fuzz/NAME.dict).
 #
-#   run.sh              build into a temporary directory, run every harness
-#                       for FUZZ_SECONDS (default 10), fail on any crash
-#   run.sh --build DIR  only build the harnesses into DIR (make fuzz)
+#   run.sh              make check: every harness for FUZZ_SECONDS (10);
+#                       fails on any crash, or when corpus.mk does not list
+#                       exactly the files under corpus/
+#   run.sh --long       make fuzz-long: every harness for FUZZ_RUNS
+#                       (10000000) executions; prints a table (executions,
+#                       cov, ft, seconds, crashes) and keeps logs, crash
+#                       inputs and the grown corpora in FUZZ_OUT
+#   run.sh --build DIR  make fuzz: only build the harnesses into DIR
+#   run.sh --merge [DIR]
+#                       by hand: minimize corpus/NAME together with DIR's
+#                       corpus-NAME (a --long FUZZ_OUT) back into the
+#                       source tree (corpus/NAME/regress-* kept as they
+#                       are), then rewrite corpus.mk
+#   run.sh --corpus-mk  print corpus.mk for the files under corpus/
 #
 # Exits 77 (automake's SKIP) when clang cannot build a fuzzer. Environment:
-# CLANG (default clang), FUZZ_SECONDS, FUZZ_JOBS (harnesses run at once,
-# default 2), JANSSON_CFLAGS and JANSSON_LIBS (default from pkg-config).
+# CLANG (default clang), FUZZ_SECONDS, FUZZ_RUNS, FUZZ_JOBS (harnesses run
+# at once, default 2), FUZZ_HARNESSES (a subset, default all), FUZZ_OUT
+# (--long's directory, default a new one under TMPDIR), JANSSON_CFLAGS,
+# JANSSON_LIBS and OPENSSL_LIBS (default from pkg-config).
 set -u
 
 fuzzdir=$(cd "$(dirname "$0")" && pwd)
@@ -15,15 +31,24 @@ top=$(cd "$fuzzdir/../.." && pwd)
 src="$top/src"
 CLANG=${CLANG:-clang}
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+FUZZ_RUNS=${FUZZ_RUNS:-10000000}
 FUZZ_JOBS=${FUZZ_JOBS:-2}
-HARNESSES="urlencoded headers json template config cacheentry"
+ALL_HARNESSES="urlencoded headers json template config cacheentry \
+request seclog addrkey token"
+HARNESSES=${FUZZ_HARNESSES:-$ALL_HARNESSES}
 
-case $FUZZ_SECONDS in
-''|*[!0-9]*) echo "run.sh: FUZZ_SECONDS must be a number" >&2; exit 2 ;;
-esac
-case $FUZZ_JOBS in
-''|*[!0-9]*|0) echo "run.sh: FUZZ_JOBS must be a positive number" >&2; exit 2 ;;
-esac
+for v in "$FUZZ_SECONDS" "$FUZZ_RUNS" "$FUZZ_JOBS"; do
+	case $v in
+	''|*[!0-9]*|0) echo "run.sh: FUZZ_SECONDS, FUZZ_RUNS and" \
+	    "FUZZ_JOBS must be positive numbers" >&2; exit 2 ;;
+	esac
+done
+for h in $HARNESSES; do
+	case " $ALL_HARNESSES " in
+	*" $h "*) ;;
+	*) echo "run.sh: no harness $h (FUZZ_HARNESSES)" >&2; exit 2 ;;
+	esac
+done
 
 if [ -z "${JANSSON_CFLAGS+x}" ]; then
 	JANSSON_CFLAGS=$(pkg-config --cflags jansson 2>/dev/null || true)
@@ -38,8 +63,13 @@ fi
 FUZZ_CFLAGS="-std=c11 -g -O1 -D_GNU_SOURCE -fno-omit-frame-pointer \
  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
  -Wall -Wextra -Wno-unused-parameter -I$src"
+# Every run: inputs up to 8 KiB (HTTP_PARAM_MAX), 10 s is a hang.
+FUZZ_FLAGS="-timeout=10 -rss_limit_mb=2048 -max_len=8192 -error_exitcode=1
+ -timeout_exitcode=1 -print_final_stats=1"
 
 # The library sources each harness needs (never libauthgw.a: gcc-built).
+# A new harness: fuzz_NAME.c, NAME.dict, corpus/NAME/, a line here, its
+# name in ALL_HARNESSES, its files in local.mk (README, "Fuzzing").
 sources() {
 	case $1 in
 	urlencoded|headers) echo "$src/parse.c $src/util.c" ;;
@@ -47,33 +77,13 @@ sources() {
 	template)	echo "$src/template.c $src/util.c $src/log.c" ;;
 	config)		echo "$src/config.c $src/metrics.c $src/stats.c $src/util.c $src/log.c" ;;
 	cacheentry)	echo "$src/cacheentry.c $src/crypto.c $src/util.c" ;;
-	esac
-}
-
-# A few seed inputs; the dictionaries do the rest.
-seed() {
-	dir=$1
-	mkdir -p "$dir"
-	case $2 in
-	urlencoded)
-		printf 'email=a%%40b.example&password=p+w&next=%%2F' > "$dir/s1"
-		printf 'a=1&&b&a=2&c=%%00' > "$dir/s2" ;;
-	headers)
-		printf 'authgw_sid=abc; a="q"' > "$dir/s1"
-		printf 'text/html,application/xml;q=0.9,*/*;q=0.8' > "$dir/s2"
-		printf 'http://127.0.0.1:8080\nhttp://127.0.0.1:8080/auth' \
-		    > "$dir/s3" ;;
-	json)
-		printf '{"email":"a@b","password":"x\\u0000","all":true,"n":1.5}' \
-		    > "$dir/s1" ;;
-	template)
-		printf '<p>{{name}} {{csrf}}</p>{{{loop}}}' > "$dir/s1" ;;
-	config)
-		printf 'workers = 2\n# c\nprefix=/a/\nlog_level = debug\n' \
-		    > "$dir/s1"
-		printf 'base_url=https://x.example/' > "$dir/s2" ;;
-	cacheentry)
-		printf '1%031ds2\t%064d\t1\tAAAAAAAAAAAAAAAAAAAAAA\t1\t2\t1\t1\tuser\t1\t0\ta@b.example' 0 0 > "$dir/s1" ;;
+	request)	echo "$src/http.c $src/parse.c $src/json.c" \
+			    "$src/template.c $src/util.c $src/log.c" \
+			    "$src/token.c $src/crypto.c $src/ratelimit.c" \
+			    "$src/csrf.c" ;;
+	seclog)		echo "$src/seclog.c $src/log.c $src/util.c" ;;
+	addrkey)	echo "$src/ratelimit.c $src/util.c" ;;
+	token)		echo "$src/token.c $src/crypto.c" ;;
 	esac
 }
 
@@ -91,15 +101,69 @@ build() {
 	done
 }
 
+# The number of files in a directory.
+count() {
+	find "$1" -type f | wc -l | tr -d ' '
+}
+
+# corpus.mk: every file under corpus/, one per line, sorted.
+corpus_mk() {
+	echo "# Generated by tests/fuzz/run.sh --corpus-mk (run.sh --merge"
+	echo "# rewrites it): the seed corpora, named one by one so that"
+	echo "# make dist ships exactly these files."
+	echo "FUZZ_CORPUS = \\"
+	(cd "$top" && find tests/fuzz/corpus -type f | LC_ALL=C sort) |
+	    sed -e 's/^/	/' -e '$!s/$/ \\/'
+}
+
+# Run harness $1 on a copy of its corpus in $tmp; $2 are the extra flags.
 run_one() {
 	h=$1
-	seed "$tmp/corpus-$h" "$h"
-	"$tmp/fuzz_$h" -max_total_time="$FUZZ_SECONDS" -timeout=10 \
-	    -rss_limit_mb=2048 -max_len=8192 -error_exitcode=1 \
-	    -timeout_exitcode=1 -dict="$fuzzdir/$h.dict" \
-	    -artifact_prefix="$tmp/crash-$h-" -print_final_stats=1 \
-	    "$tmp/corpus-$h" > "$tmp/fuzz_$h.log" 2>&1
+	rm -rf "$tmp/corpus-$h"
+	mkdir -p "$tmp/corpus-$h"
+	if [ -d "$fuzzdir/corpus/$h" ]; then
+		cp "$fuzzdir/corpus/$h"/* "$tmp/corpus-$h"/ 2>/dev/null
+		chmod u+w "$tmp/corpus-$h"/* 2>/dev/null
+	fi
+	count "$tmp/corpus-$h" > "$tmp/fuzz_$h.seeds"
+	start=$(date +%s)
+	# shellcheck disable=SC2086
+	"$tmp/fuzz_$h" $FUZZ_FLAGS $2 -dict="$fuzzdir/$h.dict" \
+	    -artifact_prefix="$tmp/crash-$h-" "$tmp/corpus-$h" \
+	    > "$tmp/fuzz_$h.log" 2>&1
 	echo $? > "$tmp/fuzz_$h.rc"
+	echo $(($(date +%s) - start)) > "$tmp/fuzz_$h.secs"
+}
+
+# Every harness through run_one, FUZZ_JOBS at a time: each worker takes
+# the next harness not yet taken (mkdir is the atomic claim).
+run_all() {
+	rm -rf "$tmp"/claim-*
+	i=0
+	while [ "$i" -lt "$FUZZ_JOBS" ]; do
+		for h in $HARNESSES; do
+			mkdir "$tmp/claim-$h" 2>/dev/null || continue
+			run_one "$h" "$1"
+		done &
+		i=$((i + 1))
+	done
+	wait
+}
+
+# What one run reached: "executions cov ft" from libFuzzer's log (its
+# final stats, and the cov:/ft: of the last status line).
+figures() {
+	log=$1
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+	last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
+	cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
+	ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
+	echo "${runs:-?} ${cov:-?} ${ft:-?}"
+}
+
+# The crash, leak, timeout or OOM inputs a harness left.
+artifacts() {
+	ls "$tmp/crash-$1-"* 2>/dev/null
 }
 
 probe() {
@@ -111,51 +175,159 @@ probe() {
 	    "$tmp/probe.c" > "$tmp/probe.log" 2>&1
 }
 
-if [ "${1:-}" = --build ]; then
-	[ $# -eq 2 ] || { echo "usage: run.sh [--build DIR]" >&2; exit 2; }
-	if ! command -v "$CLANG" > /dev/null 2>&1; then
-		echo "run.sh: $CLANG not found" >&2
-		exit 1
+# corpus.mk must name exactly the files under corpus/ (else make dist
+# ships other seeds than these runs start from).
+check_corpus_mk() {
+	if ! corpus_mk | cmp -s - "$fuzzdir/corpus.mk"; then
+		echo "FAIL: tests/fuzz/corpus.mk does not list the files under" \
+		    "tests/fuzz/corpus/; run"
+		echo "  tests/fuzz/run.sh --corpus-mk > tests/fuzz/corpus.mk"
+		corpus_mk | diff "$fuzzdir/corpus.mk" - | sed 's/^/  /'
+		return 1
 	fi
+}
+
+# --merge: corpus/NAME, minimized with what DIR grew, back into the tree.
+merge() {
+	grown=$1
+	for h in $HARNESSES; do
+		new="$tmp/merged-$h"
+		old="$tmp/old-$h"
+		mkdir -p "$new" "$old"
+		cp "$fuzzdir/corpus/$h"/* "$old"/ 2>/dev/null
+		mv "$old"/regress-* "$new"/ 2>/dev/null
+		dirs="$old"
+		[ -n "$grown" ] && [ -d "$grown/corpus-$h" ] &&
+		    dirs="$dirs $grown/corpus-$h"
+		# Edges only, not hit counts (-use_counters=0): the smallest
+		# set that reaches every edge; a run finds the counts again.
+		# shellcheck disable=SC2086
+		if ! "$tmp/fuzz_$h" -merge=1 -use_counters=0 $FUZZ_FLAGS \
+		    "$new" $dirs \
+		    > "$tmp/merge-$h.log" 2>&1; then
+			tail -n 20 "$tmp/merge-$h.log"
+			return 1
+		fi
+		rm -rf "$fuzzdir/corpus/$h"
+		mkdir -p "$fuzzdir/corpus/$h"
+		cp "$new"/* "$fuzzdir/corpus/$h"/
+		echo "corpus/$h: $(count "$old") in the tree," \
+		    "$(count "${grown:-$old}/corpus-$h" 2>/dev/null || echo 0)" \
+		    "grown -> $(count "$new") files," \
+		    "$(cat "$new"/* | wc -c | tr -d ' ') bytes"
+	done
+	corpus_mk > "$fuzzdir/corpus.mk"
+}
+
+# The table of a --long run; 1 if any harness crashed.
+long_report() {
+	status=0
+	printf '%-18s %10s %6s %7s %7s %8s %s\n' harness executions cov ft \
+	    seconds exec/s crashes
+	for h in $HARNESSES; do
+		# shellcheck disable=SC2046
+		# shellcheck disable=SC2046
+	set -- $(figures "$tmp/fuzz_$h.log")
+		secs=$(cat "$tmp/fuzz_$h.secs")
+		rate='?'
+		case $1 in *[!0-9]*) ;; *) rate=$(($1 / (secs > 0 ? secs : 1))) ;; esac
+		rc=$(cat "$tmp/fuzz_$h.rc" 2>/dev/null || echo 1)
+		n=$(artifacts "$h" | wc -l)
+		[ "$rc" -ne 0 ] && [ "$n" -eq 0 ] && n="exit $rc"
+		printf '%-18s %10s %6s %7s %7s %8s %s\n' "fuzz_$h" "$1" "$2" \
+		    "$3" "$secs" "$rate" "$n"
+		[ "$rc" -eq 0 ] || status=1
+	done
+	for h in $HARNESSES; do
+		rc=$(cat "$tmp/fuzz_$h.rc")
+		[ "$rc" -eq 0 ] && continue
+		echo
+		echo "fuzz_$h crashed (exit $rc): $(artifacts "$h")"
+		grep -E '^(==[0-9]+==|SUMMARY|.*runtime error)' \
+		    "$tmp/fuzz_$h.log" | head -n 5
+		# The first frame in our code: the check or the fault.
+		grep -m 1 -E '#[0-9]+ .* in .*/(tests/fuzz|src)/' \
+		    "$tmp/fuzz_$h.log"
+		echo "  full log: $tmp/fuzz_$h.log"
+	done
+	return $status
+}
+
+usage() {
+	echo "usage: run.sh [--long | --build DIR | --merge [DIR] |" \
+	    "--corpus-mk]" >&2
+	exit 2
+}
+
+mode=${1:-short}
+case $mode in
+short) [ $# -le 1 ] || usage ;;
+--long|--corpus-mk) [ $# -eq 1 ] || usage ;;
+--build) [ $# -eq 2 ] || usage ;;
+--merge) [ $# -le 2 ] || usage ;;
+*) usage ;;
+esac
+
+if [ "$mode" = --corpus-mk ]; then
+	corpus_mk
+	exit 0
+fi
+if ! command -v "$CLANG" > /dev/null 2>&1; then
+	echo "SKIP: fuzz: $CLANG not found"
+	[ "$mode" = short ] && exit 77
+	exit 1
+fi
+if [ "$mode" = --build ]; then
 	build "$2" || exit 1
 	for h in $HARNESSES; do
-		echo "$2/fuzz_$h -dict=$fuzzdir/$h.dict"
+		echo "$2/fuzz_$h -dict=$fuzzdir/$h.dict NEWDIR" \
+		    "$fuzzdir/corpus/$h"
 	done
 	exit 0
 fi
 
-if ! command -v "$CLANG" > /dev/null 2>&1; then
-	echo "SKIP: fuzz: $CLANG not found"
-	exit 77
+if [ "$mode" = --long ] && [ -n "${FUZZ_OUT:-}" ]; then
+	tmp=$FUZZ_OUT
+	mkdir -p "$tmp" || exit 1
+else
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/authgw-fuzz.XXXXXX") || exit 1
 fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/authgw-fuzz.XXXXXX") || exit 1
 if ! probe; then
 	echo "SKIP: fuzz: $CLANG cannot build with -fsanitize=fuzzer"
 	sed 's/^/  /' "$tmp/probe.log"
-	rm -rf "$tmp"
-	exit 77
+	[ "$tmp" = "${FUZZ_OUT:-}" ] || rm -rf "$tmp"
+	[ "$mode" = short ] && exit 77
+	exit 1
 fi
-build "$tmp" || { rm -rf "$tmp"; exit 1; }
+build "$tmp" || { [ "$tmp" = "${FUZZ_OUT:-}" ] || rm -rf "$tmp"; exit 1; }
 
-running=0
-for h in $HARNESSES; do
-	run_one "$h" &
-	running=$((running + 1))
-	if [ "$running" -ge "$FUZZ_JOBS" ]; then
-		wait
-		running=0
-	fi
-done
-wait
+case $mode in
+--merge)
+	merge "${2:-}" || { echo "run.sh: merge failed, see $tmp"; exit 1; }
+	rm -rf "$tmp"
+	exit 0 ;;
+--long)
+	echo "fuzz-long: $FUZZ_RUNS executions per harness, $FUZZ_JOBS at" \
+	    "a time, in $tmp"
+	run_all "-runs=$FUZZ_RUNS"
+	long_report
+	status=$?
+	echo "logs, crash inputs and grown corpora kept in $tmp"
+	exit $status ;;
+esac
 
 status=0
+check_corpus_mk || status=1
+run_all "-max_total_time=$FUZZ_SECONDS"
 for h in $HARNESSES; do
 	rc=$(cat "$tmp/fuzz_$h.rc" 2>/dev/null || echo 1)
+	# shellcheck disable=SC2046
+	set -- $(figures "$tmp/fuzz_$h.log")
 	if [ "$rc" -eq 0 ]; then
-		echo "PASS: fuzz_$h ($FUZZ_SECONDS s," \
-		    "$(ls "$tmp/corpus-$h" | wc -l) corpus inputs)"
+		echo "PASS: fuzz_$h ($FUZZ_SECONDS s, $1 executions," \
+		    "cov $2 ft $3, $(cat "$tmp/fuzz_$h.seeds") seeds)"
 	else
-		echo "FAIL: fuzz_$h (exit $rc)"
+		echo "FAIL: fuzz_$h (exit $rc) $(artifacts "$h")"
 		tail -n 60 "$tmp/fuzz_$h.log"
 		status=1
 	fi
