@@ -17,21 +17,67 @@ what auth_request talks to, and authgw's configuration, change:
   authgw-sqlite  GET /private/   authgw, every cache off (SQLite per check)
   login-429      POST /auth/login  wrong password on a locked account
                                  (refused before hashing); ratio to authgw-mc
-  login-ok       POST /auth/login  correct logins at the default scrypt cost
+  login-ok       POST /auth/login  correct logins at the default scrypt cost,
+                                 as many connections as hash slots (more
+                                 would be answered 503 by the hashing bound)
+
+and, in a table of their own, /check under a login flood (SPEC 5, issue
+11), on one more authgw (memcached, the default scrypt cost N=2^15, r=8,
+p=3, authgw's default of 4 workers, hash_slots and hash_queue automatic):
+
+  flood-quiet    GET /private/   wrk alone, saturating (as the rows above)
+  flood-check    GET /private/   the same wrk while a second load generator
+                                 (an asyncio loop in this process) sends
+                                 logins through the same nginx
+  paced-quiet    GET /private/   wrk alone, each connection waiting before
+                                 each request, so that the offered rate is
+                                 about --pace (0.3) of what the saturating
+                                 wrk reached in the set-up: a server with
+                                 headroom, where latency is service time
+                                 rather than queueing
+  paced-check    GET /private/   the same paced wrk under the same flood
+
+The flood is open loop (a fixed rate, not slowed by the answers) at
+--flood-factor (10) times the hashing capacity = hash slots / seconds per
+hash; the seconds per hash are measured in the run (the median of the
+set-up's sequential wrong-password logins, one scrypt each, on the idle
+instance). It cycles through four kinds of login that all reach the
+hashing bound: an unknown user (the dummy hash), a wrong password, the
+right password, an unverified account (403); login_max_per_account is
+raised so that none of these is refused 429 before hashing (the worst case
+for the bound: as many accounts as the attacker likes). Each comes from an
+address of its own in 127.0.0.0/8 (the socket is bound to it, and nginx
+passes it on as REMOTE_ADDR), so login_max_per_ip (default) never refuses
+them either. On top of these, a fifth as many come from one address the
+set-up put over its limit: 429 before any hashing. The flood starts a
+second before the flooded wrk and stops with it; every login is answered
+or given up after 30 s. Reported: the answers by status (with their median
+and slowest times), the 429s and 503s without `Retry-After` (`1` for a
+503), logins slower than 5 s, unanswered ones, the hashes done per second
+while flooded. Failed checks are wrk's non-2xx answers and socket errors (a
+check slower than wrk's 2 s time-out is one). Each flooded row's p99 is
+compared to the quiet row of the same shape in the same round; the median
+of those ratios is the figure against the target (<= 2).
 
 Usage: bench/check_bench.py [--seconds N] [--connections N] [--workers N]
-                            [--rounds N]
+                            [--rounds N] [--only checks|flood]
+                            [--flood-workers N] [--flood-factor X]
+                            [--pace F]
 Needs a built tree (AUTHGW_BUILDDIR), nginx, memcached and wrk.
 """
 
 import argparse
+import asyncio
 import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'tests', 'integration'))
@@ -61,8 +107,11 @@ def wrk(url, seconds, conns, cookie=None, lua=None):
                                          's': 1000000}[m2.group(2)]
     bad = re.search(r'Non-2xx or 3xx responses:\s+(\d+)', out)
     total = re.search(r'(\d+) requests in', out)
+    sock = re.search(r'Socket errors: connect (\d+), read (\d+), write (\d+),'
+                     r' timeout (\d+)', out)
     return {'rps': float(m.group(1)), 'p50': lat['50'], 'p99': lat['99'],
             'non2xx': int(bad.group(1)) if bad else 0,
+            'errors': sum(int(x) for x in sock.groups()) if sock else 0,
             'requests': int(total.group(1)) if total else 0}
 
 
@@ -92,22 +141,188 @@ def lua_post(tmp, name, body):
     return path
 
 
+FLOOD_USER = 'flood@example.com'        # right and wrong passwords
+UNVERIFIED = 'unverified@example.com'   # right password, 403
+LOCKED_ADDR = '127.255.255.254'         # over login_max_per_ip: 429
+HANG = 30.0             # a login unanswered this long is given up
+SLOW = 5.0              # a login slower than this is counted as slow
+
+
+def hash_bound(workers):
+    """The hash slots and queue places authgw's automatic defaults give a
+    worker (src/hashslot.c, hashslot_bound)."""
+    n = os.sysconf('SC_NPROCESSORS_ONLN')
+    slots = 1 if n < 2 else n // 2
+    queue = slots
+    if workers >= 2:
+        slots = min(slots, workers - 1)
+        queue = min(queue, workers - 1 - slots)
+    return slots, queue
+
+
+def flood_addr(n):
+    """The n-th client address of the flood: 127.A.B.C, never 127.0.0.1
+    nor LOCKED_ADDR, unique for the first 254 * 256 * 254 logins."""
+    a, r = divmod(n, 256 * 254)
+    b, c = divmod(r, 254)
+    return '127.%d.%d.%d' % (1 + a % 254, b, c + 1)
+
+
+class Flood:
+    """The second load generator: logins through nginx at a fixed rate (open
+    loop), from an asyncio loop in a thread of its own, until stop(). The
+    four hashing kinds cycle at `rate` logins/s; a locked address adds a
+    fifth as many. Addresses keep counting from one round to the next, so
+    each hashing login has an address never seen before."""
+
+    KINDS = ('unknown', 'wrong', 'right', 'unverified', 'locked')
+
+    def __init__(self, port, rate):
+        self.port = port
+        self.rate = rate                # the four hashing kinds
+        self.next_addr = 0
+        self.next_user = 0
+        self.thread = None
+        self.stop_flag = threading.Event()
+        self.result = None
+
+    def request(self, kind):
+        if kind == 'locked':
+            addr = LOCKED_ADDR
+        else:
+            addr = flood_addr(self.next_addr)
+            self.next_addr += 1
+        if kind == 'unknown':
+            email, pw = 'nobody%d@example.com' % self.next_user, PASSWORD
+            self.next_user += 1
+        else:
+            email, pw = {'wrong': (FLOOD_USER, 'wrong password'),
+                         'right': (FLOOD_USER, PASSWORD),
+                         'unverified': (UNVERIFIED, PASSWORD),
+                         'locked': (FLOOD_USER, 'wrong password')}[kind]
+        body = json.dumps({'email': email, 'password': pw}).encode()
+        head = ('POST /auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n'
+                'Content-Type: application/json\r\n'
+                'Accept: application/json\r\nContent-Length: %d\r\n'
+                'Connection: close\r\n\r\n' % len(body)).encode()
+        return addr, head + body
+
+    async def one(self, kind, res):
+        addr, data = self.request(kind)
+        t0 = time.monotonic()
+        writer = None
+        try:
+            async def exchange():
+                nonlocal writer
+                reader, writer = await asyncio.open_connection(
+                    '127.0.0.1', self.port, local_addr=(addr, 0))
+                writer.write(data)
+                await writer.drain()
+                return await reader.read()      # to EOF (Connection: close)
+            out = await asyncio.wait_for(exchange(), HANG)
+        except asyncio.TimeoutError:
+            res['unanswered'] += 1
+            res['slow'] += 1
+            return
+        except Exception as e:      # refused, reset: counted, shown
+            res['errors'].append('%s: %r' % (kind, e))
+            return
+        finally:
+            if writer is not None:
+                writer.close()
+        took = time.monotonic() - t0
+        res['slowest'] = max(res['slowest'], took)
+        if took > SLOW:
+            res['slow'] += 1
+        head = out.split(b'\r\n\r\n', 1)[0].decode('latin-1').split('\r\n')
+        m = re.match(r'HTTP/1\.[01] (\d{3})', head[0])
+        if m is None:
+            res['errors'].append('%s: no status line: %r' % (kind, out[:80]))
+            return
+        status = int(m.group(1))
+        res['status'][status] = res['status'].get(status, 0) + 1
+        res['took'].setdefault(status, []).append(took)
+        key = (kind, status)
+        res['by_kind'][key] = res['by_kind'].get(key, 0) + 1
+        if status == 503:
+            retry = [h.split(':', 1)[1].strip() for h in head[1:]
+                     if h.lower().startswith('retry-after:')]
+            if retry != ['1']:
+                res['no_retry_after'] += 1
+        if status == 429:
+            if not any(h.lower().startswith('retry-after:') for h in head):
+                res['no_retry_after'] += 1
+
+    async def main(self):
+        res = {'status': {}, 'by_kind': {}, 'took': {}, 'unanswered': 0,
+               'slow': 0, 'slowest': 0.0, 'no_retry_after': 0, 'errors': [],
+               'sent': 0, 'late': 0.0}
+        tasks = set()
+        step = 1.0 / (self.rate * 5 / 4)    # five kinds at 5/4 the rate
+        t0 = time.monotonic()
+        i = 0
+        while not self.stop_flag.is_set():
+            due = t0 + i * step
+            now = time.monotonic()
+            if due > now:
+                await asyncio.sleep(due - now)
+            else:
+                res['late'] = max(res['late'], now - due)
+            t = asyncio.ensure_future(self.one(self.KINDS[i % 5], res))
+            tasks.add(t)
+            t.add_done_callback(tasks.discard)
+            res['sent'] += 1
+            i += 1
+        res['seconds'] = time.monotonic() - t0
+        if tasks:
+            await asyncio.gather(*tasks)
+        res['drained'] = time.monotonic() - t0
+        return res
+
+    def start(self):
+        self.stop_flag.clear()
+        self.result = None
+
+        def run():
+            self.result = asyncio.run(self.main())
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        """Stop sending, wait for every login in flight (at most HANG
+        seconds), return the counts."""
+        self.stop_flag.set()
+        self.thread.join(HANG + 30)
+        if self.result is None:
+            sys.exit('the login flood did not finish')
+        return self.result
+
+
 class Bench:
     """Every scenario is set up first and stays up; then each is measured
     in --rounds interleaved rounds and the median round is reported, so
     that the order of scenarios and the machine's drift weigh on all alike."""
 
-    ORDER = ('nginx-204', 'trivial', 'authgw-mc', 'authgw-local',
-             'authgw-mc-down', 'authgw-sqlite', 'login-429', 'login-ok')
+    CHECKS = ('nginx-204', 'trivial', 'authgw-mc', 'authgw-local',
+              'authgw-mc-down', 'authgw-sqlite', 'login-429', 'login-ok')
+    FLOOD = ('flood-quiet', 'flood-check', 'paced-quiet', 'paced-check')
+    PAIRS = (('flood-quiet', 'flood-check'), ('paced-quiet', 'paced-check'))
+    RAMP = 1.0          # seconds of flood before wrk starts
 
     def __init__(self, args):
         self.args = args
+        self.groups = ('checks', 'flood') if args.only is None else \
+            (args.only,)
+        self.order = (self.CHECKS if 'checks' in self.groups else ()) + \
+            (self.FLOOD if 'flood' in self.groups else ())
         self.tmp = tempfile.mkdtemp(prefix='authgw-bench-')
         self.template = bench_template(self.tmp)
         self.targets = {}       # name -> (url, cookie, lua, connections)
         self.authgws = {}       # name -> Authgw, for the hit rate
-        self.samples = {n: [] for n in self.ORDER}
+        self.samples = {n: [] for n in self.order}
+        self.floods = []        # each flooded round's login counts
         self.hit_rate = {}
+        self.flood = None
 
     def authgw(self, name, **conf):
         d = os.path.join(self.tmp, name)
@@ -137,7 +352,68 @@ class Bench:
         self.authgws[name] = ag
         return ag, base
 
+    def setup_flood(self):
+        """One authgw at the default scrypt cost and hashing bound, its
+        seconds per hash measured, and the flood's generator."""
+        a = self.args
+        d = os.path.join(self.tmp, 'flood-mc')
+        os.mkdir(d)
+        mc = harness.Memcached(d).start()
+        ag, base = self.authgw('flood', memcached=mc.addr, scrypt_log2n=15,
+                               scrypt_r=8, scrypt_p=3,
+                               workers=a.flood_workers,
+                               login_max_per_account=1000000)
+        ag.add_user(FLOOD_USER, PASSWORD)
+        ag.add_user(UNVERIFIED, PASSWORD, verified=False)
+        # Wrong passwords from LOCKED_ADDR until it is over its limit: each
+        # 401 is one scrypt on the idle instance, timed.
+        took = []
+        for _ in range(1000):
+            t0 = time.monotonic()
+            r = ag.fcgi('/auth/login', 'POST', headers={
+                'Content-Type': 'application/json',
+                'Accept': 'application/json'},
+                body=json.dumps({'email': FLOOD_USER,
+                                 'password': 'wrong password'}).encode(),
+                extra={'REMOTE_ADDR': LOCKED_ADDR})
+            if r.status == 429:
+                break
+            if r.status != 401:
+                sys.exit('flood setup: login answered %r' % r)
+            took.append(time.monotonic() - t0)
+        else:
+            sys.exit('flood setup: %s never reached its limit' % LOCKED_ADDR)
+        if len(took) < 5:
+            sys.exit('flood setup: login_max_per_ip < 5, too few samples')
+        self.hash_s = statistics.median(took)
+        self.hash_n = len(took)
+        self.slots, self.queue = hash_bound(a.flood_workers)
+        self.capacity = self.slots / self.hash_s
+        self.flood_rate = a.flood_factor * self.capacity
+        cookie = '%s=%s' % (ag.cookie_name, ag.login_cookie(USER, PASSWORD))
+        url = base + '/private/'
+        for name in ('flood-quiet', 'flood-check'):
+            self.targets[name] = (url, cookie, None, a.connections)
+        # The paced rows: each connection waits `delay` ms before each
+        # request, so that the offered rate is about --pace of what the
+        # quiet, saturating wrk reached in two seconds.
+        self.pace_full = wrk(url, 2, a.connections, cookie)['rps']
+        self.pace_delay = max(1, round(a.connections * 1000 /
+                                       (a.pace * self.pace_full)))
+        lua = os.path.join(self.tmp, 'paced.lua')
+        with open(lua, 'w') as f:
+            f.write('function delay()\n\treturn %d\nend\n' % self.pace_delay)
+        for name in ('paced-quiet', 'paced-check'):
+            self.targets[name] = (url, cookie, lua, a.connections)
+        self.flood = Flood(int(base.rsplit(':', 1)[1]), self.flood_rate)
+
     def setup(self):
+        if 'checks' in self.groups:
+            self.setup_checks()
+        if 'flood' in self.groups:
+            self.setup_flood()
+
+    def setup_checks(self):
         a = self.args
         _, base = self.authgw('ceiling')
         self.targets['nginx-204'] = (base + '/bench204', None, None,
@@ -169,19 +445,29 @@ class Bench:
         right = lua_post(self.tmp, 'right', {'email': USER,
                                              'password': PASSWORD})
         self.targets['login-ok'] = (base + '/auth/login', None, right,
-                                    a.workers)
+                                    hash_bound(a.workers)[0])
+
+    def measure(self, name):
+        url, cookie, lua, conns = self.targets[name]
+        if not name.endswith('-check'):
+            return wrk(url, self.args.seconds, conns, cookie, lua)
+        self.flood.start()
+        try:
+            time.sleep(self.RAMP)
+            x = wrk(url, self.args.seconds, conns, cookie, lua)
+        finally:
+            self.floods.append(self.flood.stop())
+        return x
 
     def run(self):
         self.setup()
-        for name in self.ORDER:                 # warm every path once
+        for name in self.order:                 # warm every path once
             url, cookie, lua, conns = self.targets[name]
             wrk(url, 1, conns, cookie, lua)
         before = {n: self.stats(ag) for n, ag in self.authgws.items()}
         for _ in range(self.args.rounds):
-            for name in self.ORDER:
-                url, cookie, lua, conns = self.targets[name]
-                self.samples[name].append(
-                    wrk(url, self.args.seconds, conns, cookie, lua))
+            for name in self.order:
+                self.samples[name].append(self.measure(name))
         for name, ag in self.authgws.items():
             after = self.stats(ag)
             if before[name] and after:
@@ -189,13 +475,24 @@ class Bench:
                 miss = after['cache_misses'] - before[name]['cache_misses']
                 self.hit_rate[name] = hits / max(1, hits + miss)
 
+    def medians(self, name):
+        """The median of each figure over the rounds, separately."""
+        return {k: statistics.median(x[k] for x in self.samples[name])
+                for k in ('rps', 'p50', 'p99')}
+
     def median(self, name):
         runs = sorted(self.samples[name], key=lambda x: x['rps'])
         return runs[len(runs) // 2]
 
     def report(self):
+        if 'checks' in self.groups:
+            self.report_checks()
+        if 'flood' in self.groups:
+            self.report_flood()
+
+    def report_checks(self):
         a = self.args
-        r = {n: self.median(n) for n in self.ORDER}
+        r = {n: self.median(n) for n in self.CHECKS}
         b = r['trivial']
         print('authgw bench: wrk -t1 -c%d -d%ds on loopback, %d authgw '
               'workers, %d cores, median of %d interleaved rounds; ratios '
@@ -205,7 +502,7 @@ class Bench:
         print('%-15s %9s %7s %8s %8s %7s %8s %9s  %s'
               % ('scenario', 'req/s', 'x triv', 'p50 us', 'p99 us',
                  'p99 x', 'non-2xx', 'hit rate', 'req/s of each round'))
-        for name in self.ORDER:
+        for name in self.CHECKS:
             x = r[name]
             hr = self.hit_rate.get(name)
             print('%-15s %9.0f %7.2f %8.0f %8.0f %7.2f %8d %9s  %s'
@@ -213,10 +510,119 @@ class Bench:
                      x['p99'] / b['p99'], x['non2xx'],
                      '%.4f' % hr if hr is not None else '-',
                      ' '.join('%.0f' % s['rps'] for s in self.samples[name])))
+        ok = r['login-ok']
         print('login-429 / authgw-mc requests/s: %.2f (target >= 0.5); '
-              'login-ok: %.1f logins/s at N=2^15, r=8, p=3'
+              'login-ok: %.1f logins/s answered 200 at N=2^15, r=8, p=3 '
+              '(%d hash slot)'
               % (r['login-429']['rps'] / r['authgw-mc']['rps'],
-                 r['login-ok']['rps']))
+                 ok['rps'] * (ok['requests'] - ok['non2xx'])
+                 / max(ok['requests'], 1), hash_bound(a.workers)[0]))
+
+    def flood_totals(self):
+        tot = {'status': {}, 'by_kind': {}, 'took': {}, 'unanswered': 0,
+               'slow': 0, 'slowest': 0.0, 'no_retry_after': 0, 'errors': [],
+               'sent': 0, 'late': 0.0, 'seconds': 0.0, 'drained': 0.0}
+        for x in self.floods:
+            for k in ('status', 'by_kind'):
+                for kk, v in x[k].items():
+                    tot[k][kk] = tot[k].get(kk, 0) + v
+            for kk, v in x['took'].items():
+                tot['took'].setdefault(kk, []).extend(v)
+            for k in ('unanswered', 'slow', 'no_retry_after', 'sent',
+                      'seconds', 'drained'):
+                tot[k] += x[k]
+            tot['errors'] += x['errors']
+            for k in ('slowest', 'late'):
+                tot[k] = max(tot[k], x[k])
+        return tot
+
+    def report_flood(self):
+        a = self.args
+        tot = self.flood_totals()
+        st = tot['status']
+        hashed = st.get(200, 0) + st.get(401, 0) + st.get(403, 0)
+        allowed = (200, 401, 403, 429, 503)
+        wrong = sum(v for k, v in st.items() if k not in allowed)
+        answered = sum(st.values())
+        print()
+        print('/check under a login flood: wrk -t1 -c%d -d%ds through nginx '
+              'on one authgw (memcached, %d workers, scrypt N=2^15 r=8 p=3, '
+              'hash_slots and hash_queue automatic: %d slot(s) + %d '
+              'waiting), %d cores, %d interleaved rounds (each figure the '
+              'median over the rounds; p99 x the median of each round\'s '
+              'p99 over the same round\'s quiet p99)'
+              % (a.connections, a.seconds, a.flood_workers, self.slots,
+                 self.queue,
+                 os.cpu_count(), a.rounds))
+        print('%.3f s per hash (median of %d sequential logins on the idle '
+              'instance): capacity %.2f hashes/s; flood: %.1f logins/s that '
+              'hash (%gx capacity; %.1f/s sent, at most %.0f ms behind) '
+              '+ %.1f/s from an address over its limit, for %d s before '
+              'and during each flooded wrk; paced rows: each connection '
+              'waits %d ms before each request (about %.0f%% of the %.0f '
+              'req/s a quiet saturating wrk reached in the set-up)'
+              % (self.hash_s, self.hash_n, self.capacity, self.flood_rate,
+                 a.flood_factor, tot['sent'] / max(tot['seconds'], 1e-9)
+                 * 4 / 5, tot['late'] * 1000, self.flood_rate / 4,
+                 self.RAMP, self.pace_delay, a.pace * 100, self.pace_full))
+        print('%-15s %9s %8s %8s %7s %8s  %s'
+              % ('scenario', 'req/s', 'p50 us', 'p99 us', 'p99 x',
+                 'failed', 'p99 us of each round'))
+        verdict = []
+        for quiet, flood in self.PAIRS:
+            q, f = self.medians(quiet), self.medians(flood)
+            failed = sum(y['non2xx'] + y['errors']
+                         for y in self.samples[flood])
+            ratios = [fl['p99'] / qu['p99'] for qu, fl in
+                      zip(self.samples[quiet], self.samples[flood])]
+            ratio = statistics.median(ratios)
+            rounds = ' '.join('%.2f' % r for r in ratios)
+            verdict.append((flood, ratio, failed, rounds, q, f))
+            for name, x, rx in ((quiet, q, 1.0), (flood, f, ratio)):
+                fails = sum(y['non2xx'] + y['errors']
+                            for y in self.samples[name])
+                print('%-15s %9.0f %8.0f %8.0f %7.2f %8d  %s'
+                      % (name, x['rps'], x['p50'], x['p99'], rx, fails,
+                         ' '.join('%.0f' % y['p99']
+                                  for y in self.samples[name])))
+        for flood, ratio, failed, rounds, q, f in verdict:
+            print('%s: p99 flooded / quiet in the same round, median %.2f '
+                  '(each round: %s; target <= 2), req/s %.2f, failed checks '
+                  '%d (target 0)'
+                  % (flood, ratio, rounds, f['rps'] / q['rps'], failed))
+        took = ', '.join('%d: %.0f/%.0f ms' % (k, statistics.median(v) * 1000,
+                                                max(v) * 1000)
+                         for k, v in sorted(tot['took'].items()))
+        print('logins: %d sent, %d answered: %s (median/slowest %s); '
+              '%.2f hashes/s done while flooded; 429 or 503 without '
+              'Retry-After (1 for 503): %d; other statuses: %d; over %.0f s: '
+              '%d; unanswered after %.0f s: %d; errors: %d'
+              % (tot['sent'], answered,
+                 ', '.join('%d: %d' % kv for kv in sorted(st.items())),
+                 took, hashed / max(tot['drained'], 1e-9),
+                 tot['no_retry_after'], wrong, SLOW, tot['slow'], HANG,
+                 tot['unanswered'], len(tot['errors'])))
+        print('by kind: %s' % '; '.join(
+            '%s %s' % (kind, ', '.join(
+                '%d: %d' % (k2, v) for (k1, k2), v in
+                sorted(tot['by_kind'].items()) if k1 == kind))
+            for kind in Flood.KINDS))
+        for e in tot['errors'][:5]:
+            print('  login error: %s' % e)
+        logins_ok = (wrong == 0 and tot['no_retry_after'] == 0 and
+                     tot['slow'] == 0 and not tot['errors'] and
+                     answered == tot['sent'])
+        for flood, ratio, failed, rounds, q, f in verdict:
+            met = ratio <= 2 and failed == 0 and logins_ok
+            print('README: %s: /check p99 %.1f ms under a %gx login flood '
+                  '(%.1f logins/s, %.2f s per hash, %d slot) vs %.1f ms '
+                  'quiet (x%.2f), %.0f vs %.0f req/s, %d failed checks; '
+                  '%d of %d logins answered (%s), %d over %.0f s: target %s'
+                  % (flood, f['p99'] / 1000, a.flood_factor, self.flood_rate,
+                     self.hash_s, self.slots, q['p99'] / 1000, ratio,
+                     f['rps'], q['rps'], failed, answered, tot['sent'],
+                     ', '.join('%d: %d' % kv for kv in sorted(st.items())),
+                     tot['slow'], SLOW, 'met' if met else 'MISSED'))
 
     def cleanup(self):
         harness._cleanup_all()
@@ -229,6 +635,18 @@ def main():
     ap.add_argument('--connections', type=int, default=16)
     ap.add_argument('--workers', type=int, default=2)
     ap.add_argument('--rounds', type=int, default=3)
+    ap.add_argument('--only', choices=('checks', 'flood'),
+                    help='run only the /check and login scenarios, or only '
+                    'the login flood')
+    ap.add_argument('--flood-workers', type=int, default=4,
+                    help='workers of the flooded authgw (default 4, '
+                    'authgw\'s own default)')
+    ap.add_argument('--pace', type=float, default=0.3,
+                    help='the paced rows\' offered rate, as a fraction of '
+                    'the quiet saturating rate (default 0.3)')
+    ap.add_argument('--flood-factor', type=float, default=10.0,
+                    help='the flood in multiples of the hashing capacity '
+                    '(default 10, what SPEC 5 promises)')
     args = ap.parse_args()
     for prog in ('nginx', 'wrk', 'memcached'):
         if harness.find_program(prog) is None:
