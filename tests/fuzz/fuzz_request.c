@@ -324,15 +324,44 @@ check_sent(const struct buf *out, const char *body)
 		abort();
 }
 
-/* 1 if origin is one SPEC 4 lets through: base_url's or the Host's own. */
+/* 1 if host names a port (host:port, [v6]:port). */
+static int
+host_has_port(const char *host)
+{
+	const char	*colon = strrchr(host, ':'), *bracket = strrchr(host, ']');
+
+	return colon != NULL && (bracket == NULL || colon > bracket);
+}
+
+/* 1 if origin matches scheme://host, with ":port" when port is set. */
+static int
+origin_is(const char *origin, const char *scheme, const char *host,
+    const char *port)
+{
+	struct buf	 own = { NULL, 0, 0 };
+	int		 ok;
+
+	if ((port ? buf_printf(&own, "%s://%s:%s", scheme, host, port) :
+	    buf_printf(&own, "%s://%s", scheme, host)) == -1)
+		abort();
+	ok = own.len < 512 && parse_origin_matches(origin, own.data);
+	buf_free(&own);
+	return ok;
+}
+
+/*
+ * 1 if origin is one SPEC 4 lets through: base_url's, or the request's own
+ * (the scheme from HTTPS or REQUEST_SCHEME, the Host; a Host without a
+ * port also with SERVER_PORT's, as Debian's fastcgi_params send nginx's
+ * $host: doc/design.md).
+ */
 static int
 origin_allowed(const struct request *req, const char *origin)
 {
 	const char	*host = http_param(req, "HTTP_HOST");
 	const char	*https = http_param(req, "HTTPS");
 	const char	*scheme = http_param(req, "REQUEST_SCHEME");
-	struct buf	 own = { NULL, 0, 0 };
-	int		 ok;
+	const char	*port = http_param(req, "SERVER_PORT");
 
 	if (origin == NULL || origin[0] == '\0')
 		return 0;
@@ -346,11 +375,11 @@ origin_allowed(const struct request *req, const char *origin)
 	else if (scheme == NULL || (strcmp(scheme, "http") != 0 &&
 	    strcmp(scheme, "https") != 0))
 		scheme = "http";
-	if (buf_printf(&own, "%s://%s", scheme, host) == -1)
-		abort();
-	ok = own.len < 512 && parse_origin_matches(origin, own.data);
-	buf_free(&own);
-	return ok;
+	if (origin_is(origin, scheme, host, NULL))
+		return 1;
+	return !host_has_port(host) && port != NULL && port[0] != '\0' &&
+	    strlen(port) <= 5 && strspn(port, "0123456789") == strlen(port) &&
+	    origin_is(origin, scheme, host, port);
 }
 
 /* 1 if the form's "csrf" is the HMAC of the request's nonce cookie. */

@@ -333,7 +333,7 @@ for h in $HARNESSES; do
 	fi
 done
 if [ "$status" -ne 0 ]; then
-	echo "run.sh: crash inputs and logs kept in $tmp"
+	echo "run.sh: logs and any crash inputs kept in $tmp"
 	exit 1
 fi
 rm -rf "$tmp"
