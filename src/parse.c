@@ -96,20 +96,21 @@ key_check(const char *k, size_t klen)
 	return PARSE_OK;
 }
 
-static int
-fields_has(const struct fields *fs, const char *key)
+/* The index of key's field, or fs->n when there is none. */
+static size_t
+fields_index(const struct fields *fs, const char *key)
 {
 	size_t	 i;
 
 	for (i = 0; i < fs->n; i++)
 		if (strcmp(fs->f[i].key, key) == 0)
-			return 1;
-	return 0;
+			break;
+	return i;
 }
 
 /*
- * Decode one "key=value" pair (no '&' inside) and add it to out unless
- * the key is already there.
+ * Decode one "key=value" pair (no '&' inside) and add it to out; a key
+ * already there keeps its first value and counts one more time.
  */
 static enum parse_rc
 parse_pair(const char *p, size_t len, struct fields *out)
@@ -117,7 +118,7 @@ parse_pair(const char *p, size_t len, struct fields *out)
 	char		 key[PARSE_KEY_MAX * 3 + 1];
 	const char	*eq;
 	char		*val = NULL;
-	size_t		 rawklen, klen, rawvlen, vlen;
+	size_t		 rawklen, klen, rawvlen, vlen, i;
 	enum parse_rc	 rc;
 
 	eq = memchr(p, '=', len);
@@ -137,8 +138,10 @@ parse_pair(const char *p, size_t len, struct fields *out)
 	if ((rc = form_decode(eq != NULL ? eq + 1 : p + len, rawvlen, val,
 	    &vlen)) != PARSE_OK)
 		goto out;
-	if (fields_has(out, key))
+	if ((i = fields_index(out, key)) < out->n) {
+		out->f[i].count++;
 		goto out;
+	}
 	rc = fields_add(out, key, klen, val, vlen);
 out:
 	free(val);
@@ -193,6 +196,7 @@ fields_add(struct fields *fs, const char *key, size_t klen, const char *val,
 		memcpy(f->val, val, vlen);
 	f->val[vlen] = '\0';
 	f->vlen = vlen;
+	f->count = 1;
 	fs->n++;
 	return PARSE_OK;
 }
@@ -200,16 +204,21 @@ fields_add(struct fields *fs, const char *key, size_t klen, const char *val,
 const char *
 fields_get(const struct fields *fs, const char *key, size_t *vlen)
 {
-	size_t	 i;
+	size_t	 i = fields_index(fs, key);
 
-	for (i = 0; i < fs->n; i++) {
-		if (strcmp(fs->f[i].key, key) != 0)
-			continue;
-		if (vlen != NULL)
-			*vlen = fs->f[i].vlen;
-		return fs->f[i].val;
-	}
-	return NULL;
+	if (i == fs->n)
+		return NULL;
+	if (vlen != NULL)
+		*vlen = fs->f[i].vlen;
+	return fs->f[i].val;
+}
+
+size_t
+fields_count(const struct fields *fs, const char *key)
+{
+	size_t	 i = fields_index(fs, key);
+
+	return i < fs->n ? fs->f[i].count : 0;
 }
 
 const char *

@@ -16,6 +16,7 @@ struct field {
 	char	*key;		/* NUL-terminated, decoded */
 	char	*val;		/* NUL-terminated, decoded */
 	size_t	 vlen;		/* decoded length (val may hold NUL bytes) */
+	size_t	 count;		/* times the key was given (val: the first) */
 };
 
 struct fields {
@@ -47,6 +48,8 @@ enum parse_rc	 fields_add(struct fields *, const char *key, size_t klen,
 		    const char *val, size_t vlen);
 /* The value of key, or NULL. *vlen (if not NULL) gets its length. */
 const char	*fields_get(const struct fields *, const char *key, size_t *vlen);
+/* How many times key was given (0: not at all); fields_get has the first. */
+size_t		 fields_count(const struct fields *, const char *key);
 /* Like fields_get but NULL also when the value holds a NUL or control byte. */
 const char	*fields_get_text(const struct fields *, const char *key);
 void		 fields_free(struct fields *);

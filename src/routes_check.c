@@ -34,37 +34,6 @@ role_name_known(const char *p, size_t len)
 }
 
 /*
- * How many pairs of the raw query (p, len) have a name that decodes to key.
- * parse_urlencoded keeps a repeated name's first value only, so req->qs
- * cannot show a repetition; each name is decoded alone by the same parser
- * (its value is not copied). The query already parsed, so names are valid.
- */
-static size_t
-query_key_count(const char *p, size_t len, const char *key)
-{
-	struct fields	 one = { .n = 0 };
-	const char	*amp, *eq;
-	size_t		 plen, klen, n = 0;
-
-	while (len > 0) {
-		amp = memchr(p, '&', len);
-		plen = amp != NULL ? (size_t)(amp - p) : len;
-		eq = memchr(p, '=', plen);
-		klen = eq != NULL ? (size_t)(eq - p) : plen;
-		if (klen > 0 && parse_urlencoded(p, klen, &one) == PARSE_OK) {
-			if (fields_get(&one, key, NULL) != NULL)
-				n++;
-			fields_free(&one);
-		}
-		if (amp == NULL)
-			break;
-		len -= plen + 1;
-		p = amp + 1;
-	}
-	return n;
-}
-
-/*
  * The role /check's query requires (SPEC 4): *want is NULL when there is
  * no role parameter, else "user" or "admin" (pointing into req->qs).
  * Returns 0, or -1 with *why set when the parameter is there but not
@@ -81,7 +50,7 @@ check_role_query(const struct request *req, const char **want,
 	*want = NULL;
 	if ((v = fields_get(&req->qs, "role", &vlen)) == NULL)
 		return 0;
-	if (query_key_count(req->query, strlen(req->query), "role") != 1) {
+	if (fields_count(&req->qs, "role") != 1) {
 		*why = "role given more than once";
 		return -1;
 	}

@@ -195,8 +195,27 @@ test_form_repeated_key_not_counted_toward_limit(void **state)
 	memset(&fs, 0, sizeof(fs));
 	assert_int_equal(parse_urlencoded(b.data, b.len, &fs), PARSE_OK);
 	assert_int_equal(fs.n, 1);
+	assert_int_equal(fields_count(&fs, "a"), 4 * PARSE_FIELDS_MAX);
 	fields_free(&fs);
 	buf_free(&b);
+}
+
+/* A repeated name keeps its first value and says how often it came,
+ * encoded or not (the 400 of /check's role=&role=admin rests on it). */
+static void
+test_form_repeated_key_counted(void **state)
+{
+	static const char	 q[] = "role=&x=1&rol%65=admin&role=user";
+	struct fields		 fs;
+
+	(void)state;
+	memset(&fs, 0, sizeof(fs));
+	assert_int_equal(parse_urlencoded(q, sizeof(q) - 1, &fs), PARSE_OK);
+	assert_string_equal(fields_get(&fs, "role", NULL), "");
+	assert_int_equal(fields_count(&fs, "role"), 3);
+	assert_int_equal(fields_count(&fs, "x"), 1);
+	assert_int_equal(fields_count(&fs, "y"), 0);
+	fields_free(&fs);
 }
 
 static void
@@ -642,6 +661,7 @@ main(void)
 		cmocka_unit_test(test_form_key_length_limit),
 		cmocka_unit_test(test_form_repeated_key_keeps_first),
 		cmocka_unit_test(test_form_repeated_key_not_counted_toward_limit),
+		cmocka_unit_test(test_form_repeated_key_counted),
 		cmocka_unit_test(test_form_too_many_fields),
 		cmocka_unit_test(test_form_value_with_nul_has_length),
 		cmocka_unit_test(test_fields_get_text_rejects_control_bytes),
