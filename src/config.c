@@ -80,6 +80,7 @@ static const struct key keys[] = {
 	INT(max_sessions_per_user, 1, 1000000),
 	INT(hash_slots, 0, 1024),
 	INT(hash_queue, -1, 1024),
+	I64(check_cache, 0, 3600),
 };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };

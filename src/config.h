@@ -59,6 +59,7 @@ struct config {
 	int	 max_sessions_per_user;
 	int	 hash_slots;			/* scrypt at once per host; 0 = auto */
 	int	 hash_queue;			/* waiting for a slot; -1 = auto */
+	int64_t	 check_cache;			/* X-Accel-Expires of a success */
 };
 
 /* Fill cfg with the defaults of SPEC section 3. */

@@ -85,6 +85,13 @@ http_resp_header(struct response *resp, const char *name, const char *fmt, ...)
 }
 
 void
+http_resp_accel_expires(struct response *resp, int64_t secs)
+{
+	resp->accel_set = 1;
+	resp->accel_expires = secs > 0 ? secs : 0;
+}
+
+void
 http_resp_text(struct response *resp, int status, const char *ctype,
     const char *body)
 {
@@ -306,8 +313,15 @@ http_response_send(const struct http_io *io, struct response *resp)
 	struct buf	 head = { 0 };
 	int		 rc = -1;
 
-	if (buf_printf(&head, "Status: %d %s\r\nCache-Control: no-store\r\n",
-	    resp->status, http_status_text(resp->status)) == -1)
+	if (buf_printf(&head, "Status: %d %s\r\n", resp->status,
+	    http_status_text(resp->status)) == -1)
+		goto out;
+	/* Before Cache-Control: nginx < 1.23 lets a no-store seen first
+	 * switch its cache off whatever X-Accel-Expires says after it. */
+	if (resp->accel_set && buf_printf(&head, "X-Accel-Expires: %lld\r\n",
+	    (long long)resp->accel_expires) == -1)
+		goto out;
+	if (buf_puts(&head, "Cache-Control: no-store\r\n") == -1)
 		goto out;
 	if (resp->content_type != NULL) {
 		if (buf_printf(&head, "Content-Type: %s\r\n"

@@ -55,6 +55,8 @@ struct response {
 	struct buf	 headers;	/* "Name: value\r\n" lines */
 	struct buf	 body;
 	const char	*content_type;
+	int		 accel_set;	/* send X-Accel-Expires: accel_expires */
+	int64_t		 accel_expires;
 };
 
 /* A parameter of the request, or NULL. */
@@ -62,6 +64,11 @@ const char	*http_param(const struct request *, const char *name);
 
 void	 http_resp_header(struct response *, const char *name,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * X-Accel-Expires: secs (nginx's fastcgi_cache lifetime), written before
+ * Cache-Control (SPEC 5, "Micro-cache").
+ */
+void	 http_resp_accel_expires(struct response *, int64_t secs);
 /* A body with its content type. */
 void	 http_resp_text(struct response *, int status, const char *ctype,
 	    const char *body);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "parse.h"
 #include "util.h"
@@ -342,6 +343,42 @@ parse_cookie(const char *p, size_t len, const char *name, const char **val,
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * 1 if nginx's $cookie_NAME (1.22: the first item whose name matches
+ * without regard to case, spaces allowed before '=', items ending at ';'
+ * or ',') must find the very cookie parse_cookie takes: exactly one item
+ * names it in any case and with any blanks around the name, and that item
+ * is plain ("NAME=" after leading spaces). A key made from $cookie_NAME
+ * then holds the credential authgw judged (SPEC 5, "Micro-cache").
+ */
+int
+parse_cookie_unambiguous(const char *p, size_t len, const char *name)
+{
+	struct pair	 pr;
+	const char	*item;
+	size_t		 namelen = strlen(name), ilen, lead;
+	int		 n = 0, plain = 0;
+
+	while (len > 0) {
+		for (ilen = 0; ilen < len && p[ilen] != ';' && p[ilen] != ',';
+		    ilen++)
+			;
+		item = p;
+		p += ilen < len ? ilen + 1 : ilen;
+		len -= ilen < len ? ilen + 1 : ilen;
+		for (lead = 0; lead < ilen && item[lead] == ' '; lead++)
+			;
+		if (ilen - lead > namelen && item[lead + namelen] == '=' &&
+		    memcmp(item + lead, name, namelen) == 0)
+			plain = 1;
+		if (!pair_next(&item, &ilen, &pr) || pr.name == NULL ||
+		    pr.nlen != namelen || strncasecmp(pr.name, name, namelen))
+			continue;
+		n++;
+	}
+	return n == 1 && plain;
 }
 
 static int

@@ -61,6 +61,8 @@ void		 fields_free(struct fields *);
  */
 int	parse_cookie(const char *p, size_t len, const char *name,
 	    const char **val, size_t *vlen);
+/* 1 if nginx's $cookie_NAME is sure to be the cookie parse_cookie takes. */
+int	parse_cookie_unambiguous(const char *p, size_t len, const char *name);
 
 /* Percent-encode (p, len) for a query value into out. Returns 0 or -1. */
 struct buf;

@@ -134,6 +134,34 @@ deny_login(struct app *app, const struct request *req, struct response *resp,
 }
 
 /*
+ * The micro-cache (SPEC 5): with check_cache = N > 0, every check answer
+ * says how long nginx's fastcgi_cache may keep it: 0, except a success,
+ * which may be kept min(N, seconds the session has left). Never kept
+ * either: a passive check (it must not stand for an active one, which
+ * extends the session), and a success whose Cookie header nginx could
+ * read otherwise than authgw (two cookies of the name in different case,
+ * say): the cache key is nginx's $cookie_NAME, which must be the credential
+ * judged here, or an entry could answer for a cookie authgw never saw.
+ * N = 0: no header at all.
+ */
+static void
+check_cacheable(const struct app *app, const struct request *req,
+    struct response *resp, const struct session *se)
+{
+	const char	*hdr = http_param(req, "HTTP_COOKIE");
+	int64_t		 n = app->cfg->check_cache;
+
+	if (n <= 0)
+		return;
+	if (se == NULL || routeutil_is_passive(req) || hdr == NULL ||
+	    !parse_cookie_unambiguous(hdr, strlen(hdr), app->cfg->cookie_name))
+		n = 0;
+	else if (se->expires - req->now < n)
+		n = se->expires - req->now;
+	http_resp_accel_expires(resp, n);
+}
+
+/*
  * The shared check: load the session, apply the role requirement (NULL,
  * "user" or "admin", already validated), and answer. Records the latency
  * of the check.
@@ -148,6 +176,7 @@ check_answer(struct app *app, struct request *req, struct response *resp,
 	int			 browser;
 
 	stats_inc(app->stats, STAT_CHECKS);
+	check_cacheable(app, req, resp, NULL);
 	/* parse_accepts takes NULL as "no Accept header". */
 	browser = authorizer && parse_accepts(http_param(req, "HTTP_ACCEPT"),
 	    "text/html");
@@ -165,6 +194,7 @@ check_answer(struct app *app, struct request *req, struct response *resp,
 			break;
 		}
 		user_headers(resp, &se, src, authorizer);
+		check_cacheable(app, req, resp, &se);
 		resp->status = 200;
 		resp->content_type = NULL;
 		break;
@@ -201,6 +231,7 @@ route_check(struct app *app, struct request *req, struct response *resp)
 
 	req->wants_json = 1;	/* small error bodies: nginx drops them */
 	if (check_role_query(req, &want, &why) == -1) {
+		check_cacheable(app, req, resp, NULL);
 		http_resp_error(req, resp, 400, why);
 		return;
 	}
@@ -214,6 +245,7 @@ route_authorize(struct app *app, struct request *req, struct response *resp)
 
 	/* A web server may require a role with AUTHGW_ROLE in the env. */
 	if (check_role_env(req, &want) == -1) {
+		check_cacheable(app, req, resp, NULL);
 		http_resp_error(req, resp, 500, "server misconfigured");
 		return;
 	}

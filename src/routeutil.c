@@ -18,9 +18,8 @@
 #include "store.h"
 #include "util.h"
 
-/* 1 if the request is a passive one (SPEC 5): "X-Auth-Passive: 1". */
-static int
-request_is_passive(const struct request *req)
+int
+routeutil_is_passive(const struct request *req)
 {
 	const char	*v = http_param(req, "HTTP_X_AUTH_PASSIVE");
 
@@ -48,7 +47,7 @@ routeutil_session_load(struct app *app, const struct request *req, int fresh,
 	if (fresh)
 		flags = SESSION_CHECK_FRESH;	/* /refresh renews, always */
 	else
-		flags = request_is_passive(req) ? SESSION_CHECK_PASSIVE : 0;
+		flags = routeutil_is_passive(req) ? SESSION_CHECK_PASSIVE : 0;
 	/* A well-formed cookie of no live session: ended, expired, revoked,
 	 * or guessed. Worth a line; a missing or malformed one is not. */
 	if ((rc = session_check(app, h, flags, se, src)) == SESSION_NONE)

@@ -11,6 +11,9 @@ struct app;
 struct request;
 struct response;
 
+/* 1 if the request is a passive one (SPEC 5): "X-Auth-Passive: 1". */
+int		 routeutil_is_passive(const struct request *);
+
 /*
  * The request's session from its cookie (for every route that needs one):
  * the first cookie named cookie_name; no Authorization header is read.

@@ -1,6 +1,6 @@
 /*
- * libFuzzer harness for the header parsers: parse_cookie on the raw
- * bytes, and parse_accepts, parse_content_type_is, parse_next_is_safe
+ * libFuzzer harness for the header parsers: parse_cookie and
+ * parse_cookie_unambiguous on the raw bytes, and parse_accepts, parse_content_type_is, parse_next_is_safe
  * and parse_origin_matches on the same input.
  */
 #include <stdint.h>
@@ -19,7 +19,12 @@ check_cookie(const char *p, size_t len, const char *name)
 	const char	*v;
 	size_t		 vlen;
 
-	if (!parse_cookie(p, len, name, &v, &vlen))
+	int		 found = parse_cookie(p, len, name, &v, &vlen);
+
+	/* Unambiguous means there is one to find. */
+	if (parse_cookie_unambiguous(p, len, name) && !found)
+		abort();
+	if (!found)
 		return;
 	if (v < p || v > p + len || vlen > len - (size_t)(v - p))
 		abort();

@@ -564,9 +564,10 @@ def nginx_fastcgi_params(nginx_bin):
 class Nginx(ServerProcess):
     """nginx running the shipped conf/nginx.conf, rendered into tmpdir.
 
-    Nginx(tmpdir, authgw, prefix='/auth', port=None): authgw is an Authgw
-    (its listen address and http_port are used) or an address: a unix
-    socket path or 'host:port'. Static files: tmpdir/nginx/root with
+    Nginx(tmpdir, authgw, prefix='/auth', port=None, micro_cache=False):
+    authgw is an Authgw (its listen address and http_port are used) or an
+    address: a unix socket path or 'host:port'. micro_cache turns on the
+    shipped micro-cache recipe (the "#cache " lines). Static files: tmpdir/nginx/root with
     index.html (public), private/index.html (any session) and
     staff/index.html (role admin).
     """
@@ -575,7 +576,7 @@ class Nginx(ServerProcess):
     STAFF_TEXT = 'staff page for admins'
 
     def __init__(self, tmpdir, authgw_socket_or_addr, prefix='/auth',
-                 port=None, template=None):
+                 port=None, template=None, micro_cache=False):
         self.bin = require_program('nginx')
         self.dir = os.path.join(tmpdir, 'nginx')
         os.makedirs(self.dir, exist_ok=True)
@@ -603,6 +604,8 @@ class Nginx(ServerProcess):
                 f.write('<!doctype html><title>%s</title><p>%s</p>\n'
                         % (text, text))
         self.template = template or os.path.join(CONF_DIR, 'nginx.conf')
+        self.micro_cache = micro_cache
+        self.cache_dir = os.path.join(self.dir, 'check-cache')
         self.config_path = os.path.join(self.dir, 'nginx.conf')
         self.error_log = os.path.join(self.dir, 'error.log')
         self.proc = None
@@ -619,8 +622,18 @@ class Nginx(ServerProcess):
             'ROOT': self.root,
             'TMP': self.dir,
             'USER': current_user(),
+            'CACHE': self.cache_dir,
         }
         render_template(self.template, self.config_path, text_subst)
+        if self.micro_cache:
+            # The shipped recipe, turned on as its comment says.
+            with open(self.config_path) as f:
+                text = f.read()
+            text, n = re.subn(r'(?m)^(\s*)#cache ', r'\1', text)
+            if n == 0:
+                raise RuntimeError('no "#cache " lines in %s' % self.template)
+            with open(self.config_path, 'w') as f:
+                f.write(text)
         if self.prefix != '/auth':
             with open(self.config_path) as f:
                 text = f.read()

@@ -24,6 +24,7 @@ EXTRA_DIST += \
 	tests/integration/test_cli.py \
 	tests/integration/test_lighttpd.py \
 	tests/integration/test_mail.py \
+	tests/integration/test_microcache.py \
 	tests/integration/test_modes.py \
 	tests/integration/test_nginx.py \
 	tests/integration/test_ratelimit.py \

@@ -405,6 +405,47 @@ test_cookie_not_read_past_length(void **state)
 	assert_int_equal(parse_cookie(h, 1, "a", &v, &vlen), 0);
 }
 
+/*
+ * parse_cookie_unambiguous: only a header in which nginx's $cookie_NAME
+ * (case-insensitive name, blanks before '=') must be the cookie that
+ * parse_cookie takes.
+ */
+static void
+test_cookie_unambiguous(void **state)
+{
+	static const struct {
+		const char	*h;
+		int		 want;
+	} cases[] = {
+		{ "sid=abc", 1 },
+		{ "  sid=abc", 1 },
+		{ "a=1; sid=abc; b=2", 1 },
+		{ "sid_csrf=x; sid=abc", 1 },
+		{ "sidx=1, sid=abc", 1 },
+		{ "sid=abc,def", 1 },
+		{ "", 0 },
+		{ "a=1", 0 },
+		{ "sid=abc; sid=def", 0 },		/* two of them */
+		{ "SID=abc; sid=def", 0 },		/* nginx takes SID */
+		{ "sid=def, Sid=abc", 0 },
+		{ "sid =abc", 0 },			/* nginx: yes, plain: no */
+		{ "sid\t=abc; sid=def", 0 },
+		{ "\tsid=abc", 0 },			/* nginx: no */
+		{ "Sid=abc", 0 },			/* nginx yes, authgw no */
+		{ "sid", 0 },
+	};
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (parse_cookie_unambiguous(cases[i].h, strlen(cases[i].h),
+		    "sid") != cases[i].want)
+			fail_msg("case %zu: \"%s\"", i, cases[i].h);
+	/* Never past the length. */
+	assert_int_equal(parse_cookie_unambiguous("sid=a; sid=b", 5, "sid"),
+	    1);
+}
+
 static void
 test_urlencode_escapes_reserved(void **state)
 {
@@ -672,6 +713,7 @@ main(void)
 		cmocka_unit_test(test_cookie_quotes_removed),
 		cmocka_unit_test(test_cookie_whitespace_and_junk),
 		cmocka_unit_test(test_cookie_not_read_past_length),
+		cmocka_unit_test(test_cookie_unambiguous),
 		cmocka_unit_test(test_urlencode_escapes_reserved),
 		cmocka_unit_test(test_urlencode_long_input_round_trip),
 		cmocka_unit_test(test_accepts_exact_type),

@@ -726,6 +726,117 @@ test_every_answer_no_store(void **state)
 	fakeio_free(&f);
 }
 
+/*
+ * The X-Accel-Expires of a check answer (into v, "" when there is none);
+ * when there is one it comes before Cache-Control (nginx < 1.23).
+ */
+static int
+check_accel(struct unitfix *u, const struct unitfix_params *pl, char *v,
+    size_t vsz)
+{
+	struct fake_io	 f;
+	const char	*x, *cc;
+	int		 status;
+
+	status = serve(u, pl, NULL, &f);
+	v[0] = '\0';
+	if (fakeio_header(&f, "X-Accel-Expires", v, vsz)) {
+		assert_non_null(x = strstr(f.out.data, "\r\nX-Accel-Expires: "));
+		assert_non_null(cc = strstr(f.out.data, "\r\nCache-Control: "));
+		assert_true(x < cc);
+		assert_non_null(strstr(x + 2, "\r\n"));
+		assert_null(strstr(strstr(x + 2, "\r\n"), "X-Accel-Expires"));
+	}
+	fakeio_free(&f);
+	return status;
+}
+
+/* A check request with cookie (NULL: none) and one more header. */
+static void
+pl_check(struct unitfix_params *pl, const char *uri, const char *cookie,
+    const char *name, const char *value)
+{
+	const char	*q = strchr(uri, '?');
+
+	pl_req(pl, "GET", uri);
+	unitfix_param(pl, "QUERY_STRING", q != NULL ? q + 1 : NULL);
+	unitfix_param(pl, "HTTP_COOKIE", cookie);
+	if (name != NULL)
+		unitfix_param(pl, name, value);
+}
+
+/*
+ * The micro-cache (SPEC 5): check_cache = 0 sends no X-Accel-Expires;
+ * N > 0 lets a success be kept min(N, the session's time left) and every
+ * other check answer 0: no session, a role refused, a bad query, a passive
+ * check, an authorizer's refusal. Other routes never carry it.
+ */
+static void
+test_check_cache_headers(void **state)
+{
+	struct unitfix	*u = *state;
+	struct unitfix_params	 pl;
+	char		 sid[128], two[160], v[32];
+	int		 n;
+
+	session_cookie(u, sid, sizeof(sid));
+	pl_check(&pl, "/auth/check", sid, NULL, NULL);
+	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 200);
+	assert_string_equal(v, "");
+
+	u->cfg.check_cache = 30;
+	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 200);
+	assert_string_equal(v, "30");
+	pl_check(&pl, "/auth/check?role=user", sid, NULL, NULL);
+	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 200);
+	assert_string_equal(v, "30");
+	pl_check(&pl, "/auth/check?role=admin", sid, NULL, NULL);
+	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 403);
+	assert_string_equal(v, "0");
+	pl_check(&pl, "/auth/check?role=root", sid, NULL, NULL);
+	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 400);
+	assert_string_equal(v, "0");
+	pl_check(&pl, "/auth/check", NULL, NULL, NULL);
+	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 401);
+	assert_string_equal(v, "0");
+	pl_check(&pl, "/auth/check", "authgw_sid=garbage", NULL, NULL);
+	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 401);
+	assert_string_equal(v, "0");
+	pl_check(&pl, "/auth/check", sid, "HTTP_X_AUTH_PASSIVE", "1");
+	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 200);
+	assert_string_equal(v, "0");
+	/* A success nginx's $cookie_NAME might key by another cookie. */
+	n = snprintf(two, sizeof(two), "AUTHGW_SID=x; %s", sid);
+	assert_true(n > 0 && (size_t)n < sizeof(two));
+	pl_check(&pl, "/auth/check", two, NULL, NULL);
+	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 200);
+	assert_string_equal(v, "0");
+	/* The authorizer roles alike. */
+	pl_check(&pl, "/private/x", sid, "FCGI_ROLE", "AUTHORIZER");
+	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 200);
+	assert_string_equal(v, "30");
+	pl_check(&pl, "/private/x", NULL, "FCGI_ROLE", "AUTHORIZER");
+	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 401);
+	assert_string_equal(v, "0");
+	pl_check(&pl, "/private/x", sid, "FCGI_ROLE", "AUTHORIZER");
+	unitfix_param(&pl, "AUTHGW_ROLE", "boss");
+	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 500);
+	assert_string_equal(v, "0");
+	/* Never past the session's end: one made with 7 seconds to live
+	 * (the absolute lifetime) may be kept 7 seconds at most. */
+	u->app.policy.lifetime = 1000;
+	u->app.policy.max_lifetime = 7;
+	session_cookie(u, sid, sizeof(sid));
+	pl_check(&pl, "/auth/check", sid, NULL, NULL);
+	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 200);
+	assert_true(strcmp(v, "7") == 0 || strcmp(v, "6") == 0);
+	/* Other routes: never. */
+	pl_req(&pl, "GET", "/auth/session");
+	unitfix_param(&pl, "HTTP_COOKIE", sid);
+	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 200);
+	assert_string_equal(v, "");
+}
+
 static void
 test_healthz_ok(void **state)
 {
@@ -1198,6 +1309,8 @@ main(void)
 		    test_authorizer_roles_any_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_authorizer_session_no_body, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_cache_headers,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_answer_no_store,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_healthz_ok, setup,

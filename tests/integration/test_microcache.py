@@ -1,0 +1,203 @@
+"""The micro-cache (SPEC 3 check_cache, SPEC 5 "Micro-cache", issue 12
+section 2), through a real nginx running the shipped conf/nginx.conf with
+its "#cache " recipe turned on, as its comment says.
+
+What is measured is whether authgw was asked: its `checks` counter (from
+/metrics, read straight over FastCGI). Without that, every other test here
+would also pass with a cache that never stores anything.
+"""
+
+import os
+import re
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import Client, Nginx  # noqa: E402
+from test_stock_configs import login_cookie, raw_request  # noqa: E402
+
+USER = 'user@example.com'
+OTHER = 'other@example.com'
+ADMIN = 'admin@example.com'
+PASSWORD = 'S3cret-Passw0rd-xyzzy'
+PRIVATE = '/private/index.html'
+STAFF = '/staff/index.html'
+
+
+class MicroCacheCase(harness.TestCase):
+
+    def up(self, check_cache=30, **conf):
+        c = {'login_max_per_ip': 1000, 'login_max_per_account': 1000,
+             'check_cache': check_cache}
+        c.update(conf)
+        self.ag = self.authgw(**c)
+        for email, admin in ((USER, False), (OTHER, False), (ADMIN, True)):
+            self.ag.add_user(email, PASSWORD, admin=admin)
+        self.ag.start()
+        self.nginx = self.track(Nginx(self.tmpdir, self.ag, micro_cache=True))
+        self.dump_logs_on_failure(self.ag, self.nginx)
+        self.nginx.start()
+        self.port = self.nginx.port
+
+    def checks(self):
+        """authgw's checks counter, asked directly (never cached)."""
+        r = self.ag.fcgi('/auth/metrics', extra={'REMOTE_ADDR': '127.0.0.1'})
+        self.assertEqual(r.status, 200, r)
+        m = re.search(r'^authgw_checks_total (\d+)$', r.text, re.M)
+        self.assertIsNotNone(m, r.text)
+        return int(m.group(1))
+
+    def signed_in(self, email=USER):
+        c = Client(self.port)
+        token = login_cookie(c, self.ag, email)
+        return c, token
+
+    def get(self, path, cookie=None, headers=()):
+        h = [('Accept', 'application/json')] + list(headers)
+        if cookie is not None:
+            h.append(('Cookie', cookie))
+        return raw_request(self.port, 'GET', path, h)
+
+    def sid(self, token):
+        return '%s=%s' % (self.ag.cookie_name, token)
+
+    def asked(self, fn, times=5):
+        """How many checks authgw answered while fn ran `times` times."""
+        before = self.checks()
+        for _ in range(times):
+            fn()
+        return self.checks() - before
+
+
+class MicroCacheTest(MicroCacheCase):
+
+    def test_readme_shows_the_shipped_recipe(self):
+        """Every line of the README's micro-cache example is a line of
+        conf/nginx.conf's recipe, the one these tests turn on."""
+        with open(os.path.join(harness.SRC_DIR, 'README.md')) as f:
+            readme = f.read()
+        m = re.search(r'#### The micro-cache.*?```nginx\n(.*?)```', readme,
+                      re.S)
+        self.assertIsNotNone(m, 'no micro-cache example in README.md')
+        with open(os.path.join(harness.CONF_DIR, 'nginx.conf')) as f:
+            conf = {re.sub(r'^#cache ', '', ln.strip()).split('#')[0]
+                    .strip() for ln in f}
+        for ln in m.group(1).splitlines():
+            ln = ln.split('#')[0].strip()
+            ln = ln.replace('/run/nginx-authgw', '@CACHE@')
+            ln = ln.replace('unix:/run/authgw/authgw.sock', '@AUTHGW@')
+            if ln and ln != '}':
+                self.assertIn(ln, conf, 'README line not in nginx.conf')
+
+    def test_repeated_checks_are_answered_by_nginx(self):
+        self.up()
+        _, tok = self.signed_in()
+
+        def private():
+            r = self.get(PRIVATE, self.sid(tok))
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.header('x-auth-user'), USER, r)
+        # The first one fills the entry, the next nine are nginx's own.
+        self.assertEqual(self.asked(private, 10), 1)
+
+    def test_without_check_cache_nothing_is_kept(self):
+        """The recipe alone caches nothing: authgw's X-Accel-Expires is
+        what lets nginx keep an answer."""
+        self.up(check_cache=0)
+        _, tok = self.signed_in()
+        self.assertEqual(self.asked(
+            lambda: self.assertEqual(self.get(PRIVATE, self.sid(tok)).status,
+                                     200), 5), 5)
+
+    def test_logout_refused_within_check_cache(self):
+        self.up(check_cache=2)
+        c, tok = self.signed_in()
+        self.assertEqual(self.get(PRIVATE, self.sid(tok)).status, 200)
+        r = c.post('/auth/logout', json={})
+        self.assertEqual(r.status, 200, r)
+        ended = time.monotonic()
+        while self.get(PRIVATE, self.sid(tok)).status == 200:
+            self.assertLess(time.monotonic() - ended, 2 + 1,
+                            'an ended session passed past check_cache + 1 s')
+            time.sleep(0.05)
+        self.assertEqual(self.get(PRIVATE, self.sid(tok)).status, 302)
+
+    def test_two_users_never_share_an_entry(self):
+        self.up()
+        toks = {email: self.signed_in(email)[1] for email in (USER, OTHER)}
+        for _ in range(3):
+            for email, tok in toks.items():
+                r = self.get(PRIVATE, self.sid(tok))
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.header('x-auth-user'), email, r)
+
+    def test_no_cookie_or_empty_cookie_never_cached(self):
+        self.up()
+        _, tok = self.signed_in()
+        self.assertEqual(self.get(PRIVATE, self.sid(tok)).status, 200)
+        for cookie in (None, '%s=' % self.ag.cookie_name, 'other=1'):
+            with self.subTest(cookie=cookie):
+                n = self.asked(lambda: self.assertEqual(
+                    self.get(PRIVATE, cookie).status, 302), 3)
+                self.assertEqual(n, 3)
+
+    def test_refusal_never_cached(self):
+        self.up()
+        bad = self.sid('A' * 43)
+        self.assertEqual(self.asked(lambda: self.assertEqual(
+            self.get(PRIVATE, bad).status, 302), 3), 3)
+        # A 403 neither: a user at the admin gate, asked every time.
+        _, tok = self.signed_in()
+        self.assertEqual(self.asked(lambda: self.assertEqual(
+            self.get(STAFF, self.sid(tok)).status, 403), 3), 3)
+
+    def test_role_query_not_served_from_a_plain_entry(self):
+        self.up()
+        _, tok = self.signed_in()
+        _, atok = self.signed_in(ADMIN)
+        # A user's plain success is cached; the admin gate still says 403.
+        self.assertEqual(self.get(PRIVATE, self.sid(tok)).status, 200)
+        self.assertEqual(self.get(PRIVATE, self.sid(tok)).status, 200)
+        self.assertEqual(self.get(STAFF, self.sid(tok)).status, 403)
+        # An admin's admin-gate success has an entry of its own.
+        self.assertEqual(self.asked(lambda: self.assertEqual(
+            self.get(STAFF, self.sid(atok)).status, 200), 3), 1)
+
+    def test_passive_check_bypasses_the_cache(self):
+        self.up()
+        _, tok = self.signed_in()
+        self.assertEqual(self.get(PRIVATE, self.sid(tok)).status, 200)
+        n = self.asked(lambda: self.assertEqual(self.get(
+            PRIVATE, self.sid(tok), [('X-Auth-Passive', '1')]).status, 200), 3)
+        self.assertEqual(n, 3)
+
+    def test_ambiguous_cookie_never_keys_an_entry(self):
+        """nginx's $cookie_NAME matches the name in any case, authgw only
+        exactly: "AUTHGW_SID=x; authgw_sid=GOOD" is judged on GOOD but
+        would be keyed by x. authgw must not let it be kept, or a later
+        request carrying only authgw_sid=x would pass as that user."""
+        self.up()
+        _, tok = self.signed_in()
+        mixed = 'AUTHGW_SID=xyz; %s' % self.sid(tok)
+        self.assertEqual(self.asked(lambda: self.assertEqual(
+            self.get(PRIVATE, mixed).status, 200), 2), 2)
+        r = self.get(PRIVATE, '%s=xyz' % self.ag.cookie_name)
+        self.assertEqual(r.status, 302, r)
+
+    def test_cache_files_readable_by_nginx_user_only(self):
+        self.up()
+        _, tok = self.signed_in()
+        self.assertEqual(self.get(PRIVATE, self.sid(tok)).status, 200)
+        files = []
+        for d, _, names in os.walk(self.nginx.cache_dir):
+            files += [os.path.join(d, n) for n in names]
+            self.assertEqual(os.stat(d).st_mode & 0o077, 0, d)
+        self.assertTrue(files, 'nginx kept nothing')
+        for f in files:
+            self.assertEqual(os.stat(f).st_mode & 0o077, 0, f)
+
+
+if __name__ == '__main__':
+    harness.run_modules()
