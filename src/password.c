@@ -1,5 +1,10 @@
+#include <sys/resource.h>
+
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "password.h"
@@ -67,13 +72,79 @@ hash_parse(const char *hash, struct parsed *out)
 	return 0;
 }
 
+/*
+ * The niceness the hashing runs at (issue 11): scrypt is tens of CPU
+ * milliseconds, a check tens of microseconds. In a worker at the checks'
+ * priority, a hash takes its scheduling group's whole share of a CPU (the
+ * workers are one group: an autogroup, or the service's cgroup) and checks
+ * wait whole periods; at nice 10 (a tenth of the weight) the checks come
+ * first and the hash uses what they leave. A thread, because an
+ * unprivileged process can raise its niceness but never lower it again.
+ */
+#define HASH_NICE	10
+
+struct derive_job {
+	const char		*pw;
+	size_t			 pwlen;
+	const unsigned char	*salt;
+	const struct password_params *pp;
+	unsigned char		*key;
+	int			 rc;
+	int			 nice;		/* it ran at; -100: unknown */
+};
+
+static int	last_nice = -100;
+
+static void
+derive_run(struct derive_job *j)
+{
+	j->rc = crypto_scrypt(j->pw, j->pwlen, j->salt, PASSWORD_SALT_LEN,
+	    (uint64_t)1 << j->pp->log2n, (uint32_t)j->pp->r,
+	    (uint32_t)j->pp->p, j->key, PASSWORD_KEY_LEN);
+}
+
+static void *
+derive_thread(void *arg)
+{
+	struct derive_job	*j = arg;
+
+	/* Linux: a thread's niceness is its own (PRIO_PROCESS of its id). */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), HASH_NICE) == 0)
+		j->nice = getpriority(PRIO_PROCESS, (id_t)gettid());
+	derive_run(j);
+	return NULL;
+}
+
+int
+password_last_nice(void)
+{
+	return last_nice;
+}
+
 static int
 derive(const char *pw, size_t pwlen, const unsigned char *salt,
     const struct password_params *pp, unsigned char key[PASSWORD_KEY_LEN])
 {
-	return crypto_scrypt(pw, pwlen, salt, PASSWORD_SALT_LEN,
-	    (uint64_t)1 << pp->log2n, (uint32_t)pp->r, (uint32_t)pp->p, key,
-	    PASSWORD_KEY_LEN);
+	struct derive_job	 j = { pw, pwlen, salt, pp, key, -1, -100 };
+	sigset_t		 all, old;
+	pthread_t		 t;
+	int			 started;
+
+	/* The thread takes no signal: they stay the worker's (the main
+	 * thread's, which waits in pthread_join meanwhile). */
+	sigfillset(&all);
+	if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
+		started = 0;
+	else {
+		started = pthread_create(&t, NULL, derive_thread, &j) == 0;
+		(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (started)
+		(void)pthread_join(t, NULL);
+	else
+		derive_run(&j);		/* no thread to be had: here, then */
+	last_nice = j.nice;
+	return j.rc;
 }
 
 int

@@ -44,4 +44,12 @@ int	password_needs_rehash(const char *hash, const struct password_params *want);
 void	password_dummy_verify(const char *pw, size_t pwlen,
 	    const struct password_params *);
 
+/*
+ * Every hash above runs on a thread of its own at niceness 10, so that a
+ * worker's checks come before its hashing (issue 11). The niceness the
+ * last hash of this process ran at (-100: on the calling thread, none to
+ * be had); for tests.
+ */
+int	password_last_nice(void);
+
 #endif

@@ -1,4 +1,7 @@
 /* Unit tests of src/password.c through password.h, with cheap parameters. */
+#include <sys/resource.h>
+
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -199,6 +202,33 @@ test_dummy_verify_runs(void **state)
 	password_dummy_verify("", 0, &small);
 }
 
+/*
+ * Hashing runs at niceness 10 on a thread of its own (issue 11: a
+ * worker's checks come first), every kind of it, and leaves the calling
+ * thread's niceness as it was.
+ */
+static void
+test_hashing_runs_niced(void **state)
+{
+	char	 h[PASSWORD_HASH_MAX];
+	int	 before;
+
+	(void)state;
+	errno = 0;
+	before = getpriority(PRIO_PROCESS, 0);
+	assert_int_equal(errno, 0);
+	if (before > 10)
+		skip();		/* already nicer: cannot go back to 10 */
+	hash_small(pw, h);
+	assert_int_equal(password_last_nice(), 10);
+	assert_int_equal(getpriority(PRIO_PROCESS, 0), before);
+	assert_int_equal(password_verify(pw, strlen(pw), h), 1);
+	assert_int_equal(password_last_nice(), 10);
+	password_dummy_verify(pw, strlen(pw), &small);
+	assert_int_equal(password_last_nice(), 10);
+	assert_int_equal(getpriority(PRIO_PROCESS, 0), before);
+}
+
 int
 main(void)
 {
@@ -213,6 +243,7 @@ main(void)
 		cmocka_unit_test(test_needs_rehash_when_params_differ),
 		cmocka_unit_test(test_hash_refuses_bad_input),
 		cmocka_unit_test(test_dummy_verify_runs),
+		cmocka_unit_test(test_hashing_runs_niced),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
