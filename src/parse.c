@@ -596,3 +596,109 @@ parse_origin_matches(const char *origin, const char *url)
 	    util_bytes_caseeq(a.scheme, b.scheme, a.schemelen) &&
 	    a.hostlen == b.hostlen && util_bytes_caseeq(a.host, b.host, a.hostlen);
 }
+
+/* Value of a standard base64 character (RFC 4648 section 4), or -1. */
+static int
+b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/*
+ * Strict base64 with padding (RFC 7617 uses it): a length that is a
+ * multiple of 4, '=' only as the last one or two characters. Returns the
+ * bytes written to out, or -1 (malformed, or more than outsz bytes).
+ */
+static long
+b64_decode(const char *in, size_t len, char *out, size_t outsz)
+{
+	size_t		 i, o = 0, pad = 0;
+	uint32_t	 v = 0;
+	int		 d;
+
+	if (len == 0 || len % 4 != 0)
+		return -1;
+	if (in[len - 1] == '=')
+		pad = in[len - 2] == '=' ? 2 : 1;
+	if (len / 4 * 3 - pad > outsz)
+		return -1;
+	for (i = 0; i < len - pad; i++) {
+		if ((d = b64_value((unsigned char)in[i])) < 0)
+			return -1;
+		v = v << 6 | (uint32_t)d;
+		if (i % 4 == 3) {
+			out[o++] = (char)(v >> 16);
+			out[o++] = (char)(v >> 8 & 0xff);
+			out[o++] = (char)(v & 0xff);
+			v = 0;
+		}
+	}
+	/* The tail: 2 characters give 1 byte, 3 give 2; unused bits 0. */
+	if (pad == 2) {
+		if (v & 0xf)
+			return -1;
+		out[o++] = (char)(v >> 4);
+	} else if (pad == 1) {
+		if (v & 0x3)
+			return -1;
+		out[o++] = (char)(v >> 10);
+		out[o++] = (char)(v >> 2 & 0xff);
+	}
+	return (long)o;
+}
+
+/* 1 if (p, len) starts with the API token prefix. */
+static int
+has_token_prefix(const char *p, size_t len)
+{
+	return len >= PARSE_TOKEN_PREFIX_LEN &&
+	    memcmp(p, PARSE_TOKEN_PREFIX, PARSE_TOKEN_PREFIX_LEN) == 0;
+}
+
+void
+parse_authorization(const char *p, size_t len, struct parse_authz *az)
+{
+	const char	*cred, *colon;
+	size_t		 slen, clen, i;
+	long		 n;
+
+	memset(az, 0, sizeof(*az));
+	trim_ows(&p, &len);
+	for (slen = 0; slen < len && p[slen] != ' '; slen++)
+		;
+	for (cred = p + slen, clen = len - slen; clen > 0 && *cred == ' ';
+	    cred++, clen--)
+		;
+	if (slen == 6 && strncasecmp(p, "Bearer", 6) == 0) {
+		if (clen == 0 || !has_token_prefix(cred, clen))
+			return;		/* the application's own */
+		az->kind = PARSE_AUTHZ_BEARER;
+		az->token = cred + PARSE_TOKEN_PREFIX_LEN;
+		az->tlen = clen - PARSE_TOKEN_PREFIX_LEN;
+		az->ok = 1;
+		return;
+	}
+	if (slen != 5 || strncasecmp(p, "Basic", 5) != 0)
+		return;
+	az->kind = PARSE_AUTHZ_BASIC;
+	if ((n = b64_decode(cred, clen, az->buf, sizeof(az->buf))) < 0 ||
+	    (colon = memchr(az->buf, ':', (size_t)n)) == NULL)
+		return;
+	for (i = 0; i < (size_t)n; i++)
+		if ((unsigned char)az->buf[i] < 0x20 || az->buf[i] == 0x7f)
+			return;
+	az->user = az->buf;
+	az->blen = (size_t)n;
+	az->ulen = (size_t)(colon - az->buf);
+	if (has_token_prefix(colon + 1, (size_t)n - az->ulen - 1)) {
+		az->token = colon + 1 + PARSE_TOKEN_PREFIX_LEN;
+		az->tlen = (size_t)n - az->ulen - 1 - PARSE_TOKEN_PREFIX_LEN;
+	}
+	az->ok = 1;
+}

@@ -88,4 +88,38 @@ int	parse_next_is_safe(const char *p, size_t len);
  */
 int	parse_origin_matches(const char *origin, const char *url);
 
+/* The prefix of authgw's API tokens (SPEC 5). */
+#define PARSE_TOKEN_PREFIX	"agw_"
+#define PARSE_TOKEN_PREFIX_LEN	4
+/* Decoded HTTP Basic credentials kept at most. */
+#define PARSE_AUTHZ_MAX		1024
+
+enum parse_authz_kind {
+	PARSE_AUTHZ_NONE = 0,	/* none, or not authgw's: another scheme,
+				   a Bearer token without the prefix */
+	PARSE_AUTHZ_BEARER,	/* "Bearer agw_...": token */
+	PARSE_AUTHZ_BASIC	/* "Basic ...": user and, when the password
+				   is an API token, token */
+};
+
+/*
+ * An Authorization header. token (tlen bytes, after the prefix, not
+ * validated further) is set for a Bearer token with the prefix, and for
+ * Basic when the password starts with it (tlen 0 otherwise: an account
+ * password is never accepted). ok is 0 for Basic credentials that are not
+ * base64 of "user:password" within PARSE_AUTHZ_MAX bytes, or that hold a
+ * control byte. Basic credentials are decoded into buf: crypto_cleanse
+ * the structure after use.
+ */
+struct parse_authz {
+	enum parse_authz_kind	 kind;
+	int			 ok;
+	const char		*user, *token;
+	size_t			 ulen, tlen;
+	size_t			 blen;		/* decoded bytes in buf */
+	char			 buf[PARSE_AUTHZ_MAX];
+};
+
+void	parse_authorization(const char *p, size_t len, struct parse_authz *);
+
 #endif

@@ -13,6 +13,13 @@ FUZZ_CORPUS = \
 	tests/fuzz/corpus/addrkey/bd6245cce05219827423f528de58580999a887b1 \
 	tests/fuzz/corpus/addrkey/c78ebd3c85a39a596d9f5cfd2b8d240bc1b9c125 \
 	tests/fuzz/corpus/addrkey/d181e0edec9f64b46eed2b0760dfb2d510706ecb \
+	tests/fuzz/corpus/authz/05ad415a793e3df2f93ae044307985bc9bf4a028 \
+	tests/fuzz/corpus/authz/0c745c7ca40a6e66da00f00c23467576ff36f7cf \
+	tests/fuzz/corpus/authz/2efa0e5efc4fee982204989bf00e399c19b3a899 \
+	tests/fuzz/corpus/authz/700ad923b59828dd9f23a7db18da20755a9d3fba \
+	tests/fuzz/corpus/authz/7591f48bdf835dd993ba000985919ac7fa6c2f0c \
+	tests/fuzz/corpus/authz/83739b1dd233f98014a0a0d45bff4cda90e7d87d \
+	tests/fuzz/corpus/authz/b42d5f5db4122522be18b58b84e5de0ced286d73 \
 	tests/fuzz/corpus/cacheentry/15a17b973efe22532bbb821eef3118d446c03b89 \
 	tests/fuzz/corpus/cacheentry/1bf5aceb86b0f34b464238f9602d5c711abb2a54 \
 	tests/fuzz/corpus/cacheentry/30eb442b4386ca5cffa3567e59ac1598ea0c277d \

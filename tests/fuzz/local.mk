@@ -31,7 +31,8 @@ FUZZ_FILES = \
 	tests/fuzz/fuzz_request.c tests/fuzz/request.dict \
 	tests/fuzz/fuzz_seclog.c tests/fuzz/seclog.dict \
 	tests/fuzz/fuzz_addrkey.c tests/fuzz/addrkey.dict \
-	tests/fuzz/fuzz_token.c tests/fuzz/token.dict
+	tests/fuzz/fuzz_token.c tests/fuzz/token.dict \
+	tests/fuzz/fuzz_authz.c tests/fuzz/authz.dict
 
 EXTRA_DIST += tests/fuzz/run.sh $(FUZZ_FILES) $(FUZZ_CORPUS)
 TESTS += tests/fuzz/run.sh
@@ -41,7 +42,8 @@ FUZZ_ENV = JANSSON_CFLAGS='$(JANSSON_CFLAGS)' JANSSON_LIBS='$(JANSSON_LIBS)' \
 CLEANFILES += tests/fuzz/fuzz_urlencoded tests/fuzz/fuzz_headers \
 	tests/fuzz/fuzz_json tests/fuzz/fuzz_template tests/fuzz/fuzz_config \
 	tests/fuzz/fuzz_cacheentry tests/fuzz/fuzz_request \
-	tests/fuzz/fuzz_seclog tests/fuzz/fuzz_addrkey tests/fuzz/fuzz_token
+	tests/fuzz/fuzz_seclog tests/fuzz/fuzz_addrkey tests/fuzz/fuzz_token \
+	tests/fuzz/fuzz_authz
 
 .PHONY: fuzz fuzz-long
 fuzz:

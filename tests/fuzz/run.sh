@@ -34,7 +34,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 FUZZ_RUNS=${FUZZ_RUNS:-10000000}
 FUZZ_JOBS=${FUZZ_JOBS:-2}
 ALL_HARNESSES="urlencoded headers json template config cacheentry \
-request seclog addrkey token"
+request seclog addrkey token authz"
 HARNESSES=${FUZZ_HARNESSES:-$ALL_HARNESSES}
 
 for v in "$FUZZ_SECONDS" "$FUZZ_RUNS" "$FUZZ_JOBS"; do
@@ -72,7 +72,7 @@ FUZZ_FLAGS="-timeout=10 -rss_limit_mb=2048 -max_len=8192 -error_exitcode=1
 # name in ALL_HARNESSES, its files in local.mk (README, "Fuzzing").
 sources() {
 	case $1 in
-	urlencoded|headers) echo "$src/parse.c $src/util.c" ;;
+	urlencoded|headers|authz) echo "$src/parse.c $src/util.c" ;;
 	json)		echo "$src/json.c $src/parse.c $src/util.c" ;;
 	template)	echo "$src/template.c $src/util.c $src/log.c" ;;
 	config)		echo "$src/config.c $src/metrics.c $src/stats.c $src/util.c $src/log.c" ;;

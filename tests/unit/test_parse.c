@@ -446,6 +446,94 @@ test_cookie_unambiguous(void **state)
 	    1);
 }
 
+/* parse_authorization on a NUL-terminated header. */
+static void
+authz(const char *h, struct parse_authz *az)
+{
+	parse_authorization(h, strlen(h), az);
+}
+
+static void
+test_authorization_schemes(void **state)
+{
+	struct parse_authz	 az;
+
+	(void)state;
+	authz("Bearer agw_abc", &az);
+	assert_int_equal(az.kind, PARSE_AUTHZ_BEARER);
+	assert_int_equal(az.ok, 1);
+	assert_int_equal(az.tlen, 3);
+	assert_memory_equal(az.token, "abc", 3);
+	authz("  bEARER   agw_x  ", &az);
+	assert_int_equal(az.kind, PARSE_AUTHZ_BEARER);
+	assert_int_equal(az.tlen, 1);
+	/* Not authgw's: ignored. */
+	authz("Bearer eyJhbGciOi.xyz", &az);
+	assert_int_equal(az.kind, PARSE_AUTHZ_NONE);
+	authz("Bearer", &az);
+	assert_int_equal(az.kind, PARSE_AUTHZ_NONE);
+	authz("Bearer agw", &az);
+	assert_int_equal(az.kind, PARSE_AUTHZ_NONE);
+	authz("Digest username=\"a\"", &az);
+	assert_int_equal(az.kind, PARSE_AUTHZ_NONE);
+	authz("Bearerx agw_abc", &az);
+	assert_int_equal(az.kind, PARSE_AUTHZ_NONE);
+	authz("", &az);
+	assert_int_equal(az.kind, PARSE_AUTHZ_NONE);
+}
+
+static void
+test_authorization_basic(void **state)
+{
+	struct parse_authz	 az;
+
+	(void)state;
+	/* a@example.com:agw_tok */
+	authz("Basic YUBleGFtcGxlLmNvbTphZ3dfdG9r", &az);
+	assert_int_equal(az.kind, PARSE_AUTHZ_BASIC);
+	assert_int_equal(az.ok, 1);
+	assert_int_equal(az.ulen, 13);
+	assert_memory_equal(az.user, "a@example.com", 13);
+	assert_int_equal(az.tlen, 3);
+	assert_memory_equal(az.token, "tok", 3);
+	/* a@example.com:secret: an account password, never a token. */
+	authz("basic YUBleGFtcGxlLmNvbTpzZWNyZXQ=", &az);
+	assert_int_equal(az.kind, PARSE_AUTHZ_BASIC);
+	assert_int_equal(az.ok, 1);
+	assert_null(az.token);
+	/* u:agw_ (empty token), and ":" (empty user and password). */
+	authz("Basic dTphZ3df", &az);
+	assert_int_equal(az.ok, 1);
+	assert_non_null(az.token);
+	assert_int_equal(az.tlen, 0);
+	authz("Basic Og==", &az);
+	assert_int_equal(az.ok, 1);
+	assert_int_equal(az.ulen, 0);
+	/* Malformed: Basic, but not ok. */
+	authz("Basic", &az);
+	assert_int_equal(az.kind, PARSE_AUTHZ_BASIC);
+	assert_int_equal(az.ok, 0);
+	authz("Basic !!!!", &az);
+	assert_int_equal(az.ok, 0);
+	authz("Basic dTp", &az);			/* length */
+	assert_int_equal(az.ok, 0);
+	authz("Basic dTphZ3dfeA=", &az);		/* padding */
+	assert_int_equal(az.ok, 0);
+	authz("Basic dTpb", &az);			/* no: "u:[" is fine */
+	assert_int_equal(az.ok, 1);
+	authz("Basic dTpbZ===", &az);
+	assert_int_equal(az.ok, 0);
+	authz("Basic dTphZ3dfeB==", &az);		/* non-zero tail bits */
+	assert_int_equal(az.ok, 0);
+	authz("Basic dXNlcg==", &az);			/* "user": no colon */
+	assert_int_equal(az.ok, 0);
+	authz("Basic dQo6YWd3X3g=", &az);		/* "u\n:agw_x" */
+	assert_int_equal(az.ok, 0);
+	assert_null(az.user);
+	authz("Basic dTph d3g=", &az);			/* a space inside */
+	assert_int_equal(az.ok, 0);
+}
+
 static void
 test_urlencode_escapes_reserved(void **state)
 {
@@ -714,6 +802,8 @@ main(void)
 		cmocka_unit_test(test_cookie_whitespace_and_junk),
 		cmocka_unit_test(test_cookie_not_read_past_length),
 		cmocka_unit_test(test_cookie_unambiguous),
+		cmocka_unit_test(test_authorization_schemes),
+		cmocka_unit_test(test_authorization_basic),
 		cmocka_unit_test(test_urlencode_escapes_reserved),
 		cmocka_unit_test(test_urlencode_long_input_round_trip),
 		cmocka_unit_test(test_accepts_exact_type),
