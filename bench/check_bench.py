@@ -213,7 +213,8 @@ def microcache_template(tmp, cache_dir):
     location: successes kept for authgw's X-Accel-Expires (check_cache),
     refusals (X-Accel-Expires: 0) never; the key is the session cookie's
     first occurrence, Authorization and the query (role, mfa); an empty key
-    and passive checks neither read nor fill the cache."""
+    and passive checks neither read nor fill the cache: the directives of
+    the recipe SPEC 5 describes, as conf/nginx.conf gives it."""
     with open(os.path.join(tmp, 'nginx-bench.conf')) as f:
         text = f.read()
     upstream = '\tupstream authgw {'
@@ -224,17 +225,16 @@ def microcache_template(tmp, cache_dir):
                  '"location = /auth/check {" block as the bench knows it')
     text = text.replace(upstream, (
         '\tfastcgi_cache_path %s levels=1:2 keys_zone=authgw_check:1m\n'
-        '\t\t\t   max_size=16m inactive=60s use_temp_path=off;\n'
-        '\tmap $cookie_authgw_sid$http_authorization $authgw_check_nokey {\n'
-        '\t\t""\t\t1;\n\t\tdefault\t\t0;\n\t}\n\n' % cache_dir) + upstream, 1)
+        '\t\t\t   max_size=64m inactive=60s use_temp_path=off;\n'
+        '\tmap "$cookie_authgw_sid$http_authorization" $authgw_nokey {\n'
+        '\t\t"" 1;\n\t\tdefault 0;\n\t}\n\n' % cache_dir) + upstream, 1)
     text = text.replace(check, check + (
         '\t\t\tfastcgi_cache authgw_check;\n'
         '\t\t\tfastcgi_cache_key '
-        '"$cookie_authgw_sid|$http_authorization|$args";\n'
-        '\t\t\tfastcgi_ignore_headers Cache-Control Expires;\n'
-        '\t\t\tfastcgi_cache_bypass $authgw_check_nokey '
-        '$http_x_auth_passive;\n'
-        '\t\t\tfastcgi_no_cache $authgw_check_nokey $http_x_auth_passive;\n'),
+        '"$args|$cookie_authgw_sid|$http_authorization";\n'
+        '\t\t\tfastcgi_cache_bypass $authgw_nokey $http_x_auth_passive;\n'
+        '\t\t\tfastcgi_no_cache $authgw_nokey $http_x_auth_passive;\n'
+        '\t\t\tfastcgi_ignore_headers Cache-Control Expires;\n'),
         1)
     path = os.path.join(tmp, 'nginx-microcache.conf')
     with open(path, 'w') as f:
