@@ -29,12 +29,13 @@ only what auth_request talks to, and authgw's configuration, change:
                                  would be answered 503 by the hashing bound)
 
 microcache: nginx's fastcgi_cache on the check location (SPEC 5,
-"Micro-cache"), the recipe of conf/nginx.conf generated here as a variant
-of the bench template (microcache_template: the key is the session
-cookie, Authorization and the query; Cache-Control and Expires ignored so
+"Micro-cache"): the bench template with the recipe conf/nginx.conf ships
+commented turned on as its comment says (the "#cache " lines uncommented,
+as tests/integration/test_microcache.py does: the key is the query, the
+session cookie and Authorization; Cache-Control and Expires ignored so
 that authgw's X-Accel-Expires decides; an empty key and X-Auth-Passive
-neither read nor fill it; the cache directory in /dev/shm), with its
-baselines of the checks group:
+neither read nor fill it), the cache directory on /dev/shm (a tmpfs, as
+the recipe asks), with its baselines of the checks group:
 
   nginx-204, trivial, authgw-mc      as above
   authgw-microcache GET /private/   authgw with check_cache = 1 and
@@ -206,40 +207,6 @@ def shm_dir():
         if os.path.isdir(d) and os.access(d, os.W_OK):
             return d
     return None         # tempfile's default; said in the report
-
-
-def microcache_template(tmp, cache_dir):
-    """The bench template with the micro-cache recipe (SPEC 5) on the check
-    location: successes kept for authgw's X-Accel-Expires (check_cache),
-    refusals (X-Accel-Expires: 0) never; the key is the session cookie's
-    first occurrence, Authorization and the query (role, mfa); an empty key
-    and passive checks neither read nor fill the cache: the directives of
-    the recipe SPEC 5 describes, as conf/nginx.conf gives it."""
-    with open(os.path.join(tmp, 'nginx-bench.conf')) as f:
-        text = f.read()
-    upstream = '\tupstream authgw {'
-    check = ('\t\tlocation = /auth/check {\n\t\t\tfastcgi_pass authgw;\n'
-             '\t\t\tinclude fastcgi_params;\n')
-    if upstream not in text or check not in text:
-        sys.exit('conf/nginx.conf changed: no "upstream authgw {" or '
-                 '"location = /auth/check {" block as the bench knows it')
-    text = text.replace(upstream, (
-        '\tfastcgi_cache_path %s levels=1:2 keys_zone=authgw_check:1m\n'
-        '\t\t\t   max_size=64m inactive=60s use_temp_path=off;\n'
-        '\tmap "$cookie_authgw_sid$http_authorization" $authgw_nokey {\n'
-        '\t\t"" 1;\n\t\tdefault 0;\n\t}\n\n' % cache_dir) + upstream, 1)
-    text = text.replace(check, check + (
-        '\t\t\tfastcgi_cache authgw_check;\n'
-        '\t\t\tfastcgi_cache_key '
-        '"$args|$cookie_authgw_sid|$http_authorization";\n'
-        '\t\t\tfastcgi_cache_bypass $authgw_nokey $http_x_auth_passive;\n'
-        '\t\t\tfastcgi_no_cache $authgw_nokey $http_x_auth_passive;\n'
-        '\t\t\tfastcgi_ignore_headers Cache-Control Expires;\n'),
-        1)
-    path = os.path.join(tmp, 'nginx-microcache.conf')
-    with open(path, 'w') as f:
-        f.write(text)
-    return path
 
 
 def lua_post(tmp, name, body):
@@ -520,12 +487,17 @@ class Bench:
         ag.start(listen=listen)
         return ag
 
-    def authgw(self, name, template=None, **conf):
-        """An authgw behind its own nginx (the bench template unless
-        `template`); the authgw and nginx's base URL."""
+    def authgw(self, name, cache_dir=None, **conf):
+        """An authgw behind its own nginx (the bench template; with
+        cache_dir, its micro-cache recipe turned on, the cache there); the
+        authgw and nginx's base URL."""
         ag = self.new_authgw(name, **conf)
-        ngx = harness.Nginx(ag.tmpdir, ag,
-                            template=template or self.template).start()
+        ngx = harness.Nginx(ag.tmpdir, ag, template=self.template,
+                            micro_cache=cache_dir is not None)
+        if cache_dir is not None:
+            ngx.cache_dir = cache_dir
+            ngx.render()
+        ngx.start()
         return ag, 'http://127.0.0.1:%d' % ngx.port
 
     def stats(self, ag):
@@ -538,8 +510,8 @@ class Bench:
     def user_cookie(self, ag):
         return '%s=%s' % (ag.cookie_name, ag.login_cookie(USER, PASSWORD))
 
-    def check(self, name, template=None, **conf):
-        ag, base = self.authgw(name, template=template, **conf)
+    def check(self, name, cache_dir=None, **conf):
+        ag, base = self.authgw(name, cache_dir=cache_dir, **conf)
         self.targets[name] = (base + '/private/', self.user_cookie(ag), None,
                               self.args.connections)
         self.authgws[name] = ag
@@ -642,13 +614,15 @@ class Bench:
                                     hash_bound(a.workers)[0])
 
     def setup_microcache(self):
-        """authgw with check_cache = 1 behind nginx with the micro-cache
-        recipe on its check location; checked to cache before it counts."""
+        """authgw with check_cache = 1 behind nginx with the shipped
+        micro-cache recipe turned on (harness.Nginx micro_cache: the
+        "#cache " lines of conf/nginx.conf uncommented), its cache on a
+        tmpfs; checked to cache before it counts."""
         self.setup_baselines()
         self.cache_dir = tempfile.mkdtemp(prefix='authgw-bench-cache-',
                                           dir=shm_dir())
-        template = microcache_template(self.tmp, self.cache_dir)
-        ag, base = self.check('authgw-microcache', template=template,
+        ag, base = self.check('authgw-microcache',
+                              cache_dir=os.path.join(self.cache_dir, 'c'),
                               memcached=self.memcached(), check_cache=1)
         url, cookie = base + '/private/', self.targets['authgw-microcache'][1]
         before = self.stats(ag)['checks']
