@@ -1,10 +1,17 @@
 #!/usr/bin/env python3
-"""authgw benchmarks through nginx auth_request, measured with wrk on
-loopback, every figure beside a baseline measured in the same run.
+"""authgw benchmarks through nginx auth_request, lighttpd's FastCGI
+authorizer and Apache's mod_authnz_fcgi, measured with wrk on loopback,
+every figure beside a baseline measured in the same run.
 
-Every scenario runs the shipped conf/nginx.conf (rendered by the test
-harness, plus one `return 204` location for the web-server ceiling); only
-what auth_request talks to, and authgw's configuration, change:
+The scenarios come in groups (--only GROUP[,GROUP...]; default all); each
+group brings its baseline, and a row shared by two groups is set up and
+measured once. A group whose web server or module is not installed (or,
+for microcache, an authgw without check_cache) is skipped with a one-line
+message, as the integration tests skip.
+
+checks: every scenario runs the shipped conf/nginx.conf (rendered by the
+test harness, plus one `return 204` location for the web-server ceiling);
+only what auth_request talks to, and authgw's configuration, change:
 
   nginx-204      GET /bench204   nginx `return 204` (web server ceiling)
   trivial        GET /private/   auth_request to bench/trivial_authz, which
@@ -21,7 +28,54 @@ what auth_request talks to, and authgw's configuration, change:
                                  as many connections as hash slots (more
                                  would be answered 503 by the hashing bound)
 
-and, in a table of their own, /check under a login flood (SPEC 5, issue
+microcache: nginx's fastcgi_cache on the check location (SPEC 5,
+"Micro-cache"): the bench template with the recipe conf/nginx.conf ships
+commented turned on as its comment says (the "#cache " lines uncommented,
+as tests/integration/test_microcache.py does: the key is the query, the
+session cookie and Authorization; Cache-Control and Expires ignored so
+that authgw's X-Accel-Expires decides; an empty key and X-Auth-Passive
+neither read nor fill it), the cache directory on /dev/shm (a tmpfs, as
+the recipe asks), with its baselines of the checks group:
+
+  nginx-204, trivial, authgw-mc      as above
+  authgw-microcache GET /private/   authgw with check_cache = 1 and
+                                 memcached behind that nginx; the set-up
+                                 checks that repeated requests do not reach
+                                 authgw, and the table says how many checks
+                                 authgw answered per request. Target:
+                                 >= 3 x trivial's req/s
+
+lighttpd: the shipped conf/lighttpd.conf rendered as
+tests/integration/test_lighttpd.py renders it (variant 1: authgw on its
+unix socket; mod_fastcgi's default parameters, "mode" => "authorizer" on
+/private/), one lighttpd per authorizer:
+
+  lighttpd-static  GET /index.html   lighttpd alone (ceiling)
+  lighttpd-trivial GET /private/secret.txt  bench/trivial_authz as the
+                                 authorizer (it answers the Variable-*
+                                 headers in that role, as authgw does): the
+                                 baseline
+  lighttpd-authgw  GET /private/secret.txt  authgw, memcached configured.
+                                 Targets: >= 0.9 x the baseline's req/s,
+                                 p99 <= 1.5 x
+
+apache: Apache httpd with the shipped conf/apache-authnz-fcgi.conf, set up
+as tests/integration/test_apache.py sets it up (its generated httpd.conf,
+mod_authnz_fcgi's check over TCP, authgw and trivial_authz listening on
+127.0.0.1), and the test harness's MPM, prefork with MaxRequestWorkers 16,
+one child per wrk connection; unlike the harness, the pool is held at 16
+children (APACHE_POOL) so that it does not shrink while the other rows run:
+
+  apache-static    GET /index.html   Apache alone (ceiling)
+  apache-trivial   GET /private/secret.txt  trivial_authz as the
+                                 authenticator: the baseline
+  apache-authgw    GET /private/secret.txt  authgw, memcached configured.
+                                 Targets as for lighttpd
+
+In these three groups the ratios are the median over the rounds of each
+round's ratio (a row against its baseline measured in the same round).
+
+flood: in a table of its own, /check under a login flood (SPEC 5, issue
 11), on one more authgw (memcached, the default scrypt cost N=2^15, r=8,
 p=3, authgw's default of 4 workers, hash_slots and hash_queue automatic):
 
@@ -60,10 +114,13 @@ compared to the quiet row of the same shape in the same round; the median
 of those ratios is the figure against the target (<= 2).
 
 Usage: bench/check_bench.py [--seconds N] [--connections N] [--workers N]
-                            [--rounds N] [--only checks|flood]
+                            [--rounds N] [--only GROUP[,GROUP...]]
                             [--flood-workers N] [--flood-factor X]
                             [--pace F]
-Needs a built tree (AUTHGW_BUILDDIR), nginx, memcached and wrk.
+GROUP: checks, microcache, lighttpd, apache, flood.
+Needs a built tree (AUTHGW_BUILDDIR), memcached and wrk; nginx, lighttpd,
+Apache (apache2 with mod_authnz_fcgi, mod_proxy_fcgi, mpm_prefork) for
+their groups.
 """
 
 import argparse
@@ -86,6 +143,18 @@ import harness  # noqa: E402
 USER = 'bench@example.com'
 ADMIN = 'admin@example.com'
 PASSWORD = 'bench-password'
+
+
+def server_version(name):
+    """'1.22.1' from `nginx -v`, `lighttpd -v`, `apache2 -v`, or '?'."""
+    path = harness.find_program(name)
+    try:
+        r = subprocess.run([path, '-v'], capture_output=True, text=True,
+                           timeout=10)
+    except (OSError, TypeError, subprocess.SubprocessError):
+        return '?'
+    m = re.search(r'/(\d+\.\d+\.\d+)', r.stdout + r.stderr)
+    return m.group(1) if m else '?'
 
 
 def wrk(url, seconds, conns, cookie=None, lua=None):
@@ -129,6 +198,15 @@ def bench_template(tmp):
     with open(path, 'w') as f:
         f.write(text)
     return path
+
+
+def shm_dir():
+    """A tmpfs for nginx's check cache (SPEC 5: the cache holds live
+    credentials as its keys; in memory, never on disk)."""
+    for d in ('/dev/shm', '/run/shm'):
+        if os.path.isdir(d) and os.access(d, os.W_OK):
+            return d
+    return None         # tempfile's default; said in the report
 
 
 def lua_post(tmp, name, body):
@@ -301,30 +379,103 @@ class Flood:
 class Bench:
     """Every scenario is set up first and stays up; then each is measured
     in --rounds interleaved rounds and the median round is reported, so
-    that the order of scenarios and the machine's drift weigh on all alike."""
+    that the order of scenarios and the machine's drift weigh on all alike.
+    A group brings its own baseline; one shared by several groups (trivial)
+    is set up and measured once."""
 
     CHECKS = ('nginx-204', 'trivial', 'authgw-mc', 'authgw-local',
               'authgw-mc-down', 'authgw-sqlite', 'login-429', 'login-ok')
+    MICROCACHE = ('nginx-204', 'trivial', 'authgw-mc', 'authgw-microcache')
+    LIGHTTPD = ('lighttpd-static', 'lighttpd-trivial', 'lighttpd-authgw')
+    APACHE = ('apache-static', 'apache-trivial', 'apache-authgw')
     FLOOD = ('flood-quiet', 'flood-check', 'paced-quiet', 'paced-check')
+    GROUPS = (('checks', CHECKS), ('microcache', MICROCACHE),
+              ('lighttpd', LIGHTTPD), ('apache', APACHE), ('flood', FLOOD))
     PAIRS = (('flood-quiet', 'flood-check'), ('paced-quiet', 'paced-check'))
     RAMP = 1.0          # seconds of flood before wrk starts
+    # Apache's prefork pool (the test harness's MPM and MaxRequestWorkers
+    # 16), held at 16 children: otherwise it shrinks to MaxSpareServers 4
+    # while the other rows are measured and grows back at 1, 2, 4... a
+    # second at the start of each of its own, with wrk's keep-alive
+    # connections queued in the listen backlog meanwhile.
+    APACHE_POOL = ('StartServers 16\nMinSpareServers 16\n'
+                   'MaxSpareServers 17\nMaxRequestWorkers 16\n')
 
     def __init__(self, args):
         self.args = args
-        self.groups = ('checks', 'flood') if args.only is None else \
-            (args.only,)
-        self.order = (self.CHECKS if 'checks' in self.groups else ()) + \
-            (self.FLOOD if 'flood' in self.groups else ())
         self.tmp = tempfile.mkdtemp(prefix='authgw-bench-')
+        # Apache's children (nobody when we are root) serve its docroot.
+        os.chmod(self.tmp, 0o711)
+        self.groups = []
+        for group, _ in self.GROUPS:
+            if args.only is not None and group not in args.only:
+                continue
+            why = self.missing(group)
+            if why:
+                print('bench: %s skipped: %s' % (group, why), flush=True)
+                continue
+            self.groups.append(group)
+        self.order = []
+        for group, names in self.GROUPS:
+            if group in self.groups:
+                self.order += [n for n in names if n not in self.order]
         self.template = bench_template(self.tmp)
         self.targets = {}       # name -> (url, cookie, lua, connections)
         self.authgws = {}       # name -> Authgw, for the hit rate
         self.samples = {n: [] for n in self.order}
         self.floods = []        # each flooded round's login counts
         self.hit_rate = {}
+        self.checks_seen = {}   # name -> checks authgw answered in the rounds
         self.flood = None
+        self.mc = None
+        self.trivial = set()    # trivial_authz addresses started
+        self.cache_dir = None
 
-    def authgw(self, name, **conf):
+    def missing(self, group):
+        """Why `group` cannot run here (a one-line reason), or None."""
+        if group in ('checks', 'microcache', 'flood') and \
+                harness.find_program('nginx') is None:
+            return 'nginx is not installed'
+        if group == 'lighttpd':
+            import test_lighttpd
+            if test_lighttpd.LIGHTTPD is None:
+                return 'lighttpd is not installed'
+        if group == 'apache':
+            import test_apache
+            return test_apache.missing_for('authnz_fcgi')
+        if group == 'microcache':
+            return self.check_cache_missing()
+        return None
+
+    def check_cache_missing(self):
+        """None if this authgw accepts `check_cache = 1`, else why not."""
+        d = tempfile.mkdtemp(prefix='cc-', dir=self.tmp)
+        ag = harness.Authgw(d, check_cache=1)
+        r = ag.cli('check-config')
+        if r.returncode == 0:
+            return None
+        err = (r.stderr.strip().splitlines() or ['exit %d' % r.returncode])
+        return ('this authgw does not accept check_cache (SPEC 3, '
+                'micro-cache): %s' % err[-1])
+
+    def memcached(self):
+        if self.mc is None:
+            self.mc = harness.Memcached(self.tmp).start()
+        return self.mc.addr
+
+    def trivial_authz(self, addr):
+        """bench/trivial_authz on addr (a unix socket path or host:port),
+        started once per address."""
+        if addr not in self.trivial:
+            self.trivial.add(addr)
+            exe = os.path.join(harness.BUILD_DIR, 'bench', 'trivial_authz')
+            triv = harness.register_process(subprocess.Popen(
+                [exe, addr, str(self.args.workers)], start_new_session=True))
+            harness.wait_connectable(addr, proc=triv)
+        return addr
+
+    def new_authgw(self, name, listen=None, **conf):
+        """An authgw started in tmp/name with the bench's users."""
         d = os.path.join(self.tmp, name)
         os.mkdir(d)
         conf.setdefault('workers', self.args.workers)
@@ -333,8 +484,20 @@ class Bench:
         ag = harness.Authgw(d, **conf)
         ag.add_user(USER, PASSWORD)
         ag.add_user(ADMIN, PASSWORD, admin=True)
-        ag.start()
-        ngx = harness.Nginx(d, ag, template=self.template).start()
+        ag.start(listen=listen)
+        return ag
+
+    def authgw(self, name, cache_dir=None, **conf):
+        """An authgw behind its own nginx (the bench template; with
+        cache_dir, its micro-cache recipe turned on, the cache there); the
+        authgw and nginx's base URL."""
+        ag = self.new_authgw(name, **conf)
+        ngx = harness.Nginx(ag.tmpdir, ag, template=self.template,
+                            micro_cache=cache_dir is not None)
+        if cache_dir is not None:
+            ngx.cache_dir = cache_dir
+            ngx.render()
+        ngx.start()
         return ag, 'http://127.0.0.1:%d' % ngx.port
 
     def stats(self, ag):
@@ -344,10 +507,12 @@ class Bench:
             'Accept': 'application/json'})
         return r.json() if r.status == 200 else None
 
-    def check(self, name, **conf):
-        ag, base = self.authgw(name, **conf)
-        cookie = '%s=%s' % (ag.cookie_name, ag.login_cookie(USER, PASSWORD))
-        self.targets[name] = (base + '/private/', cookie, None,
+    def user_cookie(self, ag):
+        return '%s=%s' % (ag.cookie_name, ag.login_cookie(USER, PASSWORD))
+
+    def check(self, name, cache_dir=None, **conf):
+        ag, base = self.authgw(name, cache_dir=cache_dir, **conf)
+        self.targets[name] = (base + '/private/', self.user_cookie(ag), None,
                               self.args.connections)
         self.authgws[name] = ag
         return ag, base
@@ -408,33 +573,34 @@ class Bench:
         self.flood = Flood(int(base.rsplit(':', 1)[1]), self.flood_rate)
 
     def setup(self):
-        if 'checks' in self.groups:
-            self.setup_checks()
-        if 'flood' in self.groups:
-            self.setup_flood()
+        for group in self.groups:
+            getattr(self, 'setup_' + group)()
 
-    def setup_checks(self):
+    def setup_baselines(self):
+        """nginx-204, trivial and authgw-mc: shared by checks and
+        microcache, set up once."""
         a = self.args
+        if 'nginx-204' in self.targets:
+            return
         _, base = self.authgw('ceiling')
         self.targets['nginx-204'] = (base + '/bench204', None, None,
                                      a.connections)
-        exe = os.path.join(harness.BUILD_DIR, 'bench', 'trivial_authz')
-        sock = os.path.join(self.tmp, 'trivial.sock')
-        triv = harness.register_process(subprocess.Popen(
-            [exe, sock, str(a.workers)], start_new_session=True))
-        harness.wait_connectable(sock, proc=triv)
+        sock = self.trivial_authz(os.path.join(self.tmp, 'trivial.sock'))
         d = os.path.join(self.tmp, 'trivial')
         os.mkdir(d)
         ngx = harness.Nginx(d, sock, template=self.template).start()
         self.targets['trivial'] = ('http://127.0.0.1:%d/private/' % ngx.port,
                                    None, None, a.connections)
-        mc = harness.Memcached(self.tmp).start()
-        _, base = self.check('authgw-mc', memcached=mc.addr)
+        _, self.mc_base = self.check('authgw-mc', memcached=self.memcached())
+
+    def setup_checks(self):
+        a = self.args
+        self.setup_baselines()
         # Wrong logins on one locked account: each answered 429.
         wrong = lua_post(self.tmp, 'wrong', {'email': USER,
                                              'password': 'wrong password'})
-        self.targets['login-429'] = (base + '/auth/login', None, wrong,
-                                     a.connections)
+        self.targets['login-429'] = (self.mc_base + '/auth/login', None,
+                                     wrong, a.connections)
         self.check('authgw-local')
         self.check('authgw-mc-down',
                    memcached='127.0.0.1:%d' % harness.free_port())
@@ -446,6 +612,84 @@ class Bench:
                                              'password': PASSWORD})
         self.targets['login-ok'] = (base + '/auth/login', None, right,
                                     hash_bound(a.workers)[0])
+
+    def setup_microcache(self):
+        """authgw with check_cache = 1 behind nginx with the shipped
+        micro-cache recipe turned on (harness.Nginx micro_cache: the
+        "#cache " lines of conf/nginx.conf uncommented), its cache on a
+        tmpfs; checked to cache before it counts."""
+        self.setup_baselines()
+        self.cache_dir = tempfile.mkdtemp(prefix='authgw-bench-cache-',
+                                          dir=shm_dir())
+        ag, base = self.check('authgw-microcache',
+                              cache_dir=os.path.join(self.cache_dir, 'c'),
+                              memcached=self.memcached(), check_cache=1)
+        url, cookie = base + '/private/', self.targets['authgw-microcache'][1]
+        before = self.stats(ag)['checks']
+        for _ in range(5):
+            r = harness.Client(int(base.rsplit(':', 1)[1])).get(
+                '/private/', headers={'Cookie': cookie})
+            if r.status != 200 or r.header('X-Auth-User') != USER:
+                sys.exit('microcache: %s answered %r' % (url, r))
+        seen = self.stats(ag)['checks'] - before
+        if seen > 2:        # the first, and one more if a second turned
+            sys.exit('microcache: 5 requests reached authgw %d times: '
+                     'nginx did not cache the check' % seen)
+
+    def setup_lighttpd(self):
+        """conf/lighttpd.conf as test_lighttpd renders it (authgw, or
+        trivial_authz, on a unix socket; mod_fastcgi's default parameters),
+        one lighttpd for each authorizer."""
+        import test_lighttpd
+        a = self.args
+        sock = self.trivial_authz(os.path.join(self.tmp, 'trivial.sock'))
+
+        class Trivial:
+            socket_path = sock
+            config_path = '/dev/null'       # only for bin-path
+        web = test_lighttpd.Lighttpd(os.path.join(self.tmp, 'lt-trivial'),
+                                     Trivial, harness.free_port()).start()
+        base = 'http://127.0.0.1:%d' % web.port
+        self.targets['lighttpd-static'] = (base + '/index.html', None, None,
+                                           a.connections)
+        self.targets['lighttpd-trivial'] = (base + '/private/secret.txt',
+                                            None, None, a.connections)
+        ag = self.new_authgw('lighttpd-authgw', memcached=self.memcached())
+        web = test_lighttpd.Lighttpd(ag.tmpdir, ag, ag.http_port).start()
+        self.targets['lighttpd-authgw'] = (
+            'http://127.0.0.1:%d/private/secret.txt' % web.port,
+            self.user_cookie(ag), None, a.connections)
+        self.authgws['lighttpd-authgw'] = ag
+
+    def setup_apache(self):
+        """conf/apache-authnz-fcgi.conf as test_apache sets it up (authgw,
+        or trivial_authz, on TCP), prefork with APACHE_POOL."""
+        import test_apache
+        a = self.args
+        modules = (test_apache.COMMON_MODULES +
+                   test_apache.VARIANT_MODULES['authnz_fcgi'])
+
+        def apache(tmpdir, addr, port):
+            web = test_apache.Apache(tmpdir, port, 'authnz_fcgi',
+                                     {'AUTHGW_ADDR': addr})
+            web.write_config(modules, self.APACHE_POOL)
+            return web.start()
+        addr = self.trivial_authz('127.0.0.1:%d' % harness.free_port())
+        web = apache(os.path.join(self.tmp, 'ap-trivial'), addr,
+                     harness.free_port())
+        base = 'http://127.0.0.1:%d' % web.port
+        self.targets['apache-static'] = (base + '/index.html', None, None,
+                                         a.connections)
+        self.targets['apache-trivial'] = (base + '/private/secret.txt',
+                                          None, None, a.connections)
+        addr = '127.0.0.1:%d' % harness.free_port()
+        ag = self.new_authgw('apache-authgw', listen=addr,
+                             memcached=self.memcached())
+        web = apache(ag.tmpdir, addr, ag.http_port)
+        self.targets['apache-authgw'] = (
+            'http://127.0.0.1:%d/private/secret.txt' % web.port,
+            self.user_cookie(ag), None, a.connections)
+        self.authgws['apache-authgw'] = ag
 
     def measure(self, name):
         url, cookie, lua, conns = self.targets[name]
@@ -474,6 +718,8 @@ class Bench:
                 hits = after['cache_hits'] - before[name]['cache_hits']
                 miss = after['cache_misses'] - before[name]['cache_misses']
                 self.hit_rate[name] = hits / max(1, hits + miss)
+                self.checks_seen[name] = after['checks'] - \
+                    before[name]['checks']
 
     def medians(self, name):
         """The median of each figure over the rounds, separately."""
@@ -485,13 +731,95 @@ class Bench:
         return runs[len(runs) // 2]
 
     def report(self):
-        if 'checks' in self.groups:
-            self.report_checks()
-        if 'flood' in self.groups:
-            self.report_flood()
+        for group in self.groups:
+            getattr(self, 'report_' + group)()
+
+    def ratios(self, name, base, key):
+        """name's figure over base's in the same round, each round; and
+        the median of those."""
+        r = [x[key] / y[key] for x, y in zip(self.samples[name],
+                                             self.samples[base])]
+        return statistics.median(r), r
+
+    def failed(self, name):
+        return sum(y['non2xx'] + y['errors'] for y in self.samples[name])
+
+    def report_table(self, title, names, base):
+        """A group's rows, each figure the median over the rounds, the
+        ratios the median of each round's ratio to base."""
+        print()
+        print(title)
+        print('%-17s %9s %7s %8s %8s %7s %7s %9s  %s'
+              % ('scenario', 'req/s', 'x base', 'p50 us', 'p99 us', 'p99 x',
+                 'failed', 'hit rate', 'req/s of each round'))
+        for name in names:
+            x = self.medians(name)
+            hr = self.hit_rate.get(name)
+            print('%-17s %9.0f %7.2f %8.0f %8.0f %7.2f %7d %9s  %s'
+                  % (name, x['rps'], self.ratios(name, base, 'rps')[0],
+                     x['p50'], x['p99'], self.ratios(name, base, 'p99')[0],
+                     self.failed(name),
+                     '%.4f' % hr if hr is not None else '-',
+                     ' '.join('%.0f' % y['rps']
+                              for y in self.samples[name])))
+
+    def verdict(self, name, base, rps_min, p99_max=None):
+        """One README: line, name against base on the group's targets."""
+        rps, rps_r = self.ratios(name, base, 'rps')
+        p99, p99_r = self.ratios(name, base, 'p99')
+        met = rps >= rps_min
+        out = ('README: %s / %s: req/s x%.2f (rounds %s; target >= %g)'
+               % (name, base, rps, ' '.join('%.2f' % r for r in rps_r),
+                  rps_min))
+        if p99_max is not None:
+            met = met and p99 <= p99_max
+            out += (', p99 x%.2f (rounds %s; target <= %g)'
+                    % (p99, ' '.join('%.2f' % r for r in p99_r), p99_max))
+        failed = self.failed(name) + self.failed(base)
+        out += ', %d failed' % failed
+        print(out + ': target %s' % ('INVALID (failed requests)' if failed
+                                      else 'met' if met else 'MISSED'))
+
+    def head(self, what):
+        a = self.args
+        return ('%s; wrk -t1 -c%d -d%ds on loopback, %d authgw (and '
+                'trivial_authz) workers, %d cores, median of %d interleaved '
+                'rounds; ratios: the median of each round\'s ratio to the '
+                'baseline of the same round'
+                % (what, a.connections, a.seconds, a.workers, os.cpu_count(),
+                   a.rounds))
+
+    def report_microcache(self):
+        self.report_table(self.head(
+            'nginx %s micro-cache (fastcgi_cache on the check location, '
+            'cache in %s), authgw check_cache = 1, baseline trivial'
+            % (server_version('nginx'), os.path.dirname(self.cache_dir))),
+            self.MICROCACHE, 'trivial')
+        seen = self.checks_seen.get('authgw-microcache')
+        sent = sum(y['requests'] for y in self.samples['authgw-microcache'])
+        if seen is not None:
+            print('authgw-microcache: %d checks reached authgw for %d '
+                  'requests (%.4f per request)'
+                  % (seen, sent, seen / max(sent, 1)))
+        self.verdict('authgw-microcache', 'trivial', 3)
+
+    def report_lighttpd(self):
+        self.report_table(self.head(
+            'lighttpd %s, conf/lighttpd.conf, mod_fastcgi "mode" => '
+            '"authorizer" on a unix socket' % server_version('lighttpd')),
+            self.LIGHTTPD, 'lighttpd-trivial')
+        self.verdict('lighttpd-authgw', 'lighttpd-trivial', 0.9, 1.5)
+
+    def report_apache(self):
+        self.report_table(self.head(
+            'Apache %s, conf/apache-authnz-fcgi.conf, mod_authnz_fcgi on TCP, '
+            'prefork: 16 children' % server_version('apache2')),
+            self.APACHE, 'apache-trivial')
+        self.verdict('apache-authgw', 'apache-trivial', 0.9, 1.5)
 
     def report_checks(self):
         a = self.args
+        print()
         r = {n: self.median(n) for n in self.CHECKS}
         b = r['trivial']
         print('authgw bench: wrk -t1 -c%d -d%ds on loopback, %d authgw '
@@ -627,6 +955,18 @@ class Bench:
     def cleanup(self):
         harness._cleanup_all()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.cache_dir:
+            shutil.rmtree(self.cache_dir, ignore_errors=True)
+
+
+def groups_arg(text):
+    names = [g for g, _ in Bench.GROUPS]
+    out = text.split(',')
+    for g in out:
+        if g not in names:
+            raise argparse.ArgumentTypeError(
+                'unknown group %r (groups: %s)' % (g, ', '.join(names)))
+    return out
 
 
 def main():
@@ -635,9 +975,11 @@ def main():
     ap.add_argument('--connections', type=int, default=16)
     ap.add_argument('--workers', type=int, default=2)
     ap.add_argument('--rounds', type=int, default=3)
-    ap.add_argument('--only', choices=('checks', 'flood'),
-                    help='run only the /check and login scenarios, or only '
-                    'the login flood')
+    ap.add_argument('--only', type=groups_arg,
+                    help='run only these groups, comma-separated: %s '
+                    '(default: all; a group whose server or module is '
+                    'missing is skipped with a message)'
+                    % ', '.join(g for g, _ in Bench.GROUPS))
     ap.add_argument('--flood-workers', type=int, default=4,
                     help='workers of the flooded authgw (default 4, '
                     'authgw\'s own default)')
@@ -648,10 +990,13 @@ def main():
                     help='the flood in multiples of the hashing capacity '
                     '(default 10, what SPEC 5 promises)')
     args = ap.parse_args()
-    for prog in ('nginx', 'wrk', 'memcached'):
+    for prog in ('wrk', 'memcached'):
         if harness.find_program(prog) is None:
             sys.exit('%s is not installed' % prog)
     b = Bench(args)
+    if not b.groups:
+        b.cleanup()
+        sys.exit('bench: nothing to run')
     try:
         b.run()
     finally:
