@@ -37,7 +37,7 @@ cgi_write(void *ctx, const char *p, size_t len)
 int
 cgi_serve(struct app *app)
 {
-	struct http_io	 io = { cgi_param, cgi_read, cgi_write, NULL };
+	struct http_io	 io = { cgi_param, cgi_read, cgi_write, NULL, NULL };
 
 	(void)router_serve(app, &io);
 	return fflush(stdout) == 0 ? 0 : 1;

@@ -192,6 +192,16 @@ fcgi_param(void *ctx, const char *name)
 	return v;
 }
 
+static size_t
+fcgi_count(void *ctx, const char *name)
+{
+	struct fcgi_conn	*c = ctx;
+	size_t			 n;
+
+	(void)fcgi_env_last(c->req->envp, name, &n);
+	return n;
+}
+
 static long
 fcgi_read(void *ctx, char *p, size_t len)
 {
@@ -490,6 +500,7 @@ fcgi_serve(struct app *app, int fd, int64_t io_timeout, int (*idle)(void *),
 	io.read = fcgi_read;
 	io.write = fcgi_write;
 	io.ctx = &c;
+	io.count = fcgi_count;
 	fcgi_signals(&waitmask);
 	epfd = fcgi_epoll(fd);
 	wait_ms = idle != NULL ? idle(arg) : -1;

@@ -24,6 +24,14 @@ http_param(const struct request *req, const char *name)
 	return v;
 }
 
+size_t
+http_param_count(const struct request *req, const char *name)
+{
+	if (req->io->count != NULL)
+		return req->io->count(req->io->ctx, name);
+	return req->io->param(req->io->ctx, name) != NULL;
+}
+
 static const char *
 param_or_empty(const struct request *req, const char *name)
 {
@@ -256,6 +264,13 @@ http_request_parse_query(struct request *req, const char **why)
 {
 	enum parse_rc	 rc;
 
+	/* Longer than we read: never taken for no query (a role dropped). */
+	if (req->query[0] == '\0' &&
+	    http_param_count(req, "QUERY_STRING") > 0 &&
+	    http_param(req, "QUERY_STRING") == NULL) {
+		*why = "query string too long";
+		return 414;
+	}
 	*why = "bad query string";
 	if ((rc = parse_urlencoded(req->query, strlen(req->query),
 	    &req->qs)) != PARSE_OK) {

@@ -30,6 +30,9 @@ struct http_io {
 	/* Write all of (p, len); 0 or -1. */
 	int		 (*write)(void *ctx, const char *p, size_t len);
 	void		*ctx;
+	/* How many times a parameter came (FastCGI may send one twice);
+	 * NULL: once at most, as in CGI. */
+	size_t		 (*count)(void *ctx, const char *name);
 };
 
 struct request {
@@ -61,6 +64,8 @@ struct response {
 
 /* A parameter of the request, or NULL. */
 const char	*http_param(const struct request *, const char *name);
+/* How many times the web server sent the parameter (0, 1, more). */
+size_t		 http_param_count(const struct request *, const char *name);
 
 void	 http_resp_header(struct response *, const char *name,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -346,39 +346,95 @@ parse_cookie(const char *p, size_t len, const char *name, const char **val,
 }
 
 /*
- * 1 if nginx's $cookie_NAME (1.22: the first item whose name matches
- * without regard to case, spaces allowed before '=', items ending at ';'
- * or ',') must find the very cookie parse_cookie takes: exactly one item
- * names it in any case and with any blanks around the name, and that item
- * is plain ("NAME=" after leading spaces). A key made from $cookie_NAME
- * then holds the credential authgw judged (SPEC 5, "Micro-cache").
+ * nginx 1.22's $cookie_NAME (ngx_http_parse_multi_header_lines) on one
+ * header: from each item's start (spaces skipped), a name that matches
+ * without regard to case as a prefix, spaces, '=', spaces, then the value
+ * up to ';'. A prefix not followed by '=' costs the character after it,
+ * so "NAME;NAME=v" skips the second item. *val points into p; 0 if none.
+ */
+static int
+nginx_cookie(const char *p, size_t len, const char *name, const char **val,
+    size_t *vlen)
+{
+	const char	*s = p, *end = p + len;
+	size_t		 namelen = strlen(name);
+	char		 ch;
+
+	while (s < end) {
+		if ((size_t)(end - s) < namelen ||
+		    strncasecmp(s, name, namelen) != 0)
+			goto skip;
+		for (s += namelen; s < end && *s == ' '; s++)
+			;
+		if (s == end || *s++ != '=')
+			goto skip;
+		while (s < end && *s == ' ')
+			s++;
+		*val = s;
+		while (s < end && *s != ';')
+			s++;
+		*vlen = (size_t)(s - *val);
+		return 1;
+skip:
+		while (s < end) {
+			ch = *s++;
+			if (ch == ';' || ch == ',')
+				break;
+		}
+		while (s < end && *s == ' ')
+			s++;
+	}
+	return 0;
+}
+
+/*
+ * 1 if nginx's $cookie_NAME is sure to be the very cookie parse_cookie
+ * takes, so that a cache key made of it holds the credential authgw
+ * judged (SPEC 5, "Micro-cache"). Fail-closed, on three counts:
+ * - nginx's own algorithm (above) finds the same bytes at the same place
+ *   in the header, not empty;
+ * - exactly one item names the cookie in any case and with any blanks
+ *   around the name (nginx sees each Cookie line apart, authgw them
+ *   joined with "; ": with one candidate, the join cannot change which);
+ * - no item is the name alone (blanks at most), whose quirk above could
+ *   hide the next item from nginx on the real lines but not on the joined
+ *   header, or the other way round.
  */
 int
 parse_cookie_unambiguous(const char *p, size_t len, const char *name)
 {
 	struct pair	 pr;
-	const char	*item;
-	size_t		 namelen = strlen(name), ilen, lead;
-	int		 n = 0, plain = 0;
+	const char	*item, *av, *nv;
+	size_t		 namelen = strlen(name), ilen, alen, nlen, k;
+	const char	*q = p;
+	size_t		 qlen = len;
+	int		 n = 0;
 
-	while (len > 0) {
-		for (ilen = 0; ilen < len && p[ilen] != ';' && p[ilen] != ',';
+	if (!parse_cookie(p, len, name, &av, &alen) ||
+	    !nginx_cookie(p, len, name, &nv, &nlen) ||
+	    nv != av || nlen != alen || nlen == 0)
+		return 0;
+	while (qlen > 0) {
+		for (ilen = 0; ilen < qlen && q[ilen] != ';' && q[ilen] != ',';
 		    ilen++)
 			;
-		item = p;
-		p += ilen < len ? ilen + 1 : ilen;
-		len -= ilen < len ? ilen + 1 : ilen;
-		for (lead = 0; lead < ilen && item[lead] == ' '; lead++)
-			;
-		if (ilen - lead > namelen && item[lead + namelen] == '=' &&
-		    memcmp(item + lead, name, namelen) == 0)
-			plain = 1;
-		if (!pair_next(&item, &ilen, &pr) || pr.name == NULL ||
-		    pr.nlen != namelen || strncasecmp(pr.name, name, namelen))
-			continue;
-		n++;
+		item = q;
+		q += ilen < qlen ? ilen + 1 : ilen;
+		qlen -= ilen < qlen ? ilen + 1 : ilen;
+		/* The name alone? */
+		k = ilen;
+		while (k > 0 && is_ows(item[k - 1]))
+			k--;
+		while (k > 0 && is_ows(*item))
+			item++, k--, ilen--;
+		if (k == namelen && strncasecmp(item, name, namelen) == 0)
+			return 0;
+		if (pair_next(&item, &ilen, &pr) && pr.name != NULL &&
+		    pr.nlen == namelen &&
+		    strncasecmp(pr.name, name, namelen) == 0)
+			n++;
 	}
-	return n == 1 && plain;
+	return n == 1;
 }
 
 static int

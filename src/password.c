@@ -1,4 +1,5 @@
 #include <sys/resource.h>
+#include <sys/syscall.h>
 
 #include <pthread.h>
 #include <signal.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "log.h"
 #include "password.h"
 #include "util.h"
 
@@ -94,6 +96,7 @@ struct derive_job {
 };
 
 static int	last_nice = -100;
+static int	said_inline;
 
 static void
 derive_run(struct derive_job *j)
@@ -107,10 +110,11 @@ static void *
 derive_thread(void *arg)
 {
 	struct derive_job	*j = arg;
-
 	/* Linux: a thread's niceness is its own (PRIO_PROCESS of its id). */
-	if (setpriority(PRIO_PROCESS, (id_t)gettid(), HASH_NICE) == 0)
-		j->nice = getpriority(PRIO_PROCESS, (id_t)gettid());
+	id_t			 tid = (id_t)syscall(SYS_gettid);
+
+	if (setpriority(PRIO_PROCESS, tid, HASH_NICE) == 0)
+		j->nice = getpriority(PRIO_PROCESS, tid);
 	derive_run(j);
 	return NULL;
 }
@@ -131,8 +135,17 @@ derive(const char *pw, size_t pwlen, const unsigned char *salt,
 	int			 started;
 
 	/* The thread takes no signal: they stay the worker's (the main
-	 * thread's, which waits in pthread_join meanwhile). */
+	 * thread's, which waits in pthread_join meanwhile). Except those of
+	 * a fault in the thread itself, which must reach their handlers
+	 * (a sanitizer's report) rather than kill silently. */
 	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGABRT);
+	sigdelset(&all, SIGTRAP);
+	sigdelset(&all, SIGSYS);
 	if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
 		started = 0;
 	else {
@@ -141,8 +154,17 @@ derive(const char *pw, size_t pwlen, const unsigned char *salt,
 	}
 	if (started)
 		(void)pthread_join(t, NULL);
-	else
-		derive_run(&j);		/* no thread to be had: here, then */
+	else {
+		/* No thread to be had (RLIMIT_NPROC, a pids cgroup limit):
+		 * here then, at the worker's niceness; said once. */
+		if (!said_inline) {
+			log_warn("password hashing runs in the worker itself, "
+			    "not niced: no thread could be started (a limit on "
+			    "processes or tasks?)");
+			said_inline = 1;
+		}
+		derive_run(&j);
+	}
 	last_nice = j.nice;
 	return j.rc;
 }

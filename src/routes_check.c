@@ -134,30 +134,58 @@ deny_login(struct app *app, const struct request *req, struct response *resp,
 }
 
 /*
+ * Seconds nginx may keep a success for se, at most n: while the next
+ * check that reaches authgw still finds the session alive and, when it is
+ * due, extends it (a cached success is never extended, and nginx counts
+ * whole seconds: an entry of n lives up to n + 1).
+ */
+static int64_t
+check_keep(const struct app *app, const struct session *se, int64_t now,
+    int64_t n)
+{
+	int64_t	 end = se->expires, half;
+
+	if (se->created + app->policy.max_lifetime < end)
+		end = se->created + app->policy.max_lifetime;
+	half = (app->policy.lifetime + 1) / 2;
+	if (end - now - half - 1 < n)
+		n = end - now - half - 1;
+	return n > 0 ? n : 0;
+}
+
+/*
  * The micro-cache (SPEC 5): with check_cache = N > 0, every check answer
  * says how long nginx's fastcgi_cache may keep it: 0, except a success,
- * which may be kept min(N, seconds the session has left). Never kept
- * either: a passive check (it must not stand for an active one, which
- * extends the session), and a success whose Cookie header nginx could
- * read otherwise than authgw (two cookies of the name in different case,
- * say): the cache key is nginx's $cookie_NAME, which must be the credential
- * judged here, or an entry could answer for a cookie authgw never saw.
- * N = 0: no header at all.
+ * which may be kept check_keep() seconds. nginx keys an entry by
+ * "$args|$cookie_NAME|$http_authorization" (the shipped recipe), so a
+ * success is only kept when that key is sure to hold what authgw judged
+ * (doc/design.md, "Micro-cache"): nginx's $cookie_NAME is the very cookie
+ * judged (parse_cookie_unambiguous), QUERY_STRING came once (a
+ * `fastcgi_param QUERY_STRING` after the include would be judged while
+ * nginx keys by $args), and neither it nor Authorization has a '|' to
+ * shift the key's parts. Never kept either: a passive check (it must not
+ * stand for an active one). N = 0: no header at all.
  */
 static void
 check_cacheable(const struct app *app, const struct request *req,
     struct response *resp, const struct session *se)
 {
 	const char	*hdr = http_param(req, "HTTP_COOKIE");
+	const char	*az = http_param(req, "HTTP_AUTHORIZATION");
 	int64_t		 n = app->cfg->check_cache;
 
 	if (n <= 0)
 		return;
 	if (se == NULL || routeutil_is_passive(req) || hdr == NULL ||
-	    !parse_cookie_unambiguous(hdr, strlen(hdr), app->cfg->cookie_name))
+	    !parse_cookie_unambiguous(hdr, strlen(hdr),
+	    app->cfg->cookie_name) ||
+	    http_param_count(req, "QUERY_STRING") > 1 ||
+	    strchr(req->query, '|') != NULL ||
+	    (az == NULL && http_param_count(req, "HTTP_AUTHORIZATION") > 0) ||
+	    (az != NULL && strchr(az, '|') != NULL))
 		n = 0;
-	else if (se->expires - req->now < n)
-		n = se->expires - req->now;
+	else
+		n = check_keep(app, se, req->now, n);
 	http_resp_accel_expires(resp, n);
 }
 

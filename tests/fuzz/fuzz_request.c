@@ -461,7 +461,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
 	fuzz_split(&fio, s, size - 1);
-	io = (struct http_io){ fuzz_param, fuzz_read, fuzz_write, &fio };
+	io = (struct http_io){ fuzz_param, fuzz_read, fuzz_write, &fio, NULL };
 
 	http_request_init(&req, &io, 1700000000);
 	if (req.method == NULL || req.method[0] == '\0' || req.uri == NULL ||

@@ -28,7 +28,7 @@ STAFF = '/staff/index.html'
 
 class MicroCacheCase(harness.TestCase):
 
-    def up(self, check_cache=30, **conf):
+    def up(self, check_cache=30, template=None, **conf):
         c = {'login_max_per_ip': 1000, 'login_max_per_account': 1000,
              'check_cache': check_cache}
         c.update(conf)
@@ -36,7 +36,8 @@ class MicroCacheCase(harness.TestCase):
         for email, admin in ((USER, False), (OTHER, False), (ADMIN, True)):
             self.ag.add_user(email, PASSWORD, admin=admin)
         self.ag.start()
-        self.nginx = self.track(Nginx(self.tmpdir, self.ag, micro_cache=True))
+        self.nginx = self.track(Nginx(self.tmpdir, self.ag, micro_cache=True,
+                                      template=template))
         self.dump_logs_on_failure(self.ag, self.nginx)
         self.nginx.start()
         self.port = self.nginx.port
@@ -185,6 +186,77 @@ class MicroCacheTest(MicroCacheCase):
             self.get(PRIVATE, mixed).status, 200), 2), 2)
         r = self.get(PRIVATE, '%s=xyz' % self.ag.cookie_name)
         self.assertEqual(r.status, 302, r)
+
+    def test_bare_cookie_name_never_keys_an_entry(self):
+        """nginx 1.22's $cookie_NAME: a bare NAME item swallows the next
+        item, so "authgw_sid;authgw_sid=GOOD" gives it nothing while
+        authgw judges GOOD. Kept, the success would sit under a key of
+        Authorization alone and be served to anyone sending it (found by
+        the review of this work)."""
+        self.up()
+        _, tok = self.signed_in()
+        for cookie in ('%s;%s' % (self.ag.cookie_name, self.sid(tok)),
+                       '%s ,%s' % (self.ag.cookie_name, self.sid(tok))):
+            with self.subTest(cookie=cookie):
+                authz = [('Authorization', 'Bearer undefined')]
+                n = self.asked(lambda: self.assertEqual(
+                    self.get(PRIVATE, cookie, authz).status, 200), 2)
+                self.assertEqual(n, 2)
+                r = self.get(PRIVATE, None, authz)
+                self.assertEqual(r.status, 302, r)
+
+    # An admin-only server of its own, written the stock way with the
+    # role as a parameter, beside the shipped one.
+    ADMIN_SERVER = '''
+	server {
+		listen 127.0.0.1:%d;
+		server_name admin.localhost;
+		root @ROOT@;
+		location = /auth/check {
+			fastcgi_pass authgw;
+			include fastcgi_params;
+			fastcgi_param QUERY_STRING role=admin;
+			#cache fastcgi_cache authgw_check;
+			#cache fastcgi_cache_key "$server_name:$server_port$uri|$args|$cookie_authgw_sid|$http_authorization";
+			#cache fastcgi_cache_bypass $authgw_nokey $http_x_auth_passive;
+			#cache fastcgi_no_cache $authgw_nokey $http_x_auth_passive;
+			#cache fastcgi_ignore_headers Cache-Control Expires;
+		}
+		location / {
+			auth_request /auth/check;
+			try_files $uri =404;
+		}
+	}
+}
+'''
+
+    def test_role_by_parameter_has_entries_of_its_own(self):
+        """An admin-only server whose check location adds `fastcgi_param
+        QUERY_STRING role=admin;` after the include: nginx keys its
+        checks by $args (empty, as the plain server's). The key's server
+        part keeps a plain entry from answering it (found by the
+        review)."""
+        with open(os.path.join(harness.CONF_DIR, 'nginx.conf')) as f:
+            text = f.read().rstrip()
+        self.assertTrue(text.endswith('}'))
+        port = harness.free_port()
+        text = text[:-1] + self.ADMIN_SERVER % port
+        tmpl = os.path.join(self.tmpdir, 'nginx-admin-server.conf')
+        with open(tmpl, 'w') as f:
+            f.write(text)
+        self.up(template=tmpl)
+        _, tok = self.signed_in()
+        _, atok = self.signed_in(ADMIN)
+
+        def staff(token):
+            return raw_request(port, 'GET', '/private/index.html',
+                               [('Cookie', self.sid(token))])
+        self.assertEqual(staff(tok).status, 403)
+        for _ in range(2):
+            self.assertEqual(self.get(PRIVATE, self.sid(tok)).status, 200)
+        r = staff(tok)
+        self.assertEqual(r.status, 403, r)
+        self.assertEqual(staff(atok).status, 200)
 
     def test_cache_files_readable_by_nginx_user_only(self):
         self.up()

@@ -407,8 +407,8 @@ test_cookie_not_read_past_length(void **state)
 
 /*
  * parse_cookie_unambiguous: only a header in which nginx's $cookie_NAME
- * (case-insensitive name, blanks before '=') must be the cookie that
- * parse_cookie takes.
+ * (case-insensitive name, blanks before '=', a bare name swallowing the
+ * next item, values to ';') must be the cookie that parse_cookie takes.
  */
 static void
 test_cookie_unambiguous(void **state)
@@ -418,17 +418,24 @@ test_cookie_unambiguous(void **state)
 		int		 want;
 	} cases[] = {
 		{ "sid=abc", 1 },
-		{ "  sid=abc", 1 },
+		{ "  sid=abc", 0 },			/* nginx trims; so fail */
 		{ "a=1; sid=abc; b=2", 1 },
 		{ "sid_csrf=x; sid=abc", 1 },
 		{ "sidx=1, sid=abc", 1 },
-		{ "sid=abc,def", 1 },
+		{ "sid=abc; other", 1 },
+		{ "sid=abc,def", 0 },			/* nginx: "abc,def" */
+		{ "sid=\"abc\"", 0 },			/* nginx keeps quotes */
+		{ "sid=", 0 },				/* empty */
+		{ "sid;sid=abc", 0 },			/* nginx skips it */
+		{ "sid ,sid=abc", 0 },
+		{ "a=1; sid", 0 },
+		{ "sid=abc; SID", 0 },
 		{ "", 0 },
 		{ "a=1", 0 },
 		{ "sid=abc; sid=def", 0 },		/* two of them */
 		{ "SID=abc; sid=def", 0 },		/* nginx takes SID */
 		{ "sid=def, Sid=abc", 0 },
-		{ "sid =abc", 0 },			/* nginx: yes, plain: no */
+		{ "sid =abc", 1 },			/* both read abc */
 		{ "sid\t=abc; sid=def", 0 },
 		{ "\tsid=abc", 0 },			/* nginx: no */
 		{ "Sid=abc", 0 },			/* nginx yes, authgw no */

@@ -822,19 +822,59 @@ test_check_cache_headers(void **state)
 	unitfix_param(&pl, "AUTHGW_ROLE", "boss");
 	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 500);
 	assert_string_equal(v, "0");
-	/* Never past the session's end: one made with 7 seconds to live
-	 * (the absolute lifetime) may be kept 7 seconds at most. */
-	u->app.policy.lifetime = 1000;
-	u->app.policy.max_lifetime = 7;
+	/* Parts of nginx's key authgw cannot vouch for: a QUERY_STRING
+	 * sent twice (judged by the last, keyed by $args), a '|' in the
+	 * query or in Authorization (the key's parts would shift). */
+	pl_check(&pl, "/auth/check?", sid, "QUERY_STRING", "role=user");
+	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 200);
+	assert_string_equal(v, "0");
+	pl_check(&pl, "/auth/check?a=|", sid, NULL, NULL);
+	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 200);
+	assert_string_equal(v, "0");
+	pl_check(&pl, "/auth/check", sid, "HTTP_AUTHORIZATION", "x|y");
+	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 200);
+	assert_string_equal(v, "0");
+	pl_check(&pl, "/auth/check", sid, "HTTP_AUTHORIZATION", "Bearer xy");
+	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 200);
+	assert_string_equal(v, "30");
+	/* Kept only while the next check that reaches authgw still finds
+	 * the session alive and extends it when due: a session of 20 s
+	 * (extended below 10 s left) 20 - 10 - 1 = 9 s at most, one with
+	 * its extension due (9 s left) not at all. */
+	u->app.policy.lifetime = 20;
 	session_cookie(u, sid, sizeof(sid));
 	pl_check(&pl, "/auth/check", sid, NULL, NULL);
 	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 200);
-	assert_true(strcmp(v, "7") == 0 || strcmp(v, "6") == 0);
+	assert_true(strcmp(v, "9") == 0 || strcmp(v, "8") == 0);
+	u->app.policy.max_lifetime = 9;		/* an absolute cap, lowered */
+	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 200);
+	assert_string_equal(v, "0");
 	/* Other routes: never. */
 	pl_req(&pl, "GET", "/auth/session");
 	unitfix_param(&pl, "HTTP_COOKIE", sid);
 	assert_int_equal(check_accel(u, &pl, v, sizeof(v)), 200);
 	assert_string_equal(v, "");
+}
+
+/* A query longer than authgw reads is 414, never taken for none (a
+ * role requirement dropped). */
+static void
+test_check_query_too_long_414(void **state)
+{
+	struct unitfix	*u = *state;
+	struct unitfix_params	 pl;
+	char		 sid[128], *q = malloc(HTTP_PARAM_MAX + 20);
+
+	assert_non_null(q);
+	memcpy(q, "role=admin&x=", 13);
+	memset(q + 13, 'a', HTTP_PARAM_MAX);
+	q[13 + HTTP_PARAM_MAX] = '\0';
+	session_cookie(u, sid, sizeof(sid));
+	pl_req(&pl, "GET", "/auth/check");
+	unitfix_param(&pl, "QUERY_STRING", q);
+	unitfix_param(&pl, "HTTP_COOKIE", sid);
+	assert_int_equal(serve_status(u, &pl, NULL), 414);
+	free(q);
 }
 
 static void
@@ -1310,6 +1350,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_authorizer_session_no_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_cache_headers,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_query_too_long_414,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_answer_no_store,
 		    setup, teardown),

@@ -153,6 +153,18 @@ fake_param(void *ctx, const char *name)
 	return NULL;
 }
 
+static size_t
+fake_count(void *ctx, const char *name)
+{
+	struct fake_io		*f = ctx;
+	const char *const	*p;
+	size_t			 n = 0;
+
+	for (p = f->params; p != NULL && p[0] != NULL; p += 2)
+		n += strcmp(p[0], name) == 0;
+	return n;
+}
+
 static long
 fake_read(void *ctx, char *p, size_t len)
 {
@@ -188,6 +200,7 @@ fakeio_init(struct fake_io *f, const char *const *params, const char *body)
 	f->io.read = fake_read;
 	f->io.write = fake_write;
 	f->io.ctx = f;
+	f->io.count = fake_count;
 }
 
 void
