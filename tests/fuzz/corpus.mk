@@ -194,6 +194,8 @@ FUZZ_CORPUS = \
 	tests/fuzz/corpus/headers/f0313c92b483cb4e6a5d7af09b0e4c5a5bf86caa \
 	tests/fuzz/corpus/headers/f1ee688d88b7f3239a677c972d599a5ef52f0fe8 \
 	tests/fuzz/corpus/headers/f80c4ed50dbd779df0d1d9b9062227d023f4156d \
+	tests/fuzz/corpus/headers/regress-bare-cookie-name \
+	tests/fuzz/corpus/headers/regress-bare-cookie-name-comma \
 	tests/fuzz/corpus/json/0894abc1f5fd1d379b71125bc1145f5d51cd15aa \
 	tests/fuzz/corpus/json/0db7d3d489153fc5d366146f55b7648490e66c4b \
 	tests/fuzz/corpus/json/128bc7f25d733646f41dfff314b4b53f1a42a4ce \
