@@ -18,6 +18,19 @@ monotonic clock.
              (the host table in front of it, as in every mode)
   cgi-local  the same without memcached (host table, SQLite)
 
+and, below them, the same two checks when the host table does not hold
+the session (a session last checked on this host more than
+cache_local_ttl ago: the common case of a CGI site with little traffic):
+
+  mc-cold    memcached answers (the session was checked once in the
+             set-up, cache_local_ttl = 1 has passed since)
+  local-cold SQLite answers
+
+The cold rows rotate over --sessions live sessions of their own (logged
+in, checked once, then a pause over cache_local_ttl), so that each
+session's host-table entry has expired before it is checked again (the
+memcached hits counted in the run are shown).
+
 Each scenario has its own authgw configuration and database (no `listen`:
 the CGI mode), a user, and a session logged in through a CGI POST
 /auth/login before the runs; every /check must answer 200 for that user
@@ -128,10 +141,13 @@ def spawn(argv, env, errlog, stdin=None):
 class Scenario:
     """One thing spawned: argv, environment, and how to judge an answer."""
 
-    def __init__(self, name, argv, env, errlog, expect_user=None):
+    def __init__(self, name, argv, env, errlog, expect_user=None,
+                 cookies=None):
         self.name = name
         self.argv = argv
         self.env = env
+        self.cookies = cookies or []    # rotated over, one per run
+        self.next_cookie = 0
         self.errlog = errlog
         self.expect_user = expect_user
         self.times = []
@@ -140,6 +156,9 @@ class Scenario:
         self.sources = {}
 
     def run(self, keep=True):
+        if self.cookies:
+            self.env['HTTP_COOKIE'] = self.cookies[self.next_cookie]
+            self.next_cookie = (self.next_cookie + 1) % len(self.cookies)
         took, out, rc, cpu = spawn(self.argv, self.env, self.errlog)
         bad = None
         if rc != 0:
@@ -164,7 +183,8 @@ class Scenario:
 
 class Bench:
 
-    ORDER = ('true', 'cgi-mc', 'cgi-local')
+    ORDER = ('true', 'cgi-mc', 'cgi-local', 'mc-cold', 'local-cold')
+    COLD_TTL = 1            # cache_local_ttl of the cold rows
 
     def __init__(self, args):
         self.args = args
@@ -173,14 +193,8 @@ class Bench:
                               os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self.scen = {}
 
-    def authgw(self, name, **conf):
-        """A CGI configuration (no listen), a user, a live session:
-        the scenario spawning GET /auth/check with its cookie."""
-        d = os.path.join(self.tmp, name)
-        os.mkdir(d)
-        conf.setdefault('log_level', 'info')
-        ag = harness.Authgw(d, **conf)
-        ag.add_user(USER, PASSWORD)
+    def login(self, name, ag):
+        """A session of USER through a CGI POST /auth/login: the cookie."""
         body = json.dumps({'email': USER, 'password': PASSWORD}).encode()
         env = cgi_env(ag.config_path, 'POST', '/auth', '/login',
                       length=len(body), content_type='application/json')
@@ -192,31 +206,64 @@ class Bench:
                    if c.startswith(ag.cookie_name + '=')]
         if rc != 0 or harness.status_of(headers) != 200 or not cookies:
             sys.exit('%s: CGI login failed (exit %d): %r' % (name, rc, out))
+        return cookies[0]
+
+    def authgw(self, name, sessions=0, **conf):
+        """A CGI configuration (no listen), a user, a live session (or
+        `sessions` of them, each checked once): the scenario spawning GET
+        /auth/check with its cookie."""
+        d = os.path.join(self.tmp, name)
+        os.mkdir(d)
+        conf.setdefault('log_level', 'info')
+        ag = harness.Authgw(d, **conf)
+        ag.add_user(USER, PASSWORD)
         env = cgi_env(ag.config_path, 'GET', '/auth', '/check',
-                      cookie=cookies[0])
-        self.scen[name] = Scenario(name, [harness.AUTHGW_BIN], env,
-                                   self.errlog, expect_user=USER)
+                      cookie=self.login(name, ag))
+        cookies = []
+        for _ in range(sessions):
+            cookies.append(self.login(name, ag))
+        sc = Scenario(name, [harness.AUTHGW_BIN], env, self.errlog,
+                      expect_user=USER, cookies=cookies)
+        for _ in cookies:
+            sc.run(keep=False)
+        self.scen[name] = sc
         return ag
 
     def setup(self):
-        mc = harness.Memcached(self.tmp).start()
-        self.authgw('cgi-mc', memcached=mc.addr)
+        self.mc = harness.Memcached(self.tmp).start()
+        self.authgw('cgi-mc', memcached=self.mc.addr)
         self.authgw('cgi-local')
+        n = self.args.sessions
+        self.authgw('mc-cold', sessions=n, memcached=self.mc.addr,
+                    cache_local_ttl=self.COLD_TTL)
+        self.authgw('local-cold', sessions=n, cache_local_ttl=self.COLD_TTL)
         # The baseline gets the very environment of a check.
         self.scen['true'] = Scenario('true', [TRUE],
-                                     self.scen['cgi-local'].env, self.errlog)
+                                     dict(self.scen['cgi-local'].env),
+                                     self.errlog)
+
+    def mc_hits(self):
+        for line in self.mc.command('stats').splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[1] == 'get_hits':
+                return int(parts[2])
+        return 0
 
     def run(self):
         self.setup()
         for _ in range(self.args.warmup):
             for name in self.ORDER:
-                self.scen[name].run(keep=False)
+                if not self.scen[name].cookies:
+                    self.scen[name].run(keep=False)
+        time.sleep(self.COLD_TTL + 0.5)
+        hits = self.mc_hits()
         per = max(1, self.args.runs // self.args.rounds)
         for r in range(self.args.rounds):
             k = r % len(self.ORDER)
             for name in self.ORDER[k:] + self.ORDER[:k]:
                 for _ in range(per):
                     self.scen[name].run()
+        self.hits = self.mc_hits() - hits
 
     def report(self):
         a = self.args
@@ -245,6 +292,10 @@ class Bench:
                      verdict))
             for f in s.failed[:3]:
                 print('  failed run: %s' % f)
+        print('memcached get hits during the measured runs: %d (mc-cold: '
+              '%d runs); cold rows: %d sessions each, cache_local_ttl = %d'
+              % (self.hits, len(self.scen['mc-cold'].times),
+                 self.args.sessions, self.COLD_TTL))
 
     def cleanup(self):
         harness._cleanup_all()
@@ -262,6 +313,9 @@ def main():
     ap.add_argument('--rounds', type=int, default=20,
                     help='interleaved rounds the runs are split into '
                     '(default 20)')
+    ap.add_argument('--sessions', type=int, default=64,
+                    help='sessions each cold row rotates over (default 64;'
+                    ' each must come round again after more than 1 s)')
     ap.add_argument('--warmup', type=int, default=5,
                     help='unmeasured runs of each scenario first (default 5)')
     ap.add_argument('--keep', action='store_true',
