@@ -280,7 +280,7 @@ class CgiCacheTest(harness.TestCase):
 
     mc_stat = CacheTest.mc_stat
 
-    def cgi(self, ag, method, route, token=None, body=None):
+    def cgi(self, ag, method, route, token=None, body=None, extra=None):
         env = {'REQUEST_METHOD': method, 'SCRIPT_NAME': '/auth',
                'PATH_INFO': route, 'REQUEST_URI': '/auth' + route,
                'QUERY_STRING': '', 'REMOTE_ADDR': '127.0.0.1',
@@ -293,6 +293,7 @@ class CgiCacheTest(harness.TestCase):
             env['CONTENT_LENGTH'] = str(len(data))
         if token:
             env['HTTP_COOKIE'] = '%s=%s' % (ag.cookie_name, token)
+        env.update(extra or {})
         r = harness.cgi_request(env, data, config=ag.config_path)
         self.assertEqual(r.returncode, 0, r.stderr)
         return r
@@ -334,6 +335,24 @@ class CgiCacheTest(harness.TestCase):
 
     def test_cgi_warm_check_opens_no_database_without_memcached(self):
         self.warm_check_touches_nothing(self.start(memcached=False))
+
+    def test_cgi_loads_libmemcached_only_when_needed(self):
+        # The dynamic loader names every object it loads (LD_DEBUG=files),
+        # dlopen included.
+        ag = self.start()
+        t = self.cgi_login(ag)
+        self.assertEqual(self.cgi(ag, 'GET', '/check', t).status, 200)
+        env = {'LD_DEBUG': 'files'}
+        r = self.cgi(ag, 'GET', '/check', t, extra=env)
+        self.assertEqual(r.header('x-auth-source'), 'cache', r)
+        self.assertIn('libcrypto', r.stderr)        # LD_DEBUG works
+        self.assertNotIn('libmemcached', r.stderr)
+        self.assertNotIn('libstdc++', r.stderr)
+        deletes = self.mc_stat('delete_hits')
+        r = self.cgi(ag, 'POST', '/logout', t, body={}, extra=env)
+        self.assertEqual(r.status, 200, r)
+        self.assertIn('libmemcached', r.stderr)
+        self.assertEqual(self.mc_stat('delete_hits'), deletes + 1)
 
     def test_cgi_first_request_creates_the_schema(self):
         ag = self.start(memcached=False)
