@@ -15,8 +15,8 @@
 #define MEMC_BACKOFF_MAX_US	30000000
 
 /* The file configure found the program would link (libmemcached.so.11). */
-#ifndef MEMC_SONAME
-#define MEMC_SONAME	"libmemcached.so.11"
+#ifndef MEMCACHED_SONAME
+#define MEMCACHED_SONAME	"libmemcached.so.11"
 #endif
 
 /*
@@ -51,7 +51,7 @@ static int
 memc_missing(const char *what)
 {
 	snprintf(lib_err, sizeof(lib_err), "memcached: %s has no %s",
-	    MEMC_SONAME, what);
+	    MEMCACHED_SONAME, what);
 	return -1;
 }
 
@@ -61,9 +61,9 @@ memc_resolve(void)
 {
 	void	*h;
 
-	if ((h = dlopen(MEMC_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+	if ((h = dlopen(MEMCACHED_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		snprintf(lib_err, sizeof(lib_err), "memcached: cannot load "
-		    "%s: %s", MEMC_SONAME, dlerror());
+		    "%s: %s", MEMCACHED_SONAME, dlerror());
 		return -1;
 	}
 #define MEMC_FUNC(f) \

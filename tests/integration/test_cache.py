@@ -336,7 +336,7 @@ class CgiCacheTest(harness.TestCase):
     def test_cgi_warm_check_opens_no_database_without_memcached(self):
         self.warm_check_touches_nothing(self.start(memcached=False))
 
-    def test_cgi_loads_libmemcached_only_when_needed(self):
+    def test_cgi_loads_libraries_only_when_needed(self):
         # The dynamic loader names every object it loads (LD_DEBUG=files),
         # dlopen included.
         ag = self.start()
@@ -348,10 +348,12 @@ class CgiCacheTest(harness.TestCase):
         self.assertIn('libcrypto', r.stderr)        # LD_DEBUG works
         self.assertNotIn('libmemcached', r.stderr)
         self.assertNotIn('libstdc++', r.stderr)
+        self.assertNotIn('libsqlite3', r.stderr)
         deletes = self.mc_stat('delete_hits')
         r = self.cgi(ag, 'POST', '/logout', t, body={}, extra=env)
         self.assertEqual(r.status, 200, r)
         self.assertIn('libmemcached', r.stderr)
+        self.assertIn('libsqlite3', r.stderr)
         self.assertEqual(self.mc_stat('delete_hits'), deletes + 1)
 
     def test_cgi_first_request_creates_the_schema(self):
