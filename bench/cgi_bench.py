@@ -49,7 +49,10 @@ which the target is about); the source column counts X-Auth-Source (cache
 or db) of the answers.
 
 Usage: bench/cgi_bench.py [--runs N] [--rounds N] [--warmup N]
-                          [--sessions N] [--keep]
+                          [--sessions N] [--other AUTHGW] [--keep]
+
+--other runs every authgw row a second time with another binary (rows
+NAME*, same databases, same rounds), for a before/after in one run.
 Needs a built tree (AUTHGW_BUILDDIR) and memcached.
 """
 
@@ -197,6 +200,10 @@ class Bench:
         self.errlog = os.open(os.path.join(self.tmp, 'error.log'),
                               os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self.scen = {}
+        self.phases = self.PHASES
+        if args.other:
+            self.phases = tuple(p + tuple(n + '*' for n in p[1:])
+                                for p in self.PHASES)
 
     def login(self, name, ag):
         """A session of USER through a CGI POST /auth/login: the cookie."""
@@ -220,6 +227,9 @@ class Bench:
         d = os.path.join(self.tmp, name)
         os.mkdir(d)
         conf.setdefault('log_level', 'info')
+        # Room for every session of the rows (the default, 100, would end
+        # the oldest ones).
+        conf.setdefault('max_sessions_per_user', 100000)
         ag = harness.Authgw(d, **conf)
         ag.add_user(USER, PASSWORD)
         env = cgi_env(ag.config_path, 'GET', '/auth', '/check',
@@ -232,6 +242,16 @@ class Bench:
         for _ in cookies:
             sc.run(keep=False)
         self.scen[name] = sc
+        if self.args.other:
+            # The other binary on the same database, with sessions of
+            # its own (a cold session must not be warmed by the twin).
+            env = dict(env, HTTP_COOKIE=self.login(name, ag))
+            cookies = [self.login(name, ag) for _ in range(sessions)]
+            tw = Scenario(name + '*', [self.args.other], env, self.errlog,
+                          expect_user=USER, cookies=cookies)
+            for _ in cookies:
+                tw.run(keep=False)
+            self.scen[name + '*'] = tw
         return ag
 
     def setup(self):
@@ -267,17 +287,17 @@ class Bench:
     def run(self):
         self.setup()
         for _ in range(self.args.warmup):
-            for name in self.PHASES[0]:
+            for name in self.phases[0]:
                 self.scen[name].run(keep=False)
-        self.measure(self.PHASES[0])
+        self.measure(self.phases[0])
         time.sleep(self.COLD_TTL + 0.5)
         hits = self.mc_hits()
-        self.measure(self.PHASES[1])
+        self.measure(self.phases[1])
         self.hits = self.mc_hits() - hits
 
     def table(self, order):
         base = statistics.median(self.scen[order[0]].times)
-        print('%-10s %5s %9s %8s %10s %7s %7s  %-10s %s'
+        print('%-11s %5s %9s %8s %10s %7s %7s  %-10s %s'
               % ('scenario', 'runs', 'median ms', 'p90 ms', 'over true',
                  'cpu ms', 'failed', 'source', 'target (<= 3 ms over true)'))
         for name in order:
@@ -290,7 +310,7 @@ class Bench:
             else:
                 met = med - base <= TARGET_MS and not s.failed
                 verdict = 'met' if met else 'MISSED'
-            print('%-10s %5d %9.2f %8.2f %10.2f %7.2f %7d  %-10s %s'
+            print('%-11s %5d %9.2f %8.2f %10.2f %7.2f %7d  %-10s %s'
                   % (name, len(s.times), med, p90, med - base,
                      statistics.median(s.cpu), len(s.failed), src or '-',
                      verdict))
@@ -304,13 +324,17 @@ class Bench:
               'rounds of %d runs per scenario; "over true" = median - median '
               'of /bin/true spawned the same way in the same rounds'
               % (os.cpu_count(), a.rounds, max(1, a.runs // a.rounds)))
-        self.table(self.PHASES[0])
+        if a.other:
+            print('NAME* = the same scenario run by %s, on the same '
+                  'database, interleaved in the same rounds' % a.other)
+        self.table(self.phases[0])
         print()
+        mc = [n for n in self.phases[1] if n.startswith('mc-cold')]
         print('host table cold (cache_local_ttl = %d passed; %d sessions '
-              'each): memcached get hits %d over the %d mc-cold runs'
+              'each): memcached get hits %d over the %d runs of %s'
               % (self.COLD_TTL, a.sessions, self.hits,
-                 len(self.scen['mc-cold'].times)))
-        self.table(self.PHASES[1])
+                 sum(len(self.scen[n].times) for n in mc), ', '.join(mc)))
+        self.table(self.phases[1])
 
     def cleanup(self):
         harness._cleanup_all()
@@ -333,6 +357,9 @@ def main():
                     ' each must come round again after more than 1 s)')
     ap.add_argument('--warmup', type=int, default=5,
                     help='unmeasured runs of each scenario first (default 5)')
+    ap.add_argument('--other', metavar='AUTHGW',
+                    help='also run every authgw row with this binary (a '
+                    'build of another commit), rows named NAME*')
     ap.add_argument('--keep', action='store_true',
                     help='keep the temporary directory (configurations, '
                     'databases, error.log)')
