@@ -3,7 +3,6 @@
 
 #include "app.h"
 #include "cache.h"
-#include "cacheentry.h"
 #include "crypto.h"
 #include "hashslot.h"
 #include "log.h"
@@ -32,29 +31,34 @@ app_store(struct app *app)
 
 	if (app->store != NULL)
 		return app->store;
-	if ((app->store = store_open(app->cfg->database, 0, err,
-	    sizeof(err))) == NULL)
+	if ((app->store = store_open(app->cfg->database, app->store_migrate,
+	    err, sizeof(err))) == NULL)
 		log_error("%s", err);
 	return app->store;
+}
+
+/* The memcached tag key: derived from, never equal to, the secret. Asked
+ * for when memcached is first needed, so a check the host table answers
+ * does not open the database for it. */
+static int
+app_cache_key(void *arg, unsigned char *key)
+{
+	struct app		*app = arg;
+	const unsigned char	*secret;
+
+	if ((secret = app_secret(app)) == NULL ||
+	    crypto_hmac_sha256(secret, 32, "authgw cache entry tag v1", 25,
+	    key) != 0)
+		return -1;
+	return 0;
 }
 
 struct cache *
 app_cache(struct app *app)
 {
-	unsigned char	 key[CACHEENTRY_KEY_LEN];
-	const unsigned char *secret;
-
-	if (app->cache != NULL)
-		return app->cache;
-	/* The memcached tag key: derived from, never equal to, the secret. */
-	if (app->cfg->memcached[0] != '\0' &&
-	    (secret = app_secret(app)) != NULL &&
-	    crypto_hmac_sha256(secret, 32, "authgw cache entry tag v1", 25,
-	    key) == 0) {
-		app->cache = cache_open(app->cfg, app->stats, key);
-		crypto_cleanse(key, sizeof(key));
-	} else
-		app->cache = cache_open(app->cfg, app->stats, NULL);
+	if (app->cache == NULL)
+		app->cache = cache_open_keyfn(app->cfg, app->stats,
+		    app_cache_key, app);
 	return app->cache;
 }
 

@@ -15,6 +15,8 @@ struct stats;
 struct app {
 	const struct config	*cfg;
 	struct store		*store;		/* opened lazily; NULL if unusable */
+	int			 store_migrate;	/* opening it creates or migrates
+						   the schema (CGI) */
 	struct cache		*cache;		/* opened lazily; never NULL after */
 	struct stats		*stats;
 	int			 worker;	/* worker slot, -1 for CGI */

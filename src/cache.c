@@ -16,13 +16,17 @@ struct cache {
 	struct stats		*stats;
 	struct shmcache		*l1;
 	struct memc		*mc;
+	int			 mc_tried;	/* memcached opened (or not) */
+	int			 have_key;
+	cache_key_fn		 keyfn;
+	void			*keyarg;
 	unsigned char		 key[CACHEENTRY_KEY_LEN];
 	struct buf		 val;
 };
 
 struct cache *
-cache_open(const struct config *cfg, struct stats *stats,
-    const unsigned char *key)
+cache_open_keyfn(const struct config *cfg, struct stats *stats,
+    cache_key_fn keyfn, void *arg)
 {
 	struct cache	*c = xcalloc(1, sizeof(*c));
 	char		 path[CONFIG_PATH_MAX + 32], err[1024];
@@ -30,6 +34,8 @@ cache_open(const struct config *cfg, struct stats *stats,
 
 	c->cfg = cfg;
 	c->stats = stats;
+	c->keyfn = keyfn;
+	c->keyarg = arg;
 	if (cfg->cache_entries > 0) {
 		n = snprintf(path, sizeof(path), "%s-sessions.cache",
 		    cfg->database);
@@ -39,18 +45,52 @@ cache_open(const struct config *cfg, struct stats *stats,
 		    util_file_owner(cfg->database), err, sizeof(err))) == NULL)
 			log_warn("session cache off: %s", err);
 	}
+	return c;
+}
+
+struct cache *
+cache_open(const struct config *cfg, struct stats *stats,
+    const unsigned char *key)
+{
+	struct cache	*c = cache_open_keyfn(cfg, stats, NULL, NULL);
+
+	if (key != NULL) {
+		memcpy(c->key, key, sizeof(c->key));
+		c->have_key = 1;
+	}
+	return c;
+}
+
+/*
+ * memcached, opened at the first call that needs it (once: a failure is
+ * logged and leaves it off for the life of the process); NULL when off.
+ */
+static struct memc *
+cache_mc(struct cache *c)
+{
+	char	 err[1024];
+
+	if (c->mc_tried)
+		return c->mc;
+	c->mc_tried = 1;
+	if (c->cfg->memcached[0] == '\0')
+		return NULL;
 	/* Without the host table there is no shared namespace to abandon
 	 * when an invalidation cannot reach memcached: stay with SQLite. */
-	if (cfg->memcached[0] != '\0' && c->l1 == NULL)
+	if (c->l1 == NULL) {
 		log_error("memcached off: the host session table is unavailable");
-	else if (cfg->memcached[0] != '\0' && key == NULL)
+		return NULL;
+	}
+	if (!c->have_key && c->keyfn != NULL &&
+	    c->keyfn(c->keyarg, c->key) == 0)
+		c->have_key = 1;
+	if (!c->have_key) {
 		log_error("memcached off: no key to tag entries (database?)");
-	else if (cfg->memcached[0] != '\0' &&
-	    (c->mc = memc_open(cfg->memcached, err, sizeof(err))) == NULL)
+		return NULL;
+	}
+	if ((c->mc = memc_open(c->cfg->memcached, err, sizeof(err))) == NULL)
 		log_error("%s", err);
-	if (c->mc != NULL)
-		memcpy(c->key, key, sizeof(c->key));
-	return c;
+	return c->mc;
 }
 
 void
@@ -134,7 +174,7 @@ cache_get(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN],
 {
 	if (c->l1 != NULL && shmcache_get(c->l1, hash, now, se))
 		return 1;
-	return c->mc != NULL ? mc_get(c, hash, now, se) : 0;
+	return cache_mc(c) != NULL ? mc_get(c, hash, now, se) : 0;
 }
 
 uint64_t
@@ -155,7 +195,8 @@ cache_put(struct cache *c, const struct session *se, int64_t now,
 	if (c->l1 != NULL)
 		shmcache_put(c->l1, se, now, valid_until(se, now,
 		    local_ttl(c)), gen);
-	if (c->mc == NULL || cacheentry_encode(se, gen, c->key, &c->val) == -1)
+	if (cache_mc(c) == NULL ||
+	    cacheentry_encode(se, gen, c->key, &c->val) == -1)
 		return;
 	mc_key(c, se->token_hash, key);
 	/* Even if an invalidation came first, the entry carries the old
@@ -189,7 +230,7 @@ cache_drop(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
 {
 	if (c->l1 != NULL)
 		shmcache_drop(c->l1, hash);
-	if (c->mc != NULL)
+	if (cache_mc(c) != NULL)
 		mc_del(c, hash);
 	return tiers_reachable(c);
 }
@@ -202,7 +243,7 @@ cache_drop_user(struct cache *c, int64_t user_id,
 
 	if (c->l1 != NULL)
 		shmcache_drop_user(c->l1, user_id, hashes, n);
-	for (i = 0; c->mc != NULL && i < n; i++)
+	for (i = 0; n > 0 && cache_mc(c) != NULL && i < n; i++)
 		mc_del(c, hashes[i]);
 	return tiers_reachable(c);
 }
@@ -222,7 +263,7 @@ cache_clear(struct cache *c)
 const char *
 cache_memcached_state(struct cache *c, int probe)
 {
-	if (c->mc == NULL)
+	if (cache_mc(c) == NULL)
 		return "off";
 	if (probe)
 		(void)memc_get(c->mc, "authgw:probe", 16, &c->val);

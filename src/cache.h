@@ -24,12 +24,24 @@ struct config;
 struct stats;
 
 /*
- * Open the tiers cfg asks for; a tier that cannot open is logged and off.
- * key (32 bytes, from the database's secret) tags memcached entries;
- * without it memcached stays off.
+ * The memcached tag key (32 bytes, derived from the database's secret)
+ * into key: 0, or -1 when there is none (memcached then stays off).
+ */
+typedef int	(*cache_key_fn)(void *arg, unsigned char *key);
+
+/*
+ * Open the host table if cfg asks for it (a table that cannot open is
+ * logged and off). memcached is opened on its first use, not here: a
+ * lookup the host table answers (most checks, and every check of a CGI
+ * run with a warm table) never loads libmemcached nor asks for the key.
+ * key (32 bytes) tags memcached entries; without it memcached stays off.
+ * cache_open_keyfn asks keyfn(arg) for the key at that first use instead,
+ * once.
  */
 struct cache	*cache_open(const struct config *, struct stats *,
 		    const unsigned char *key);
+struct cache	*cache_open_keyfn(const struct config *, struct stats *,
+		    cache_key_fn keyfn, void *arg);
 void		 cache_close(struct cache *);
 
 /*

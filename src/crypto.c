@@ -7,6 +7,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include "crypto.h"
 
@@ -20,17 +21,31 @@ crypto_random(void *buf, size_t len)
 	return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
 }
 
+/*
+ * The token hash of every check. OpenSSL's own SHA-256 code, called
+ * directly: any EVP call (EVP_MD_fetch, EVP_Digest, even the one-shot
+ * SHA256()) first initialises the provider machinery (reads openssl.cnf,
+ * fills the algorithm name tables), about 2 ms of every plain CGI run,
+ * which for a check the host table answers is the only cryptography.
+ * The functions are deprecated in OpenSSL 3, not removed; the same code
+ * backs the default provider's SHA-256 (known-answer tests in
+ * tests/unit/test_crypto.c). HMAC, scrypt and the random bytes stay on
+ * EVP.
+ */
 void
 crypto_sha256(const void *p, size_t len, unsigned char out[CRYPTO_SHA256_LEN])
 {
-	static EVP_MD	*md;
+	SHA256_CTX	 c;
 
-	if (md == NULL)
-		md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	if (md == NULL || EVP_Digest(p, len, out, NULL, md, NULL) != 1) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	if (SHA256_Init(&c) != 1 || SHA256_Update(&c, p, len) != 1 ||
+	    SHA256_Final(out, &c) != 1) {
 		/* Cannot happen with a working libcrypto; never hash to zeros. */
 		OPENSSL_die("SHA-256 unavailable", __FILE__, __LINE__);
 	}
+#pragma GCC diagnostic pop
+	OPENSSL_cleanse(&c, sizeof(c));
 }
 
 int

@@ -17,7 +17,6 @@
 #include "master.h"
 #include "signals.h"
 #include "stats.h"
-#include "store.h"
 #include "util.h"
 
 #ifndef AUTHGW_VERSION
@@ -88,15 +87,14 @@ serve_cgi(struct config *cfg)
 {
 	struct app	 app;
 	struct stats	*stats;
-	char		 err[1024];
 	int		 rc;
 
 	stats = stats_create(0);
 	app_init(&app, cfg, stats, -1);
-	/* The first request of a fresh install creates the schema. */
-	if ((app.store = store_open(cfg->database, 1, err,
-	    sizeof(err))) == NULL)
-		log_error("%s", err);
+	/* Opened by the first thing that needs it (a check the host table
+	 * answers does not), which then creates or migrates the schema:
+	 * the first request of a fresh install creates it. */
+	app.store_migrate = 1;
 	rc = cgi_serve(&app);
 	app_free(&app);
 	free(stats);

@@ -1,3 +1,4 @@
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,78 @@
 #define MEMC_BACKOFF_MIN_US	500000
 #define MEMC_BACKOFF_MAX_US	30000000
 
+/* The file configure found the program would link (libmemcached.so.11). */
+#ifndef MEMCACHED_SONAME
+#define MEMCACHED_SONAME	"libmemcached.so.11"
+#endif
+
+/*
+ * libmemcached is loaded with dlopen at the first memc_open, not linked:
+ * it pulls in libstdc++, libhashkit, libsasl2 and libgcc_s, whose loading
+ * and relocation cost every process start (a plain CGI run a millisecond
+ * or more) although a check the host table answers never calls memcached.
+ * Each function has the type its header declares.
+ */
+#define MEMC_FUNCS \
+	MEMC_FUNC(memcached_servers_parse) \
+	MEMC_FUNC(memcached_server_list_free) \
+	MEMC_FUNC(memcached_create) \
+	MEMC_FUNC(memcached_server_push) \
+	MEMC_FUNC(memcached_behavior_set) \
+	MEMC_FUNC(memcached_free) \
+	MEMC_FUNC(memcached_strerror) \
+	MEMC_FUNC(memcached_quit) \
+	MEMC_FUNC(memcached_get) \
+	MEMC_FUNC(memcached_set) \
+	MEMC_FUNC(memcached_delete)
+
+static struct {
+#define MEMC_FUNC(f)	__typeof__(f) *f;
+	MEMC_FUNCS
+#undef MEMC_FUNC
+} lib;
+static int	lib_state;	/* 0 not tried, 1 loaded, -1 failed */
+static char	lib_err[256];
+
+static int
+memc_missing(const char *what)
+{
+	snprintf(lib_err, sizeof(lib_err), "memcached: %s has no %s",
+	    MEMCACHED_SONAME, what);
+	return -1;
+}
+
+/* dlopen and dlsym everything: 0, or -1 with lib_err set. */
+static int
+memc_resolve(void)
+{
+	void	*h;
+
+	if ((h = dlopen(MEMCACHED_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(lib_err, sizeof(lib_err), "memcached: cannot load "
+		    "%s: %s", MEMCACHED_SONAME, dlerror());
+		return -1;
+	}
+#define MEMC_FUNC(f) \
+	if ((lib.f = (__typeof__(f) *)dlsym(h, #f)) == NULL) \
+		return memc_missing(#f);
+	MEMC_FUNCS
+#undef MEMC_FUNC
+	return 0;	/* never closed: it lives as long as we do */
+}
+
+/* Load libmemcached, once per process: 0, or -1 with err (each time). */
+static int
+memc_load(char *err, size_t errsz)
+{
+	if (lib_state == 0)
+		lib_state = memc_resolve() == 0 ? 1 : -1;
+	if (lib_state == 1)
+		return 0;
+	snprintf(err, errsz, "%s", lib_err);
+	return -1;
+}
+
 struct memc {
 	memcached_st	*mc;
 	int64_t		 open_until;	/* breaker open until (mono us) */
@@ -25,34 +98,36 @@ memc_open(const char *servers, char *err, size_t errsz)
 	memcached_server_list_st	 list;
 	struct memc			*m;
 
-	if ((list = memcached_servers_parse(servers)) == NULL) {
+	if (memc_load(err, errsz) == -1)
+		return NULL;
+	if ((list = lib.memcached_servers_parse(servers)) == NULL) {
 		snprintf(err, errsz, "memcached: bad server list '%s'", servers);
 		return NULL;
 	}
 	m = xcalloc(1, sizeof(*m));
-	if ((m->mc = memcached_create(NULL)) == NULL ||
-	    memcached_server_push(m->mc, list) != MEMCACHED_SUCCESS) {
+	if ((m->mc = lib.memcached_create(NULL)) == NULL ||
+	    lib.memcached_server_push(m->mc, list) != MEMCACHED_SUCCESS) {
 		snprintf(err, errsz, "memcached: cannot set up '%s'", servers);
-		memcached_server_list_free(list);
+		lib.memcached_server_list_free(list);
 		memc_close(m);
 		return NULL;
 	}
-	memcached_server_list_free(list);
+	lib.memcached_server_list_free(list);
 	/* Consistent hashing: a server leaving moves only its own keys. */
-	memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_DISTRIBUTION,
+	lib.memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_DISTRIBUTION,
 	    MEMCACHED_DISTRIBUTION_CONSISTENT);
-	memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
-	memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_NO_BLOCK, 1);
-	memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT,
+	lib.memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
+	lib.memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_NO_BLOCK, 1);
+	lib.memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT,
 	    MEMC_CONNECT_TIMEOUT_MS);
-	memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT,
+	lib.memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT,
 	    MEMC_IO_TIMEOUT_US / 1000);
-	memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_SND_TIMEOUT,
+	lib.memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_SND_TIMEOUT,
 	    MEMC_IO_TIMEOUT_US);
-	memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_RCV_TIMEOUT,
+	lib.memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_RCV_TIMEOUT,
 	    MEMC_IO_TIMEOUT_US);
 	/* Our breaker decides when to retry, not libmemcached's. */
-	memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 0);
+	lib.memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 0);
 	return m;
 }
 
@@ -62,7 +137,7 @@ memc_close(struct memc *m)
 	if (m == NULL)
 		return;
 	if (m->mc != NULL)
-		memcached_free(m->mc);
+		lib.memcached_free(m->mc);
 	free(m);
 }
 
@@ -91,7 +166,7 @@ breaker_result(struct memc *m, int ok, const char *what, memcached_return_t rc)
 	}
 	if (m->open_until == 0)
 		log_warn("memcached %s failed (%s): using SQLite alone", what,
-		    memcached_strerror(m->mc, rc));
+		    lib.memcached_strerror(m->mc, rc));
 	if (m->backoff == 0)
 		m->backoff = MEMC_BACKOFF_MIN_US;
 	else if (m->backoff < MEMC_BACKOFF_MAX_US / 2)
@@ -100,7 +175,7 @@ breaker_result(struct memc *m, int ok, const char *what, memcached_return_t rc)
 		m->backoff = MEMC_BACKOFF_MAX_US;
 	m->open_until = util_mono_usec() + m->backoff;
 	/* Drop the connections: a frozen server leaves them half-used. */
-	memcached_quit(m->mc);
+	lib.memcached_quit(m->mc);
 }
 
 enum memc_rc
@@ -114,7 +189,7 @@ memc_get(struct memc *m, const char *key, size_t maxlen, struct buf *out)
 	buf_reset(out);
 	if (!breaker_allows(m))
 		return MEMC_DOWN;
-	v = memcached_get(m->mc, key, strlen(key), &len, &flags, &rc);
+	v = lib.memcached_get(m->mc, key, strlen(key), &len, &flags, &rc);
 	if (v == NULL) {
 		if (rc == MEMCACHED_NOTFOUND) {
 			breaker_result(m, 1, "get", rc);
@@ -142,7 +217,8 @@ memc_set(struct memc *m, const char *key, const char *val, size_t len,
 		return MEMC_DOWN;
 	if (ttl < 1)
 		ttl = 1;
-	rc = memcached_set(m->mc, key, strlen(key), val, len, (time_t)ttl, 0);
+	rc = lib.memcached_set(m->mc, key, strlen(key), val, len, (time_t)ttl,
+	    0);
 	/* A full server refusing a store is not down. */
 	breaker_result(m, rc == MEMCACHED_SUCCESS || rc == MEMCACHED_NOTSTORED ||
 	    rc == MEMCACHED_E2BIG || rc == MEMCACHED_MEMORY_ALLOCATION_FAILURE ||
@@ -158,7 +234,7 @@ memc_del(struct memc *m, const char *key)
 
 	if (!breaker_allows(m))
 		return MEMC_DOWN;
-	rc = memcached_delete(m->mc, key, strlen(key), 0);
+	rc = lib.memcached_delete(m->mc, key, strlen(key), 0);
 	if (rc == MEMCACHED_SUCCESS || rc == MEMCACHED_NOTFOUND) {
 		breaker_result(m, 1, "delete", rc);
 		return rc == MEMCACHED_SUCCESS ? MEMC_OK : MEMC_MISS;

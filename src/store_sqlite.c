@@ -1,9 +1,11 @@
 /*
  * The SQLite engine of the store (store.h): the only module that includes
- * SQLite. WAL mode, a busy time-out, the numbered migrations of sql/
+ * SQLite (loaded with dlopen by the first store_open). WAL mode, a busy
+ * time-out, the numbered migrations of sql/
  * compiled in, every statement prepared once per connection and every value
  * bound.
  */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,84 @@
 #include "migrations.h"
 #include "store.h"
 #include "util.h"
+
+/* The file configure found the program would link (libsqlite3.so.0). */
+#ifndef SQLITE_SONAME
+#define SQLITE_SONAME	"libsqlite3.so.0"
+#endif
+
+/*
+ * libsqlite3 is loaded with dlopen by the first store_open, not linked:
+ * its loading and relocation cost every process start (a plain CGI run
+ * most of a millisecond), although a check the host session table answers
+ * never opens the store. Each function has the type its header declares.
+ */
+#define SQ_FUNCS \
+	SQ_FUNC(sqlite3_bind_blob) \
+	SQ_FUNC(sqlite3_bind_int64) \
+	SQ_FUNC(sqlite3_bind_text) \
+	SQ_FUNC(sqlite3_busy_timeout) \
+	SQ_FUNC(sqlite3_changes) \
+	SQ_FUNC(sqlite3_clear_bindings) \
+	SQ_FUNC(sqlite3_close) \
+	SQ_FUNC(sqlite3_column_blob) \
+	SQ_FUNC(sqlite3_column_bytes) \
+	SQ_FUNC(sqlite3_column_int) \
+	SQ_FUNC(sqlite3_column_int64) \
+	SQ_FUNC(sqlite3_column_text) \
+	SQ_FUNC(sqlite3_errmsg) \
+	SQ_FUNC(sqlite3_exec) \
+	SQ_FUNC(sqlite3_extended_result_codes) \
+	SQ_FUNC(sqlite3_finalize) \
+	SQ_FUNC(sqlite3_free) \
+	SQ_FUNC(sqlite3_last_insert_rowid) \
+	SQ_FUNC(sqlite3_open_v2) \
+	SQ_FUNC(sqlite3_prepare_v2) \
+	SQ_FUNC(sqlite3_prepare_v3) \
+	SQ_FUNC(sqlite3_reset) \
+	SQ_FUNC(sqlite3_step)
+
+static struct {
+#define SQ_FUNC(f)	__typeof__(f) *f;
+	SQ_FUNCS
+#undef SQ_FUNC
+} sq;
+static int	sq_state;	/* 0 not tried, 1 loaded, -1 failed */
+static char	sq_err[256];
+
+/* dlopen and dlsym everything: 0, or -1 with sq_err set. */
+static int
+sq_resolve(void)
+{
+	void	*h;
+
+	if ((h = dlopen(SQLITE_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(sq_err, sizeof(sq_err), "cannot load %s: %s",
+		    SQLITE_SONAME, dlerror());
+		return -1;
+	}
+#define SQ_FUNC(f) \
+	if ((sq.f = (__typeof__(f) *)dlsym(h, #f)) == NULL) { \
+		snprintf(sq_err, sizeof(sq_err), "%s has no %s", \
+		    SQLITE_SONAME, #f); \
+		return -1; \
+	}
+	SQ_FUNCS
+#undef SQ_FUNC
+	return 0;	/* never closed: it lives as long as we do */
+}
+
+/* Load libsqlite3, once per process: 0, or -1 with err (each time). */
+static int
+sq_load(char *err, size_t errsz)
+{
+	if (sq_state == 0)
+		sq_state = sq_resolve() == 0 ? 1 : -1;
+	if (sq_state == 1)
+		return 0;
+	snprintf(err, errsz, "%s", sq_err);
+	return -1;
+}
 
 #define STORE_BUSY_TIMEOUT_MS	5000
 
@@ -160,7 +240,7 @@ struct store {
 static void
 store_log(struct store *st, const char *what)
 {
-	log_error("sqlite: %s: %s", what, sqlite3_errmsg(st->db));
+	log_error("sqlite: %s: %s", what, sq.sqlite3_errmsg(st->db));
 }
 
 /* The prepared statement id, reset and with bindings cleared. */
@@ -170,7 +250,7 @@ stmt_get(struct store *st, enum stmt_id id)
 	sqlite3_stmt	*s = st->stmt[id];
 
 	if (s == NULL) {
-		if (sqlite3_prepare_v3(st->db, sql_text[id], -1,
+		if (sq.sqlite3_prepare_v3(st->db, sql_text[id], -1,
 		    SQLITE_PREPARE_PERSISTENT, &st->stmt[id], NULL) !=
 		    SQLITE_OK) {
 			store_log(st, "prepare");
@@ -184,33 +264,33 @@ stmt_get(struct store *st, enum stmt_id id)
 static void
 stmt_done(sqlite3_stmt *s)
 {
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	sq.sqlite3_reset(s);
+	sq.sqlite3_clear_bindings(s);
 }
 
 static int
 bind_text(sqlite3_stmt *s, int i, const char *v)
 {
-	return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) == SQLITE_OK ? 0 : -1;
+	return sq.sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) == SQLITE_OK ? 0 : -1;
 }
 
 static int
 bind_blob(sqlite3_stmt *s, int i, const void *v, size_t len)
 {
-	return sqlite3_bind_blob(s, i, v, (int)len, SQLITE_STATIC) == SQLITE_OK ?
+	return sq.sqlite3_bind_blob(s, i, v, (int)len, SQLITE_STATIC) == SQLITE_OK ?
 	    0 : -1;
 }
 
 static int
 bind_int(sqlite3_stmt *s, int i, int64_t v)
 {
-	return sqlite3_bind_int64(s, i, v) == SQLITE_OK ? 0 : -1;
+	return sq.sqlite3_bind_int64(s, i, v) == SQLITE_OK ? 0 : -1;
 }
 
 static void
 col_text(sqlite3_stmt *s, int i, char *dst, size_t dstsz)
 {
-	const unsigned char	*p = sqlite3_column_text(s, i);
+	const unsigned char	*p = sq.sqlite3_column_text(s, i);
 
 	(void)util_strlcpy(dst, p ? (const char *)p : "", dstsz);
 }
@@ -219,7 +299,7 @@ col_text(sqlite3_stmt *s, int i, char *dst, size_t dstsz)
 static enum store_rc
 step_done(struct store *st, sqlite3_stmt *s, const char *what)
 {
-	int	 rc = sqlite3_step(s);
+	int	 rc = sq.sqlite3_step(s);
 
 	stmt_done(s);
 	if (rc == SQLITE_DONE)
@@ -235,9 +315,9 @@ exec(struct store *st, const char *sql)
 {
 	char	*msg = NULL;
 
-	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	if (sq.sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		log_error("sqlite: %s", msg ? msg : "exec failed");
-		sqlite3_free(msg);
+		sq.sqlite3_free(msg);
 		return -1;
 	}
 	return 0;
@@ -249,12 +329,12 @@ user_version(struct store *st)
 	sqlite3_stmt	*s;
 	int		 v = -1;
 
-	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) !=
+	if (sq.sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) !=
 	    SQLITE_OK)
 		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
+	if (sq.sqlite3_step(s) == SQLITE_ROW)
+		v = sq.sqlite3_column_int(s, 0);
+	sq.sqlite3_finalize(s);
 	return v;
 }
 
@@ -294,7 +374,7 @@ store_migrate(struct store *st, char *err, size_t errsz)
 rollback:
 	exec(st, "ROLLBACK");
 fail:
-	snprintf(err, errsz, "migration failed: %s", sqlite3_errmsg(st->db));
+	snprintf(err, errsz, "migration failed: %s", sq.sqlite3_errmsg(st->db));
 	return -1;
 }
 
@@ -309,18 +389,20 @@ store_open(const char *path, int migrate, char *err, size_t errsz)
 		snprintf(err, errsz, "database path too long");
 		goto fail;
 	}
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+	if (sq_load(err, errsz) == -1)
+		goto fail;
+	if (sq.sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errsz, "%s: %s", path,
-		    st->db ? sqlite3_errmsg(st->db) : "cannot open");
+		    st->db ? sq.sqlite3_errmsg(st->db) : "cannot open");
 		goto fail;
 	}
-	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	sq.sqlite3_extended_result_codes(st->db, 1);
+	sq.sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
 	if (exec(st, "PRAGMA journal_mode = WAL") == -1 ||
 	    exec(st, "PRAGMA synchronous = NORMAL") == -1 ||
 	    exec(st, "PRAGMA foreign_keys = ON") == -1) {
-		snprintf(err, errsz, "%s: %s", path, sqlite3_errmsg(st->db));
+		snprintf(err, errsz, "%s: %s", path, sq.sqlite3_errmsg(st->db));
 		goto fail;
 	}
 	if (migrate && store_migrate(st, err, errsz) == -1)
@@ -351,9 +433,11 @@ store_close(struct store *st)
 
 	if (st == NULL)
 		return;
-	for (i = 0; i < SQL__COUNT; i++)
-		sqlite3_finalize(st->stmt[i]);
-	sqlite3_close(st->db);
+	if (st->db != NULL) {	/* else libsqlite3 may not be loaded */
+		for (i = 0; i < SQL__COUNT; i++)
+			sq.sqlite3_finalize(st->stmt[i]);
+		sq.sqlite3_close(st->db);
+	}
 	free(st);
 }
 
@@ -384,19 +468,19 @@ store_ping(struct store *st)
 
 	if ((s = stmt_get(st, SQL_PING)) == NULL)
 		return 0;
-	rc = sqlite3_step(s) == SQLITE_ROW;
+	rc = sq.sqlite3_step(s) == SQLITE_ROW;
 	stmt_done(s);
 	if (!rc)
 		return 0;
-	rc = sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READONLY |
+	rc = sq.sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READONLY |
 	    SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK;
 	if (rc) {
-		sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
-		rc = sqlite3_exec(db, probe_sql, NULL, NULL, NULL) == SQLITE_OK;
+		sq.sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+		rc = sq.sqlite3_exec(db, probe_sql, NULL, NULL, NULL) == SQLITE_OK;
 		if (!rc)
-			log_error("sqlite: health probe: %s", sqlite3_errmsg(db));
+			log_error("sqlite: health probe: %s", sq.sqlite3_errmsg(db));
 	}
-	sqlite3_close(db);
+	sq.sqlite3_close(db);
 	return rc;
 }
 
@@ -410,9 +494,9 @@ store_secret_get(struct store *st, unsigned char out[32])
 	for (tries = 0; tries < 2; tries++) {
 		if ((s = stmt_get(st, SQL_SECRET_GET)) == NULL)
 			return STORE_ERROR;
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 32) {
-			memcpy(out, sqlite3_column_blob(s, 0), 32);
+		rc = sq.sqlite3_step(s);
+		if (rc == SQLITE_ROW && sq.sqlite3_column_bytes(s, 0) == 32) {
+			memcpy(out, sq.sqlite3_column_blob(s, 0), 32);
 			stmt_done(s);
 			return STORE_OK;
 		}
@@ -451,7 +535,7 @@ store_user_add(struct store *st, const char *email, const char *pwhash,
 		return STORE_ERROR;
 	}
 	if ((rc = step_done(st, s, "user add")) == STORE_OK && id != NULL)
-		*id = sqlite3_last_insert_rowid(st->db);
+		*id = sq.sqlite3_last_insert_rowid(st->db);
 	return rc;
 }
 
@@ -459,14 +543,14 @@ static void
 user_from_row(sqlite3_stmt *s, struct user *u)
 {
 	memset(u, 0, sizeof(*u));
-	u->id = sqlite3_column_int64(s, 0);
+	u->id = sq.sqlite3_column_int64(s, 0);
 	col_text(s, 1, u->email, sizeof(u->email));
 	col_text(s, 2, u->role, sizeof(u->role));
-	u->verified = sqlite3_column_int(s, 3);
-	u->disabled = sqlite3_column_int(s, 4);
-	u->created = sqlite3_column_int64(s, 5);
+	u->verified = sq.sqlite3_column_int(s, 3);
+	u->disabled = sq.sqlite3_column_int(s, 4);
+	u->created = sq.sqlite3_column_int64(s, 5);
 	col_text(s, 6, u->pwhash, sizeof(u->pwhash));
-	u->gen = sqlite3_column_int64(s, 7);
+	u->gen = sq.sqlite3_column_int64(s, 7);
 }
 
 /* Step a one-row query; fill() copies the row. */
@@ -474,7 +558,7 @@ static enum store_rc
 step_row(struct store *st, sqlite3_stmt *s, const char *what,
     void (*fill)(sqlite3_stmt *, void *), void *out)
 {
-	int	 rc = sqlite3_step(s);
+	int	 rc = sq.sqlite3_step(s);
 
 	if (rc == SQLITE_ROW)
 		fill(s, out);
@@ -491,7 +575,7 @@ step_row(struct store *st, sqlite3_stmt *s, const char *what,
 static void
 fill_int64(sqlite3_stmt *s, void *out)
 {
-	*(int64_t *)out = sqlite3_column_int64(s, 0);
+	*(int64_t *)out = sq.sqlite3_column_int64(s, 0);
 }
 
 static void
@@ -530,7 +614,7 @@ user_update(struct store *st, enum stmt_id id, int64_t uid, const char *text,
 		return STORE_ERROR;
 	}
 	if ((rc = step_done(st, s, "user update")) == STORE_OK &&
-	    sqlite3_changes(st->db) == 0)
+	    sq.sqlite3_changes(st->db) == 0)
 		rc = STORE_NOTFOUND;
 	return rc;
 }
@@ -554,7 +638,7 @@ store_user_rehash(struct store *st, int64_t id, int64_t gen, const char *h)
 		return STORE_ERROR;
 	}
 	if ((rc = step_done(st, s, "user rehash")) == STORE_OK &&
-	    sqlite3_changes(st->db) == 0)
+	    sq.sqlite3_changes(st->db) == 0)
 		rc = STORE_CONFLICT;
 	return rc;
 }
@@ -592,7 +676,7 @@ exec_int(struct store *st, enum stmt_id id, int64_t v, int64_t *changes)
 	}
 	rc = step_done(st, s, "delete");
 	if (changes != NULL)
-		*changes = sqlite3_changes(st->db);
+		*changes = sq.sqlite3_changes(st->db);
 	return rc;
 }
 
@@ -650,7 +734,7 @@ store_user_each(struct store *st, store_user_cb cb, void *arg)
 
 	if ((s = stmt_get(st, SQL_USER_EACH)) == NULL)
 		return STORE_ERROR;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = sq.sqlite3_step(s)) == SQLITE_ROW) {
 		user_from_row(s, &u);
 		if (cb(&u, arg) != 0)
 			break;
@@ -683,9 +767,9 @@ session_insert(struct store *st, struct session *se, int64_t gen)
 	}
 	if ((rc = step_done(st, s, "session add")) != STORE_OK)
 		return rc;
-	if (sqlite3_changes(st->db) == 0)
+	if (sq.sqlite3_changes(st->db) == 0)
 		return STORE_CONFLICT;
-	se->id = sqlite3_last_insert_rowid(st->db);
+	se->id = sq.sqlite3_last_insert_rowid(st->db);
 	return STORE_OK;
 }
 
@@ -709,7 +793,7 @@ session_trim(struct store *st, int64_t user_id, int64_t max,
 		stmt_done(s);
 		return STORE_ERROR;
 	}
-	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while (!stop && (rc = sq.sqlite3_step(s)) == SQLITE_ROW) {
 		session_from_row(s, &old);
 		stop = cb != NULL && cb(&old, arg) != 0;
 	}
@@ -753,23 +837,23 @@ static void
 session_from_row(sqlite3_stmt *s, struct session *se)
 {
 	memset(se, 0, sizeof(*se));
-	se->id = sqlite3_column_int64(s, 0);
+	se->id = sq.sqlite3_column_int64(s, 0);
 	col_text(s, 1, se->public_id, sizeof(se->public_id));
-	if (sqlite3_column_bytes(s, 2) == CRYPTO_SHA256_LEN)
-		memcpy(se->token_hash, sqlite3_column_blob(s, 2),
+	if (sq.sqlite3_column_bytes(s, 2) == CRYPTO_SHA256_LEN)
+		memcpy(se->token_hash, sq.sqlite3_column_blob(s, 2),
 		    CRYPTO_SHA256_LEN);
-	se->created = sqlite3_column_int64(s, 3);
-	se->expires = sqlite3_column_int64(s, 4);
-	se->last_seen = sqlite3_column_int64(s, 5);
-	se->extensions = sqlite3_column_int64(s, 6);
+	se->created = sq.sqlite3_column_int64(s, 3);
+	se->expires = sq.sqlite3_column_int64(s, 4);
+	se->last_seen = sq.sqlite3_column_int64(s, 5);
+	se->extensions = sq.sqlite3_column_int64(s, 6);
 	col_text(s, 7, se->ip, sizeof(se->ip));
 	col_text(s, 8, se->user_agent, sizeof(se->user_agent));
-	se->user.id = sqlite3_column_int64(s, 9);
+	se->user.id = sq.sqlite3_column_int64(s, 9);
 	col_text(s, 10, se->user.email, sizeof(se->user.email));
 	col_text(s, 11, se->user.role, sizeof(se->user.role));
-	se->user.verified = sqlite3_column_int(s, 12);
-	se->user.disabled = sqlite3_column_int(s, 13);
-	se->user.created = sqlite3_column_int64(s, 14);
+	se->user.verified = sq.sqlite3_column_int(s, 12);
+	se->user.disabled = sq.sqlite3_column_int(s, 13);
+	se->user.created = sq.sqlite3_column_int64(s, 14);
 }
 
 static void
@@ -823,7 +907,7 @@ store_session_extend(struct store *st, int64_t id, int64_t old_expires,
 		return STORE_ERROR;
 	}
 	if ((rc = step_done(st, s, "session extend")) == STORE_OK &&
-	    sqlite3_changes(st->db) == 0)
+	    sq.sqlite3_changes(st->db) == 0)
 		rc = STORE_CONFLICT;
 	return rc;
 }
@@ -842,7 +926,7 @@ store_session_del_hash(struct store *st,
 		return STORE_ERROR;
 	}
 	if ((rc = step_done(st, s, "session delete")) == STORE_OK &&
-	    sqlite3_changes(st->db) == 0)
+	    sq.sqlite3_changes(st->db) == 0)
 		rc = STORE_NOTFOUND;
 	return rc;
 }
@@ -882,7 +966,7 @@ store_session_each(struct store *st, int64_t user_id, store_session_cb cb,
 		stmt_done(s);
 		return STORE_ERROR;
 	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = sq.sqlite3_step(s)) == SQLITE_ROW) {
 		session_from_row(s, &se);
 		if (cb(&se, arg) != 0)
 			break;
@@ -943,9 +1027,9 @@ attempts_count(struct store *st, struct store_attempt *a, size_t n,
 			stmt_done(s);
 			return -1;
 		}
-		if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			a[i].count = sqlite3_column_int64(s, 0);
-			a[i].oldest = sqlite3_column_int64(s, 1);
+		if ((rc = sq.sqlite3_step(s)) == SQLITE_ROW) {
+			a[i].count = sq.sqlite3_column_int64(s, 0);
+			a[i].oldest = sq.sqlite3_column_int64(s, 1);
 		}
 		stmt_done(s);
 		if (rc != SQLITE_ROW) {
@@ -984,7 +1068,7 @@ store_attempts_take(struct store *st, struct store_attempt *a, size_t n,
 		}
 		if (step_done(st, s, "attempt add") != STORE_OK)
 			goto fail;
-		a[i].id = sqlite3_last_insert_rowid(st->db);
+		a[i].id = sq.sqlite3_last_insert_rowid(st->db);
 	}
 	if (run_simple(st, SQL_COMMIT, "commit") != STORE_OK)
 		goto fail;
@@ -1063,7 +1147,7 @@ fill_verify(sqlite3_stmt *s, void *out)
 	struct store_verify	*v = out;
 
 	user_from_row(s, &v->user);
-	v->id = sqlite3_column_int64(s, 8);
+	v->id = sq.sqlite3_column_int64(s, 8);
 	col_text(s, 9, v->pwhash, sizeof(v->pwhash));
 }
 
@@ -1097,8 +1181,8 @@ fill_verify_user(sqlite3_stmt *s, void *out)
 {
 	struct verify_user	*vu = out;
 
-	vu->disabled = sqlite3_column_int64(s, 0);
-	vu->gen = sqlite3_column_int64(s, 1);
+	vu->disabled = sq.sqlite3_column_int64(s, 0);
+	vu->gen = sq.sqlite3_column_int64(s, 1);
 }
 
 /*
@@ -1124,7 +1208,7 @@ verify_claim(struct store *st, int64_t id, int64_t user_id, int64_t gen,
 	if (step_done(st, s, "verify mark") != STORE_OK)
 		return STORE_ERROR;
 	/* Used concurrently, or expired since it was read. */
-	if (sqlite3_changes(st->db) == 0)
+	if (sq.sqlite3_changes(st->db) == 0)
 		return STORE_NOTFOUND;
 	if ((s = stmt_get(st, SQL_VERIFY_USER)) == NULL)
 		return STORE_ERROR;
@@ -1192,10 +1276,10 @@ static void
 fill_mail(sqlite3_stmt *s, void *out)
 {
 	struct store_mail	*m = out;
-	const unsigned char	*msg = sqlite3_column_text(s, 3);
+	const unsigned char	*msg = sq.sqlite3_column_text(s, 3);
 
-	m->id = sqlite3_column_int64(s, 0);
-	m->attempts = sqlite3_column_int64(s, 1);
+	m->id = sq.sqlite3_column_int64(s, 0);
+	m->attempts = sq.sqlite3_column_int64(s, 1);
 	col_text(s, 2, m->recipient, sizeof(m->recipient));
 	m->message = xstrdup(msg ? (const char *)msg : "");
 }

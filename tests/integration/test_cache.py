@@ -5,6 +5,7 @@ A real memcached is started on a free loopback port for each test."""
 import base64
 import hashlib
 import json
+import os
 import signal
 import time
 import urllib.parse
@@ -247,7 +248,6 @@ class CacheTest(harness.TestCase):
 
     def test_two_instances_see_each_others_logouts(self):
         ag = self.start()
-        import os
         other_dir = os.path.join(self.tmpdir, 'second')
         os.mkdir(other_dir)
         conf = dict(ag.conf)
@@ -260,6 +260,157 @@ class CacheTest(harness.TestCase):
         self.assertEqual(ag2.check(t).header('x-auth-source'), 'cache')
         self.assertEqual(self.post_json(ag, '/auth/logout', t).status, 200)
         self.assertEqual(ag2.check(t).status, 401)
+
+
+class CgiCacheTest(harness.TestCase):
+    """Plain CGI runs (issue 12, section 3): a check the host table answers
+    opens neither the database nor memcached; the runs that need memcached
+    (a lookup the host table misses, a put after a database load, an
+    invalidation) still use it, under the same generations."""
+
+    def start(self, memcached=True, **conf):
+        self.mc = None
+        if memcached:
+            self.mc = self.track(Memcached(self.tmpdir).start())
+            conf.setdefault('memcached', self.mc.addr)
+        ag = self.authgw(**conf)       # no listen: the CGI mode
+        self.dump_logs_on_failure(ag)
+        ag.add_user(USER, PASSWORD)
+        return ag
+
+    mc_stat = CacheTest.mc_stat
+
+    def cgi(self, ag, method, route, token=None, body=None, extra=None):
+        env = {'REQUEST_METHOD': method, 'SCRIPT_NAME': '/auth',
+               'PATH_INFO': route, 'REQUEST_URI': '/auth' + route,
+               'QUERY_STRING': '', 'REMOTE_ADDR': '127.0.0.1',
+               'SERVER_NAME': '127.0.0.1', 'SERVER_PORT': '80',
+               'HTTP_HOST': '127.0.0.1', 'HTTP_ACCEPT': 'application/json'}
+        data = b''
+        if body is not None:
+            data = json.dumps(body).encode()
+            env['CONTENT_TYPE'] = 'application/json'
+            env['CONTENT_LENGTH'] = str(len(data))
+        if token:
+            env['HTTP_COOKIE'] = '%s=%s' % (ag.cookie_name, token)
+        env.update(extra or {})
+        r = harness.cgi_request(env, data, config=ag.config_path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r
+
+    def cgi_login(self, ag):
+        r = self.cgi(ag, 'POST', '/login',
+                     body={'email': USER, 'password': PASSWORD})
+        self.assertEqual(r.status, 200, r)
+        return r.set_cookies()[ag.cookie_name][0]
+
+    def files(self, ag):
+        return sorted(os.listdir(ag.tmpdir))
+
+    def warm_check_touches_nothing(self, ag):
+        t = self.cgi_login(ag)
+        self.assertEqual(self.cgi(ag, 'GET', '/check', t).status, 200)
+        before = self.files(ag)
+        conns = self.mc_stat('total_connections') if self.mc else None
+        # The database away: a run that opened it would create a new one.
+        os.rename(ag.db_path, ag.db_path + '.away')
+        try:
+            r = self.cgi(ag, 'GET', '/check', t)
+            after = self.files(ag)
+        finally:
+            os.rename(ag.db_path + '.away', ag.db_path)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.header('x-auth-source'), 'cache', r)
+        self.assertEqual(after, sorted(f if f != 'authgw.db' else
+                                       'authgw.db.away' for f in before))
+        if self.mc:
+            # (+1: the stats command's own connection)
+            self.assertEqual(self.mc_stat('total_connections'), conns + 1)
+        # Nor did any run leave SQLite's journal files behind.
+        self.assertEqual([f for f in self.files(ag) if f.endswith(
+            ('-wal', '-shm', '-journal'))], [])
+
+    def test_cgi_warm_check_opens_no_database_nor_memcached(self):
+        self.warm_check_touches_nothing(self.start())
+
+    def test_cgi_warm_check_opens_no_database_without_memcached(self):
+        self.warm_check_touches_nothing(self.start(memcached=False))
+
+    def test_cgi_loads_libraries_only_when_needed(self):
+        # The dynamic loader names every object it loads (LD_DEBUG=files),
+        # dlopen included.
+        ag = self.start()
+        t = self.cgi_login(ag)
+        self.assertEqual(self.cgi(ag, 'GET', '/check', t).status, 200)
+        env = {'LD_DEBUG': 'files'}
+        r = self.cgi(ag, 'GET', '/check', t, extra=env)
+        self.assertEqual(r.header('x-auth-source'), 'cache', r)
+        self.assertIn('libcrypto', r.stderr)        # LD_DEBUG works
+        # (Nor, through it, libstdc++; a sanitizer build links that anyway.)
+        self.assertNotIn('libmemcached', r.stderr)
+        self.assertNotIn('libsqlite3', r.stderr)
+        deletes = self.mc_stat('delete_hits')
+        r = self.cgi(ag, 'POST', '/logout', t, body={}, extra=env)
+        self.assertEqual(r.status, 200, r)
+        self.assertIn('libmemcached', r.stderr)
+        self.assertIn('libsqlite3', r.stderr)
+        self.assertEqual(self.mc_stat('delete_hits'), deletes + 1)
+
+    def test_cgi_first_request_creates_the_schema(self):
+        ag = self.start(memcached=False)
+        os.unlink(ag.db_path)
+        # A check without a session needs no database, and makes none.
+        self.assertEqual(self.cgi(ag, 'GET', '/check').status, 401)
+        self.assertFalse(os.path.exists(ag.db_path))
+        r = self.cgi(ag, 'GET', '/healthz')
+        self.assertEqual(r.status, 200, r)
+        self.assertGreater(ag.query('PRAGMA user_version')[0][0], 0)
+
+    def test_cgi_miss_fills_and_reads_memcached(self):
+        ag = self.start(cache_local_ttl=1)
+        t = self.cgi_login(ag)
+        self.assertEqual(self.cgi(ag, 'GET', '/check', t).status, 200)
+        self.assertIn(token_key_hex(t),
+                      self.mc.command('lru_crawler metadump all'))
+        hits = self.mc_stat('get_hits')
+        time.sleep(1.2)                 # past cache_local_ttl
+        r = self.cgi(ag, 'GET', '/check', t)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.header('x-auth-source'), 'cache', r)
+        self.assertGreater(self.mc_stat('get_hits'), hits)
+
+    def test_cgi_logout_deletes_the_memcached_entry(self):
+        ag = self.start(cache_local_ttl=1)
+        t = self.cgi_login(ag)
+        self.assertEqual(self.cgi(ag, 'GET', '/check', t).status, 200)
+        self.assertIn(token_key_hex(t),
+                      self.mc.command('lru_crawler metadump all'))
+        deletes = self.mc_stat('delete_hits')
+        r = self.cgi(ag, 'POST', '/logout', t, body={})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.mc_stat('delete_hits'), deletes + 1)
+        self.assertNotIn(token_key_hex(t),
+                         self.mc.command('lru_crawler metadump all'))
+        self.assertEqual(self.cgi(ag, 'GET', '/check', t).status, 401)
+        time.sleep(1.2)
+        self.assertEqual(self.cgi(ag, 'GET', '/check', t).status, 401)
+
+    def test_cgi_cli_passwd_refuses_the_memcached_entry(self):
+        ag = self.start(cache_local_ttl=1)
+        t = self.cgi_login(ag)
+        self.assertEqual(self.cgi(ag, 'GET', '/check', t).status, 200)
+        # An old entry put back behind authgw's back stays refused: its
+        # generation is not the hash's current one.
+        keys = self.mc.command('lru_crawler metadump all')
+        key = [urllib.parse.unquote(w.split('=', 1)[1]) for w in keys.split()
+               if w.startswith('key=') and token_key_hex(t) in w][0]
+        old = self.mc.command('get %s' % key).split('\r\n')[1]
+        r = ag.cli('user', 'passwd', USER, input='another password\n')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('STORED', self.mc.command(
+            'set %s 0 60 %d\r\n%s' % (key, len(old), old)))
+        time.sleep(1.2)
+        self.assertEqual(self.cgi(ag, 'GET', '/check', t).status, 401)
 
 
 if __name__ == '__main__':
