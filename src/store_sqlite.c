@@ -243,56 +243,164 @@ exec(struct store *st, const char *sql)
 	return 0;
 }
 
-static int
-user_version(struct store *st)
+#define MIGRATIONS_N	(sizeof(migrations) / sizeof(migrations[0]))
+#define MIGRATIONS_TABLE "CREATE TABLE schema_migrations (" \
+	"version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)"
+
+/* One integer from a query without parameters; -1 on error. */
+static int64_t
+query_int(struct store *st, const char *sql)
 {
 	sqlite3_stmt	*s;
-	int		 v = -1;
+	int64_t		 v = -1;
 
-	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
 		return -1;
 	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int(s, 0);
+		v = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
 	return v;
 }
 
-/* Apply every migration above the current user_version, each in one
- * IMMEDIATE transaction (so concurrent starters serialise). */
 static int
-store_migrate(struct store *st, char *err, size_t errsz)
+user_version(struct store *st)
 {
-	size_t	 n = sizeof(migrations) / sizeof(migrations[0]);
-	int	 v;
-	char	 sql[64];
+	return (int)query_int(st, "PRAGMA user_version");
+}
 
-	if (user_version(st) == (int)n)
-		return 0;	/* the common case: no write lock taken */
-	for (;;) {
-		if (exec(st, "BEGIN IMMEDIATE") == -1)
-			goto fail;
-		if ((v = user_version(st)) < 0)
-			goto rollback;
-		if ((size_t)v >= n) {
-			exec(st, "COMMIT");
-			break;
-		}
-		if (exec(st, migrations[v]) == -1)
-			goto rollback;
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if (exec(st, sql) == -1 || exec(st, "COMMIT") == -1)
-			goto rollback;
-		log_info("database migrated to schema version %d", v + 1);
-	}
-	if (user_version(st) > (int)n) {
-		snprintf(err, errsz, "database schema version %d is newer than "
-		    "this program (%zu)", user_version(st), n);
+/* 1 if the record of applied migrations exists, 0 if not, -1 on error. */
+static int
+migrations_recorded(struct store *st)
+{
+	return (int)query_int(st, "SELECT count(*) FROM sqlite_schema WHERE "
+	    "type = 'table' AND name = 'schema_migrations'");
+}
+
+/*
+ * Compare the applied migrations with the compiled-in ones: 0 when every
+ * one is applied, 1 when some are not, -1 on error. *newer gets a version
+ * the database has and this program does not know (0: none).
+ */
+static int
+migrations_state(struct store *st, int *newer)
+{
+	sqlite3_stmt	*s;
+	size_t		 i, found = 0;
+	int		 rc, v;
+
+	*newer = 0;
+	if ((rc = migrations_recorded(st)) != 1)
+		return rc == 0 ? 1 : -1;
+	if (sqlite3_prepare_v2(st->db, "SELECT version FROM schema_migrations",
+	    -1, &s, NULL) != SQLITE_OK)
 		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = sqlite3_column_int(s, 0);
+		for (i = 0; i < MIGRATIONS_N && migrations[i].version != v; i++)
+			continue;
+		if (i < MIGRATIONS_N)
+			found++;
+		else
+			*newer = v;
 	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	return found == MIGRATIONS_N ? 0 : 1;
+}
+
+/*
+ * Inside a migration's transaction: make the record of applied migrations
+ * if there is none. Before it existed, user_version counted the
+ * migrations applied, which were numbered 1 to 5 without a gap: the ones
+ * numbered up to it are in.
+ */
+static int
+migrations_bootstrap(struct store *st)
+{
+	char	 sql[128];
+	size_t	 i;
+	int	 v, rc;
+
+	if ((rc = migrations_recorded(st)) != 0)
+		return rc == 1 ? 0 : -1;
+	if ((v = user_version(st)) < 0 || exec(st, MIGRATIONS_TABLE) == -1)
+		return -1;
+	for (i = 0; i < MIGRATIONS_N && migrations[i].version <= v; i++) {
+		(void)snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations "
+		    "(version, applied) VALUES (%d, 0)", migrations[i].version);
+		if (exec(st, sql) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Apply m unless it is recorded, in one IMMEDIATE transaction (so
+ * concurrent starters serialise), recording it and raising user_version
+ * to the highest version applied.
+ */
+static int
+migration_apply(struct store *st, const struct migration *m)
+{
+	char	 sql[192];
+	int64_t	 done;
+	int	 v;
+
+	if (exec(st, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if (migrations_bootstrap(st) == -1)
+		goto rollback;
+	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
+	    "schema_migrations WHERE version = %d", m->version);
+	if ((done = query_int(st, sql)) < 0)
+		goto rollback;
+	if (done > 0)
+		return exec(st, "COMMIT");
+	if (exec(st, m->sql) == -1 || (v = user_version(st)) < 0)
+		goto rollback;
+	(void)snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations "
+	    "(version, applied) VALUES (%d, strftime('%%s', 'now')); "
+	    "PRAGMA user_version = %d", m->version,
+	    v > m->version ? v : m->version);
+	if (exec(st, sql) == -1 || exec(st, "COMMIT") == -1)
+		goto rollback;
+	log_info("database migrated: migration %d applied", m->version);
 	return 0;
 rollback:
 	exec(st, "ROLLBACK");
+	return -1;
+}
+
+/*
+ * Apply every compiled-in migration the database has not recorded, in
+ * the order of their numbers. A number may be missing (reserved for a
+ * migration not merged yet); when it comes, it is applied then, after
+ * higher ones: a migration must not depend on a higher-numbered one.
+ */
+static int
+store_migrate(struct store *st, char *err, size_t errsz)
+{
+	size_t	 i;
+	int	 newer, rc;
+
+	if ((rc = migrations_state(st, &newer)) == 0 && newer == 0)
+		return 0;	/* the common case: no write lock taken */
+	if (rc == -1)
+		goto fail;
+	if (newer == 0)
+		for (i = 0; i < MIGRATIONS_N; i++)
+			if (migration_apply(st, &migrations[i]) == -1)
+				goto fail;
+	if (newer != 0 || (rc = migrations_state(st, &newer)) != 0 ||
+	    newer != 0) {
+		if (newer == 0)
+			goto fail;
+		snprintf(err, errsz, "database schema has migration %d, "
+		    "unknown to this program (newer)", newer);
+		return -1;
+	}
+	return 0;
 fail:
 	snprintf(err, errsz, "migration failed: %s", sqlite3_errmsg(st->db));
 	return -1;
@@ -303,6 +411,7 @@ store_open(const char *path, int migrate, char *err, size_t errsz)
 {
 	struct store	*st;
 	unsigned char	 secret[32];
+	int		 newer;
 
 	st = xcalloc(1, sizeof(*st));
 	if (util_strlcpy(st->path, path, sizeof(st->path)) == -1) {
@@ -331,11 +440,10 @@ store_open(const char *path, int migrate, char *err, size_t errsz)
 		goto fail;
 	}
 	crypto_cleanse(secret, sizeof(secret));
-	if (!migrate && user_version(st) !=
-	    (int)(sizeof(migrations) / sizeof(migrations[0]))) {
-		snprintf(err, errsz, "%s: schema is not at version %zu "
+	if (!migrate && (migrations_state(st, &newer) != 0 || newer != 0)) {
+		snprintf(err, errsz, "%s: schema is not at version %d "
 		    "(run 'authgw db migrate')", path,
-		    sizeof(migrations) / sizeof(migrations[0]));
+		    migrations[MIGRATIONS_N - 1].version);
 		goto fail;
 	}
 	return st;
