@@ -81,6 +81,8 @@ static const struct key keys[] = {
 	INT(hash_slots, 0, 1024),
 	INT(hash_queue, -1, 1024),
 	I64(check_cache, 0, 3600),
+	I64(reset_token_ttl, 1, 7 * DAY),
+	BOOL(notify_login),
 };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -111,6 +113,7 @@ config_defaults(struct config *cfg)
 	cfg->require_verified_email = 1;
 	cfg->verify_token_ttl = 86400;
 	cfg->registration = 1;
+	cfg->reset_token_ttl = 3600;
 	(void)util_strlcpy(cfg->mail_command, "/usr/sbin/sendmail -t -i",
 	    sizeof(cfg->mail_command));
 	(void)util_strlcpy(cfg->mail_from, "authgw@localhost",

@@ -60,6 +60,8 @@ struct config {
 	int	 hash_slots;			/* scrypt at once per host; 0 = auto */
 	int	 hash_queue;			/* waiting for a slot; -1 = auto */
 	int64_t	 check_cache;			/* X-Accel-Expires of a success */
+	int64_t	 reset_token_ttl;		/* life of a password-reset link */
+	int	 notify_login;			/* mail logins from new places */
 };
 
 /* Fill cfg with the defaults of SPEC section 3. */

@@ -26,10 +26,16 @@
 static const char *const subjects[] = {
 	[MAIL_VERIFY] = "Confirm your email address",
 	[MAIL_EXISTS] = "About your account",
+	[MAIL_RESET] = "Reset your password",
+	[MAIL_PASSWORD_CHANGED] = "Your password was changed",
+	[MAIL_NEW_LOGIN] = "New sign-in to your account",
 };
 static const char *const templates[] = {
 	[MAIL_VERIFY] = "mail_verify.txt",
 	[MAIL_EXISTS] = "mail_exists.txt",
+	[MAIL_RESET] = "mail_reset.txt",
+	[MAIL_PASSWORD_CHANGED] = "mail_password_changed.txt",
+	[MAIL_NEW_LOGIN] = "mail_new_login.txt",
 };
 
 /* The domain of mail_from, for Message-ID. */
@@ -45,17 +51,38 @@ from_domain(const char *from)
 	return len > 0 ? at + 1 : "localhost";
 }
 
-int
-mail_compose(const struct config *cfg, enum mail_kind kind, const char *to,
-    const char *link, int64_t now, struct buf *out)
+/* Untrusted text for a mail body: printable ASCII, others as '?', cut. */
+static void
+mail_printable(const char *in, char *out, size_t outsz)
 {
-	struct tvar	 vars[4];
+	size_t	 i;
+
+	for (i = 0; in != NULL && in[i] != '\0' && i + 1 < outsz; i++)
+		out[i] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
+	out[i] = '\0';
+}
+
+/* The extra values of a message (may be NULL: none). */
+struct mail_extra {
+	const char	*addr;
+	const char	*agent;
+};
+
+static int
+compose(const struct config *cfg, enum mail_kind kind, const char *to,
+    const char *link, const struct mail_extra *x, int64_t now,
+    struct buf *out)
+{
+	struct tvar	 vars[8];
 	struct buf	 body = { 0 };
 	unsigned char	 rnd[12];
-	char		 id[2 * sizeof(rnd) + 1], date[64], hours[32];
+	char		 id[2 * sizeof(rnd) + 1], date[64], hours[32], mins[32];
+	char		 addr[64] = "", agent[MAIL_AGENT_MAX + 1] = "";
 	time_t		 t = (time_t)now;
 	struct tm	 tm;
 	const char	*dom = from_domain(cfg->mail_from);
+	int64_t		 ttl = kind == MAIL_RESET ? cfg->reset_token_ttl :
+			    cfg->verify_token_ttl;
 	int		 rc = -1;
 
 	if (gmtime_r(&t, &tm) == NULL || strftime(date, sizeof(date),
@@ -63,19 +90,29 @@ mail_compose(const struct config *cfg, enum mail_kind kind, const char *to,
 	    crypto_random(rnd, sizeof(rnd)) == -1)
 		return -1;
 	crypto_hex(rnd, sizeof(rnd), id);
-	(void)snprintf(hours, sizeof(hours), "%lld",
-	    (long long)((cfg->verify_token_ttl + 3599) / 3600));
+	(void)snprintf(hours, sizeof(hours), "%lld", (long long)((ttl + 3599) /
+	    3600));
+	(void)snprintf(mins, sizeof(mins), "%lld", (long long)((ttl + 59) / 60));
+	if (x != NULL) {
+		mail_printable(x->addr, addr, sizeof(addr));
+		mail_printable(x->agent, agent, sizeof(agent));
+	}
 	/*
 	 * text/plain, not HTML: values go in as they are (raw). Each is safe
-	 * there: a validated address, a link we built, digits, and base_url
-	 * from the configuration; none holds a line break.
+	 * there: a validated address, a link we built, digits, base_url from
+	 * the configuration, and the client's address and user agent made
+	 * printable ASCII; none holds a line break.
 	 */
 	vars[0] = (struct tvar){ .name = "email", .value = to, .raw = 1 };
 	vars[1] = (struct tvar){ .name = "link", .value = link, .raw = 1 };
 	vars[2] = (struct tvar){ .name = "hours", .value = hours, .raw = 1 };
 	vars[3] = (struct tvar){ .name = "base_url", .value = cfg->base_url,
 	    .raw = 1 };
-	if (template_render(cfg->www_dir, templates[kind], vars, 4, &body) == -1)
+	vars[4] = (struct tvar){ .name = "minutes", .value = mins, .raw = 1 };
+	vars[5] = (struct tvar){ .name = "date", .value = date, .raw = 1 };
+	vars[6] = (struct tvar){ .name = "address", .value = addr, .raw = 1 };
+	vars[7] = (struct tvar){ .name = "agent", .value = agent, .raw = 1 };
+	if (template_render(cfg->www_dir, templates[kind], vars, 8, &body) == -1)
 		goto out;
 	buf_reset(out);
 	if (buf_printf(out, "Date: %s\r\nFrom: %s\r\nTo: %s\r\nSubject: %s\r\n"
@@ -89,6 +126,22 @@ mail_compose(const struct config *cfg, enum mail_kind kind, const char *to,
 out:
 	buf_free(&body);
 	return rc;
+}
+
+int
+mail_compose(const struct config *cfg, enum mail_kind kind, const char *to,
+    const char *link, int64_t now, struct buf *out)
+{
+	return compose(cfg, kind, to, link, NULL, now, out);
+}
+
+int
+mail_compose_login(const struct config *cfg, const char *to,
+    const char *addr, const char *agent, int64_t now, struct buf *out)
+{
+	struct mail_extra	 x = { addr, agent };
+
+	return compose(cfg, MAIL_NEW_LOGIN, to, NULL, &x, now, out);
 }
 
 /* Write all of msg to fd before deadline (mono us). Returns 0 or -1. */

@@ -18,8 +18,14 @@ struct store;
 /* Which message (each has a template www_dir/mail_<name>.txt). */
 enum mail_kind {
 	MAIL_VERIFY,		/* a verification link */
-	MAIL_EXISTS		/* someone registered an existing address */
+	MAIL_EXISTS,		/* someone registered an existing address */
+	MAIL_RESET,		/* a password-reset link */
+	MAIL_PASSWORD_CHANGED,	/* the notice of a new password */
+	MAIL_NEW_LOGIN		/* a login from a new place (notify_login) */
 };
+
+/* Longest user agent a new-login notice quotes (printable ASCII only). */
+#define MAIL_AGENT_MAX	120
 
 /*
  * Compose the whole RFC 5322 message (Date, From, To, Subject, Message-ID,
@@ -28,6 +34,14 @@ enum mail_kind {
  */
 int	mail_compose(const struct config *, enum mail_kind, const char *to,
 	    const char *link, int64_t now, struct buf *out);
+
+/*
+ * The notice of a login from client address addr with user agent agent
+ * (both untrusted: only printable ASCII goes in, the agent cut to
+ * MAIL_AGENT_MAX bytes), to a validated address. Returns 0 or -1.
+ */
+int	mail_compose_login(const struct config *, const char *to,
+	    const char *addr, const char *agent, int64_t now, struct buf *out);
 
 /*
  * Send due messages of the outbox through cfg->mail_command, one command

@@ -1,5 +1,5 @@
-/* Periodic maintenance: purge dead sessions and old rate-limit records,
- * send queued mail. The master (or a worker without one) runs it in a
+/* Periodic maintenance: purge dead sessions, old rate-limit records,
+ * expired reset links and old sign-in records, send queued mail. The master (or a worker without one) runs it in a
  * child process each tick, so a slow mail command never delays it. */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -50,6 +50,16 @@ maint_run_inline(const struct config *cfg, struct stats *stats)
 		    (long long)n);
 		stats_add(stats, STAT_SESSIONS_EXPIRED, (uint64_t)n);
 	}
+	n = 0;
+	if (store_reset_purge(st, util_now(), &n) == STORE_OK && n > 0)
+		log_debug("maintenance: purged %lld expired reset links",
+		    (long long)n);
+	n = 0;
+	/* notify_login's records: 90 days (each user's newest stays). */
+	if (store_login_seen_purge(st, util_now() - 90 * 86400, &n) ==
+	    STORE_OK && n > 0)
+		log_debug("maintenance: purged %lld old sign-in records",
+		    (long long)n);
 	mail_send_pending(cfg, st, stats, &maint_stop);
 	store_close(st);
 }

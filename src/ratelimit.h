@@ -16,7 +16,9 @@ enum ratelimit_kind {
 	RL_LOGIN_ACCOUNT = 1,
 	RL_LOGIN_ADDR = 2,
 	RL_MAIL_ACCOUNT = 3,	/* /register and /verify/resend */
-	RL_MAIL_ADDR = 4
+	RL_MAIL_ADDR = 4,
+	RL_RESET_ACCOUNT = 5,	/* /password/forgot */
+	RL_RESET_ADDR = 6
 };
 
 /*

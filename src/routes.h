@@ -1,6 +1,7 @@
 /* Route handlers, one file per group: routes_auth.c (login, logout,
  * refresh, session), routes_check.c (check, authorizer, healthz),
- * routes_register.c, routes_sessions.c, routes_admin.c. What they share
+ * routes_register.c, routes_password.c, routes_sessions.c,
+ * routes_admin.c. What they share
  * is in routeutil.h. */
 #ifndef AUTHGW_ROUTES_H
 #define AUTHGW_ROUTES_H
@@ -23,6 +24,12 @@ route_fn	route_register;
 route_fn	route_register_get;
 route_fn	route_verify;
 route_fn	route_verify_resend;
+/* routes_password.c: account recovery and password change */
+route_fn	route_password_forgot_get;
+route_fn	route_password_forgot;
+route_fn	route_password_reset;
+route_fn	route_password_change_get;
+route_fn	route_password_change;
 /* routes_sessions.c: the user's own sessions */
 route_fn	route_sessions_get;
 route_fn	route_sessions_revoke;

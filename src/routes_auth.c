@@ -218,6 +218,7 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 	}
 	(void)store_attempts_clear(st, RL_LOGIN_ACCOUNT, rl.acct);
 	stats_inc(app->stats, STAT_LOGINS_OK);
+	routeutil_login_notice(app, req, st, &u);
 	login_success(app, req, resp, &se, cookie, next);
 	crypto_cleanse(cookie, sizeof(cookie));
 }

@@ -9,6 +9,8 @@
 #include "csrf.h"
 #include "http.h"
 #include "json.h"
+#include "log.h"
+#include "mail.h"
 #include "parse.h"
 #include "ratelimit.h"
 #include "routeutil.h"
@@ -115,6 +117,56 @@ account_key(const char *email, char *out, size_t outsz)
 		out[i] = (email[i] >= 'A' && email[i] <= 'Z') ?
 		    (char)(email[i] + ('a' - 'A')) : email[i];
 	out[i] = '\0';
+}
+
+void
+routeutil_account_clear(struct store *st, const char *email)
+{
+	char	 key[UTIL_EMAIL_MAX + 1];
+
+	account_key(email, key, sizeof(key));
+	(void)store_attempts_clear(st, RL_LOGIN_ACCOUNT, key);
+}
+
+#define LOGIN_SEEN_WINDOW	(90 * 86400)	/* "not seen in 90 days" */
+
+void
+routeutil_login_notice(struct app *app, const struct request *req,
+    struct store *st, const struct user *u)
+{
+	unsigned char	 ua[CRYPTO_SHA256_LEN];
+	char		 addr[RATELIMIT_KEY_MAX];
+	struct buf	 msg = { 0 };
+	int		 notify;
+
+	if (!app->cfg->notify_login)
+		return;
+	/* The exact client address (an IPv4-mapped one as IPv4). */
+	if (ratelimit_addr_key(req->remote_addr, 128, addr, sizeof(addr)) == -1)
+		addr[0] = '\0';
+	crypto_sha256(req->user_agent, strlen(req->user_agent), ua);
+	if (store_begin(st) != STORE_OK)
+		goto fail;
+	if (store_login_seen(st, u->id, addr, ua, req->now,
+	    req->now - LOGIN_SEEN_WINDOW, &notify) != STORE_OK ||
+	    (notify && (mail_compose_login(app->cfg, u->email,
+	    req->remote_addr, req->user_agent, req->now, &msg) == -1 ||
+	    store_outbox_add(st, u->email, msg.data, req->now) != STORE_OK)) ||
+	    store_commit(st) != STORE_OK) {
+		store_rollback(st);
+		goto fail;
+	}
+	if (notify) {
+		stats_inc(app->stats, STAT_MAILS_QUEUED);
+		log_info("user %lld: sign-in from a new place, notice queued",
+		    (long long)u->id);
+	}
+	buf_free(&msg);
+	return;
+fail:
+	log_error("user %lld: could not record the sign-in for notify_login",
+	    (long long)u->id);
+	buf_free(&msg);
 }
 
 int

@@ -74,6 +74,18 @@ void	routeutil_session_cookie(struct app *, struct response *,
  * and of a JSON login: {"user":{...},"session":{...}}. */
 void	routeutil_session_json(struct response *, const struct session *);
 
+/* Forget the failed logins counted against the account email. */
+void	routeutil_account_clear(struct store *, const char *email);
+
+/*
+ * notify_login: record this login of u (client address and user agent)
+ * and, when that pair was not seen for the user in 90 days (and the user
+ * was seen before), queue the "new sign-in" mail with it. Failures are
+ * logged; the login goes on.
+ */
+void	routeutil_login_notice(struct app *, const struct request *,
+	    struct store *, const struct user *u);
+
 /* The login page URL with next= (absolute, from base_url) into out. */
 int	routeutil_login_url(struct app *, const char *next, struct buf *out);
 

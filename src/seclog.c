@@ -13,6 +13,9 @@ static const char *const names[SECLOG__COUNT] = {
 	[SECLOG_HASH_BUSY] = "hash_busy",
 	[SECLOG_CSRF] = "csrf_refused",
 	[SECLOG_SESSION_UNKNOWN] = "session_unknown",
+	[SECLOG_RESET_REQUESTED] = "reset_requested",
+	[SECLOG_RESET_DONE] = "reset_done",
+	[SECLOG_PASSWORD_CHANGED] = "password_changed",
 };
 
 const char *

@@ -24,6 +24,9 @@ enum seclog_event {
 	SECLOG_HASH_BUSY,		/* 503: no password-hashing slot */
 	SECLOG_CSRF,			/* a form POST refused 403 */
 	SECLOG_SESSION_UNKNOWN,		/* a well-formed cookie of no live session */
+	SECLOG_RESET_REQUESTED,		/* POST /password/forgot (any address) */
+	SECLOG_RESET_DONE,		/* a password set by a reset link */
+	SECLOG_PASSWORD_CHANGED,	/* a password changed by its owner */
 	SECLOG__COUNT
 };
 

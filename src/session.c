@@ -316,6 +316,28 @@ out:
 	return rc;
 }
 
+enum store_rc
+session_password_set(struct app *app, const struct store_pwchange *p)
+{
+	struct store	*st;
+	struct hashes	 hs = { NULL, 0, 0, 0 };
+	enum store_rc	 rc;
+
+	if ((st = app_store(app)) == NULL)
+		return STORE_ERROR;
+	/* The hashes are collected in the unit of work that changes the
+	 * password and moves the generation: a session created meanwhile is
+	 * either among them or refused (session_create checks the gen). */
+	if ((rc = store_password_set(st, p, collect_hash, &hs)) == STORE_OK) {
+		stats_add(app->stats, STAT_LOGOUTS, hs.n);
+		/* After the commit: the generations move past every load made
+		 * before it. A failure is logged; the change stands. */
+		(void)drop_hashes(app, p->user_id, &hs);
+	}
+	free(hs.h);
+	return rc;
+}
+
 enum session_rc
 session_end_user(struct app *app, int64_t user_id)
 {

@@ -83,6 +83,13 @@ enum session_rc	 session_user_changed(struct app *, int64_t user_id,
  * when there is no such user.
  */
 enum session_rc	 session_user_delete(struct app *, int64_t user_id);
+/*
+ * A new password (store_password_set, whose callback this supplies), then
+ * every session it ended dropped from every cache tier and counted as a
+ * logout. Returns what the store answered.
+ */
+enum store_rc	 session_password_set(struct app *,
+		    const struct store_pwchange *);
 /* End the session with this public id (of user_id, if > 0). */
 enum session_rc	 session_revoke(struct app *, const char *public_id,
 		    int64_t user_id);

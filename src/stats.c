@@ -34,6 +34,7 @@ static const char *const counter_names[STAT__COUNT] = {
 	[STAT_MAILS_FAILED] = "mails_failed",
 	[STAT_STORE_ERRORS] = "store_errors",
 	[STAT_HASH_BUSY] = "hash_busy",
+	[STAT_PASSWORD_RESETS] = "password_resets",
 };
 
 struct stats *

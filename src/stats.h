@@ -31,6 +31,7 @@ enum stat_counter {
 	STAT_MAILS_FAILED,
 	STAT_STORE_ERRORS,
 	STAT_HASH_BUSY,		/* refused 503: no password-hashing slot */
+	STAT_PASSWORD_RESETS,	/* passwords set by a reset link */
 	STAT__COUNT
 };
 

@@ -211,6 +211,78 @@ enum store_rc	 store_verify_find(struct store *,
 enum store_rc	 store_verify_use(struct store *, const struct store_verify *v,
 		    int64_t now);
 
+/*
+ * A password-reset link (its hash) for user_id, made under the user's
+ * generation gen, valid until expires; inside the caller's unit of work.
+ * The user is checked at commit only: /password/forgot inserts a link for
+ * user 0 (no one) and rolls back, to cost what a real one costs.
+ */
+enum store_rc	 store_reset_add(struct store *,
+		    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t user_id,
+		    int64_t gen, int64_t now, int64_t expires);
+
+/* A reset link as store_reset_find reads it. */
+struct store_reset {
+	int64_t		 id;
+	int64_t		 gen;		/* the user's generation at issue */
+	struct user	 user;		/* its user as stored now */
+};
+
+/*
+ * Read a reset link, writing nothing: STORE_OK with r filled when it is
+ * unused and unexpired at now, its user enabled and the user's generation
+ * still the one it was made under (no new password, disabling or "log out
+ * everywhere" since); else STORE_NOTFOUND. r holds a password hash:
+ * cleanse it.
+ */
+enum store_rc	 store_reset_find(struct store *,
+		    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t now,
+		    struct store_reset *r);
+
+/* A new password, by a reset link or by its owner (store_password_set). */
+struct store_pwchange {
+	int64_t			 user_id;
+	int64_t			 gen;	/* the generation it was checked under */
+	const char		*pwhash;	/* the new password's hash */
+	int64_t			 reset_id;	/* the link used, or 0 */
+	const unsigned char	*keep;	/* the session that stays, or NULL */
+	const char		*mail_to;	/* the notice, queued with it */
+	const char		*mail;
+	int64_t			 now;
+};
+
+/*
+ * Set a new password in one unit of work: spend the reset link p->reset_id
+ * if there is one (STORE_NOTFOUND when it is used or expired), then only
+ * while the user is enabled (else STORE_NOTFOUND) with generation p->gen
+ * (else STORE_CONFLICT) and, with p->keep, while that session of the user
+ * still exists (else STORE_NOTFOUND): the password is set (the generation
+ * moves: logins in flight create no session), every session of the user
+ * but p->keep is passed to cb and ended, and the notice goes into the
+ * outbox. A reset also marks the address verified and retires every
+ * verification link of the user. Anything but STORE_OK writes nothing.
+ */
+enum store_rc	 store_password_set(struct store *,
+		    const struct store_pwchange *p, store_session_cb cb,
+		    void *arg);
+
+/* Delete reset links expired before now; *count gets how many. */
+enum store_rc	 store_reset_purge(struct store *, int64_t now, int64_t *count);
+
+/*
+ * Record a login of user_id from (addr, ua_hash) at now, inside the
+ * caller's unit of work. *notify gets 1 when that pair was not seen since
+ * since and the user has been seen from somewhere before (a first login
+ * ever only records), else 0.
+ */
+enum store_rc	 store_login_seen(struct store *, int64_t user_id,
+		    const char *addr, const unsigned char ua_hash[CRYPTO_SHA256_LEN],
+		    int64_t now, int64_t since, int *notify);
+/* Delete login records last seen before before, except each user's
+ * newest; *count gets how many. */
+enum store_rc	 store_login_seen_purge(struct store *, int64_t before,
+		    int64_t *count);
+
 /* A message of the outbox. message is allocated: free it. */
 struct store_mail {
 	int64_t	 id;

@@ -135,6 +135,14 @@ enum stmt_id {
 	SQL_VERIFY_USER,
 	SQL_VERIFY_MARK,
 	SQL_VERIFY_RETIRE,
+	SQL_RESET_ADD,
+	SQL_RESET_FIND,
+	SQL_RESET_MARK,
+	SQL_RESET_PURGE,
+	SQL_SESSION_DEL_OTHERS,
+	SQL_LOGIN_SEEN_GET,
+	SQL_LOGIN_SEEN_PUT,
+	SQL_LOGIN_SEEN_PURGE,
 	SQL_OUTBOX_ADD,
 	SQL_OUTBOX_NEXT,
 	SQL_OUTBOX_SENT,
@@ -217,6 +225,29 @@ static const char *const sql_text[SQL__COUNT] = {
 	    "WHERE id = ?2 AND used = 0 AND expires > ?1",
 	[SQL_VERIFY_RETIRE] = "UPDATE verify_tokens SET used = ?, pwhash = '' "
 	    "WHERE user_id = ? AND (used = 0 OR pwhash != '')",
+	[SQL_RESET_ADD] = "INSERT INTO reset_tokens (token_hash, user_id, gen, "
+	    "created, expires) VALUES (?, ?, ?, ?, ?)",
+	/* The user's columns first, in user_from_row's order. */
+	[SQL_RESET_FIND] = "SELECT u.id, u.email, u.role, u.verified, "
+	    "u.disabled, u.created, u.pwhash, u.gen, r.id, r.gen "
+	    "FROM reset_tokens r JOIN users u ON u.id = r.user_id "
+	    "WHERE r.token_hash = ? AND r.used = 0 AND r.expires > ? "
+	    "AND u.disabled = 0 AND u.gen = r.gen",
+	[SQL_RESET_MARK] = "UPDATE reset_tokens SET used = ?1 "
+	    "WHERE id = ?2 AND used = 0 AND expires > ?1",
+	[SQL_RESET_PURGE] = "DELETE FROM reset_tokens WHERE expires <= ?",
+	[SQL_SESSION_DEL_OTHERS] =
+	    "DELETE FROM sessions WHERE user_id = ? AND token_hash != ?",
+	[SQL_LOGIN_SEEN_GET] = "SELECT coalesce(max(CASE WHEN addr = ?2 AND "
+	    "ua_hash = ?3 THEN last_seen END), 0), count(*) FROM login_seen "
+	    "WHERE user_id = ?1",
+	[SQL_LOGIN_SEEN_PUT] = "INSERT INTO login_seen (user_id, addr, ua_hash, "
+	    "last_seen) VALUES (?, ?, ?, ?) ON CONFLICT (user_id, addr, "
+	    "ua_hash) DO UPDATE SET last_seen = excluded.last_seen",
+	/* Each user's newest row stays: "never seen" is not "long ago". */
+	[SQL_LOGIN_SEEN_PURGE] = "DELETE FROM login_seen WHERE last_seen < ? "
+	    "AND last_seen < (SELECT max(l.last_seen) FROM login_seen l "
+	    "WHERE l.user_id = login_seen.user_id)",
 	[SQL_OUTBOX_ADD] = "INSERT INTO outbox (created, recipient, message, "
 	    "next_try) VALUES (?, ?, ?, ?)",
 	[SQL_OUTBOX_NEXT] = "SELECT id, attempts, recipient, message FROM outbox "
@@ -323,56 +354,164 @@ exec(struct store *st, const char *sql)
 	return 0;
 }
 
-static int
-user_version(struct store *st)
+#define MIGRATIONS_N	(sizeof(migrations) / sizeof(migrations[0]))
+#define MIGRATIONS_TABLE "CREATE TABLE schema_migrations (" \
+	"version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)"
+
+/* One integer from a query without parameters; -1 on error. */
+static int64_t
+query_int(struct store *st, const char *sql)
 {
 	sqlite3_stmt	*s;
-	int		 v = -1;
+	int64_t		 v = -1;
 
-	if (sq.sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) !=
-	    SQLITE_OK)
+	if (sq.sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
 		return -1;
 	if (sq.sqlite3_step(s) == SQLITE_ROW)
-		v = sq.sqlite3_column_int(s, 0);
+		v = sq.sqlite3_column_int64(s, 0);
 	sq.sqlite3_finalize(s);
 	return v;
 }
 
-/* Apply every migration above the current user_version, each in one
- * IMMEDIATE transaction (so concurrent starters serialise). */
 static int
-store_migrate(struct store *st, char *err, size_t errsz)
+user_version(struct store *st)
 {
-	size_t	 n = sizeof(migrations) / sizeof(migrations[0]);
-	int	 v;
-	char	 sql[64];
+	return (int)query_int(st, "PRAGMA user_version");
+}
 
-	if (user_version(st) == (int)n)
-		return 0;	/* the common case: no write lock taken */
-	for (;;) {
-		if (exec(st, "BEGIN IMMEDIATE") == -1)
-			goto fail;
-		if ((v = user_version(st)) < 0)
-			goto rollback;
-		if ((size_t)v >= n) {
-			exec(st, "COMMIT");
-			break;
-		}
-		if (exec(st, migrations[v]) == -1)
-			goto rollback;
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if (exec(st, sql) == -1 || exec(st, "COMMIT") == -1)
-			goto rollback;
-		log_info("database migrated to schema version %d", v + 1);
-	}
-	if (user_version(st) > (int)n) {
-		snprintf(err, errsz, "database schema version %d is newer than "
-		    "this program (%zu)", user_version(st), n);
+/* 1 if the record of applied migrations exists, 0 if not, -1 on error. */
+static int
+migrations_recorded(struct store *st)
+{
+	return (int)query_int(st, "SELECT count(*) FROM sqlite_schema WHERE "
+	    "type = 'table' AND name = 'schema_migrations'");
+}
+
+/*
+ * Compare the applied migrations with the compiled-in ones: 0 when every
+ * one is applied, 1 when some are not, -1 on error. *newer gets a version
+ * the database has and this program does not know (0: none).
+ */
+static int
+migrations_state(struct store *st, int *newer)
+{
+	sqlite3_stmt	*s;
+	size_t		 i, found = 0;
+	int		 rc, v;
+
+	*newer = 0;
+	if ((rc = migrations_recorded(st)) != 1)
+		return rc == 0 ? 1 : -1;
+	if (sq.sqlite3_prepare_v2(st->db, "SELECT version FROM schema_migrations",
+	    -1, &s, NULL) != SQLITE_OK)
 		return -1;
+	while ((rc = sq.sqlite3_step(s)) == SQLITE_ROW) {
+		v = sq.sqlite3_column_int(s, 0);
+		for (i = 0; i < MIGRATIONS_N && migrations[i].version != v; i++)
+			continue;
+		if (i < MIGRATIONS_N)
+			found++;
+		else
+			*newer = v;
 	}
+	sq.sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	return found == MIGRATIONS_N ? 0 : 1;
+}
+
+/*
+ * Inside a migration's transaction: make the record of applied migrations
+ * if there is none. Before it existed, user_version counted the
+ * migrations applied, which were numbered 1 to 5 without a gap: the ones
+ * numbered up to it are in.
+ */
+static int
+migrations_bootstrap(struct store *st)
+{
+	char	 sql[128];
+	size_t	 i;
+	int	 v, rc;
+
+	if ((rc = migrations_recorded(st)) != 0)
+		return rc == 1 ? 0 : -1;
+	if ((v = user_version(st)) < 0 || exec(st, MIGRATIONS_TABLE) == -1)
+		return -1;
+	for (i = 0; i < MIGRATIONS_N && migrations[i].version <= v; i++) {
+		(void)snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations "
+		    "(version, applied) VALUES (%d, 0)", migrations[i].version);
+		if (exec(st, sql) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Apply m unless it is recorded, in one IMMEDIATE transaction (so
+ * concurrent starters serialise), recording it and raising user_version
+ * to the highest version applied.
+ */
+static int
+migration_apply(struct store *st, const struct migration *m)
+{
+	char	 sql[192];
+	int64_t	 done;
+	int	 v;
+
+	if (exec(st, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if (migrations_bootstrap(st) == -1)
+		goto rollback;
+	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
+	    "schema_migrations WHERE version = %d", m->version);
+	if ((done = query_int(st, sql)) < 0)
+		goto rollback;
+	if (done > 0)
+		return exec(st, "COMMIT");
+	if (exec(st, m->sql) == -1 || (v = user_version(st)) < 0)
+		goto rollback;
+	(void)snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations "
+	    "(version, applied) VALUES (%d, strftime('%%s', 'now')); "
+	    "PRAGMA user_version = %d", m->version,
+	    v > m->version ? v : m->version);
+	if (exec(st, sql) == -1 || exec(st, "COMMIT") == -1)
+		goto rollback;
+	log_info("database migrated: migration %d applied", m->version);
 	return 0;
 rollback:
 	exec(st, "ROLLBACK");
+	return -1;
+}
+
+/*
+ * Apply every compiled-in migration the database has not recorded, in
+ * the order of their numbers. A number may be missing (reserved for a
+ * migration not merged yet); when it comes, it is applied then, after
+ * higher ones: a migration must not depend on a higher-numbered one.
+ */
+static int
+store_migrate(struct store *st, char *err, size_t errsz)
+{
+	size_t	 i;
+	int	 newer, rc;
+
+	if ((rc = migrations_state(st, &newer)) == 0 && newer == 0)
+		return 0;	/* the common case: no write lock taken */
+	if (rc == -1)
+		goto fail;
+	if (newer == 0)
+		for (i = 0; i < MIGRATIONS_N; i++)
+			if (migration_apply(st, &migrations[i]) == -1)
+				goto fail;
+	if (newer != 0 || (rc = migrations_state(st, &newer)) != 0 ||
+	    newer != 0) {
+		if (newer == 0)
+			goto fail;
+		snprintf(err, errsz, "database schema has migration %d, "
+		    "unknown to this program (newer)", newer);
+		return -1;
+	}
+	return 0;
 fail:
 	snprintf(err, errsz, "migration failed: %s", sq.sqlite3_errmsg(st->db));
 	return -1;
@@ -383,6 +522,7 @@ store_open(const char *path, int migrate, char *err, size_t errsz)
 {
 	struct store	*st;
 	unsigned char	 secret[32];
+	int		 newer;
 
 	st = xcalloc(1, sizeof(*st));
 	if (util_strlcpy(st->path, path, sizeof(st->path)) == -1) {
@@ -413,11 +553,10 @@ store_open(const char *path, int migrate, char *err, size_t errsz)
 		goto fail;
 	}
 	crypto_cleanse(secret, sizeof(secret));
-	if (!migrate && user_version(st) !=
-	    (int)(sizeof(migrations) / sizeof(migrations[0]))) {
-		snprintf(err, errsz, "%s: schema is not at version %zu "
+	if (!migrate && (migrations_state(st, &newer) != 0 || newer != 0)) {
+		snprintf(err, errsz, "%s: schema is not at version %d "
 		    "(run 'authgw db migrate')", path,
-		    sizeof(migrations) / sizeof(migrations[0]));
+		    migrations[MIGRATIONS_N - 1].version);
 		goto fail;
 	}
 	return st;
@@ -1254,6 +1393,256 @@ store_verify_use(struct store *st, const struct store_verify *v, int64_t now)
 fail:
 	store_rollback(st);
 	return rc;
+}
+
+enum store_rc
+store_reset_add(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
+    int64_t user_id, int64_t gen, int64_t now, int64_t expires)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt_get(st, SQL_RESET_ADD)) == NULL)
+		return STORE_ERROR;
+	if (bind_blob(s, 1, hash, CRYPTO_SHA256_LEN) || bind_int(s, 2, user_id) ||
+	    bind_int(s, 3, gen) || bind_int(s, 4, now) ||
+	    bind_int(s, 5, expires)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return step_done(st, s, "reset add");
+}
+
+static void
+fill_reset(sqlite3_stmt *s, void *out)
+{
+	struct store_reset	*r = out;
+
+	user_from_row(s, &r->user);
+	r->id = sq.sqlite3_column_int64(s, 8);
+	r->gen = sq.sqlite3_column_int64(s, 9);
+}
+
+enum store_rc
+store_reset_find(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
+    int64_t now, struct store_reset *r)
+{
+	sqlite3_stmt	*s;
+	enum store_rc	 rc;
+
+	memset(r, 0, sizeof(*r));
+	if ((s = stmt_get(st, SQL_RESET_FIND)) == NULL)
+		return STORE_ERROR;
+	if (bind_blob(s, 1, hash, CRYPTO_SHA256_LEN) || bind_int(s, 2, now)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	if ((rc = step_row(st, s, "reset find", fill_reset, r)) != STORE_OK)
+		crypto_cleanse(r, sizeof(*r));
+	return rc;
+}
+
+enum store_rc
+store_reset_purge(struct store *st, int64_t now, int64_t *count)
+{
+	return exec_int(st, SQL_RESET_PURGE, now, count);
+}
+
+/* Inside store_password_set: spend the reset link id at now. */
+static enum store_rc
+reset_claim(struct store *st, int64_t id, int64_t now)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt_get(st, SQL_RESET_MARK)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, now) || bind_int(s, 2, id)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	if (step_done(st, s, "reset mark") != STORE_OK)
+		return STORE_ERROR;
+	return sq.sqlite3_changes(st->db) == 0 ? STORE_NOTFOUND : STORE_OK;
+}
+
+/*
+ * Inside store_password_set: the user as the change must find it (enabled,
+ * generation gen) and, with keep, that session of theirs still there.
+ */
+static enum store_rc
+pwchange_check(struct store *st, const struct store_pwchange *p)
+{
+	struct verify_user	 vu;
+	struct session		 se;
+	sqlite3_stmt		*s;
+	enum store_rc		 rc;
+
+	if ((s = stmt_get(st, SQL_VERIFY_USER)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, p->user_id)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	if ((rc = step_row(st, s, "user state", fill_verify_user, &vu)) !=
+	    STORE_OK)
+		return rc;
+	if (vu.disabled)
+		return STORE_NOTFOUND;
+	if (vu.gen != p->gen)
+		return STORE_CONFLICT;
+	if (p->keep == NULL)
+		return STORE_OK;
+	if ((rc = store_session_get(st, p->keep, &se)) != STORE_OK)
+		return rc;
+	return se.user.id == p->user_id ? STORE_OK : STORE_NOTFOUND;
+}
+
+/* Passes every session but the one to keep on to the caller's callback. */
+struct keep_cb {
+	const unsigned char	*keep;
+	store_session_cb	 cb;
+	void			*arg;
+	int			 failed;
+};
+
+static int
+keep_each(const struct session *se, void *arg)
+{
+	struct keep_cb	*k = arg;
+
+	if (k->keep != NULL &&
+	    memcmp(se->token_hash, k->keep, CRYPTO_SHA256_LEN) == 0)
+		return 0;
+	if (k->cb(se, k->arg) != 0) {
+		k->failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Inside store_password_set: end every session of the user but keep. */
+static enum store_rc
+pwchange_end_sessions(struct store *st, const struct store_pwchange *p,
+    store_session_cb cb, void *arg)
+{
+	struct keep_cb	 k = { p->keep, cb, arg, 0 };
+	sqlite3_stmt	*s;
+
+	if (store_session_each(st, p->user_id, keep_each, &k) != STORE_OK ||
+	    k.failed)
+		return STORE_ERROR;
+	if (p->keep == NULL)
+		return exec_int(st, SQL_SESSION_DEL_USER, p->user_id, NULL);
+	if ((s = stmt_get(st, SQL_SESSION_DEL_OTHERS)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, p->user_id) ||
+	    bind_blob(s, 2, p->keep, CRYPTO_SHA256_LEN)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return step_done(st, s, "session end others");
+}
+
+/* Inside store_password_set, for a reset: the address is verified now,
+ * and no verification link is left to set another password. */
+static enum store_rc
+pwchange_reset_extras(struct store *st, const struct store_pwchange *p)
+{
+	sqlite3_stmt	*s;
+
+	if (store_user_set_verified(st, p->user_id, 1) != STORE_OK)
+		return STORE_ERROR;
+	if ((s = stmt_get(st, SQL_VERIFY_RETIRE)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, p->now) || bind_int(s, 2, p->user_id)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return step_done(st, s, "verify retire");
+}
+
+enum store_rc
+store_password_set(struct store *st, const struct store_pwchange *p,
+    store_session_cb cb, void *arg)
+{
+	enum store_rc	 rc;
+
+	if (store_begin(st) != STORE_OK)
+		return STORE_ERROR;
+	if ((p->reset_id != 0 &&
+	    (rc = reset_claim(st, p->reset_id, p->now)) != STORE_OK) ||
+	    (rc = pwchange_check(st, p)) != STORE_OK)
+		goto fail;
+	rc = STORE_ERROR;
+	if (store_user_set_pwhash(st, p->user_id, p->pwhash) != STORE_OK ||
+	    (p->reset_id != 0 && pwchange_reset_extras(st, p) != STORE_OK))
+		goto fail;
+	/*
+	 * ISSUE 13 API TOKEN HOOK: a reset (p->keep == NULL) also ends every
+	 * API token of the user here, in this unit of work (SPEC 4), and the
+	 * caller drops them from the caches with the sessions. The API-token
+	 * store lands separately (sql/006_api_tokens.sql).
+	 */
+	if (pwchange_end_sessions(st, p, cb, arg) != STORE_OK ||
+	    store_outbox_add(st, p->mail_to, p->mail, p->now) != STORE_OK ||
+	    store_commit(st) != STORE_OK)
+		goto fail;
+	return STORE_OK;
+fail:
+	store_rollback(st);
+	return rc;
+}
+
+/* The login records of a user: the pair's last time, and how many. */
+struct seen_row {
+	int64_t	 last;
+	int64_t	 rows;
+};
+
+static void
+fill_seen(sqlite3_stmt *s, void *out)
+{
+	struct seen_row	*r = out;
+
+	r->last = sq.sqlite3_column_int64(s, 0);
+	r->rows = sq.sqlite3_column_int64(s, 1);
+}
+
+enum store_rc
+store_login_seen(struct store *st, int64_t user_id, const char *addr,
+    const unsigned char ua_hash[CRYPTO_SHA256_LEN], int64_t now,
+    int64_t since, int *notify)
+{
+	struct seen_row	 r = { 0, 0 };
+	sqlite3_stmt	*s;
+	enum store_rc	 rc;
+
+	*notify = 0;
+	if ((s = stmt_get(st, SQL_LOGIN_SEEN_GET)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, user_id) || bind_text(s, 2, addr) ||
+	    bind_blob(s, 3, ua_hash, CRYPTO_SHA256_LEN)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	if ((rc = step_row(st, s, "login seen", fill_seen, &r)) != STORE_OK)
+		return rc == STORE_NOTFOUND ? STORE_ERROR : rc;
+	if ((s = stmt_get(st, SQL_LOGIN_SEEN_PUT)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, user_id) || bind_text(s, 2, addr) ||
+	    bind_blob(s, 3, ua_hash, CRYPTO_SHA256_LEN) || bind_int(s, 4, now)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	if ((rc = step_done(st, s, "login seen put")) != STORE_OK)
+		return rc;
+	*notify = r.rows > 0 && r.last <= since;
+	return STORE_OK;
+}
+
+enum store_rc
+store_login_seen_purge(struct store *st, int64_t before, int64_t *count)
+{
+	return exec_int(st, SQL_LOGIN_SEEN_PURGE, before, count);
 }
 
 enum store_rc

@@ -27,6 +27,7 @@ EXTRA_DIST += \
 	tests/integration/test_microcache.py \
 	tests/integration/test_modes.py \
 	tests/integration/test_nginx.py \
+	tests/integration/test_password.py \
 	tests/integration/test_ratelimit.py \
 	tests/integration/test_security_check.py \
 	tests/integration/test_security_login.py \

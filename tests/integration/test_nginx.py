@@ -912,12 +912,14 @@ class NoWriteTest(NginxCase):
                 for row in db.execute('SELECT * FROM %s ORDER BY 1' % table):
                     h.update(repr(row).encode())
             counts = {}
-            for t in [r[0] for r in db.execute(
-                    "SELECT name FROM sqlite_master WHERE type='table'")]:
+            for t, sql in db.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type='table'"
+                    ).fetchall():
+                # A WITHOUT ROWID table (meta, login_seen) by its rows.
                 counts[t] = db.execute(
                     'SELECT count(*), max(rowid) FROM "%s"' % t).fetchone() \
-                    if t != 'meta' else db.execute(
-                        'SELECT count(*) FROM meta').fetchone()
+                    if 'WITHOUT ROWID' not in sql else tuple(db.execute(
+                        'SELECT * FROM "%s" ORDER BY 1' % t).fetchall())
             return h.hexdigest(), counts
         finally:
             db.close()

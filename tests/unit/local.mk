@@ -21,7 +21,8 @@ UNIT_TESTS = \
 	tests/unit/test_router \
 	tests/unit/test_coherence \
 	tests/unit/test_hashslot \
-	tests/unit/test_seclog
+	tests/unit/test_seclog \
+	tests/unit/test_store
 
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
@@ -102,6 +103,10 @@ tests_unit_test_token_LDADD = $(UNIT_LDADD)
 tests_unit_test_coherence_SOURCES = tests/unit/test_coherence.c tests/unit/unitfix.c tests/unit/unitfix.h
 tests_unit_test_coherence_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_coherence_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/unitfix.c tests/unit/unitfix.h
+tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_store_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_hashslot_SOURCES = tests/unit/test_hashslot.c
 tests_unit_test_hashslot_CFLAGS = $(UNIT_CFLAGS)

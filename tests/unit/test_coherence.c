@@ -440,6 +440,100 @@ test_max_sessions_ends_least_recently_used(void **state)
 	assert_int_equal(check(&f->u.app, s3.token_hash, 0, &se), SESSION_OK);
 }
 
+/* A password reset by another worker (session_password_set with a link
+ * made under the user's generation): every session ends. */
+static void
+reset_other(struct fix *f)
+{
+	unsigned char		 h[CRYPTO_SHA256_LEN];
+	struct store_reset	 r;
+	struct store_pwchange	 p;
+	struct store		*st = app_store(&f->other);
+	struct user		 u;
+
+	memset(h, 0x5a, sizeof(h));
+	assert_int_equal(store_user_get_email(st, "race@example.com", &u),
+	    STORE_OK);
+	assert_int_equal(store_begin(st), STORE_OK);
+	assert_int_equal(store_reset_add(st, h, u.id, u.gen, util_now(),
+	    util_now() + 60), STORE_OK);
+	assert_int_equal(store_commit(st), STORE_OK);
+	assert_int_equal(store_reset_find(st, h, util_now(), &r), STORE_OK);
+	p = (struct store_pwchange){ .user_id = u.id, .gen = r.gen,
+	    .pwhash = "$unit$reset", .reset_id = r.id, .keep = NULL,
+	    .mail_to = u.email, .mail = "notice", .now = util_now() };
+	assert_int_equal(session_password_set(&f->other, &p), STORE_OK);
+}
+
+/* A reset during a refill (through memcached): the session never
+ * validates again on either worker. */
+static void
+test_refill_racing_reset_memcached(void **state)
+{
+	struct fix	*f = fix_of(state);
+	struct session	 se;
+
+	f->during = reset_other;
+	assert_int_equal(check(&f->u.app, f->hash, 0, &se), SESSION_OK);
+	assert_true(f->ran);
+	assert_int_equal(check(&f->other, f->hash, 0, &se), SESSION_NONE);
+	assert_int_equal(check(&f->u.app, f->hash, 0, &se), SESSION_NONE);
+	assert_int_equal(check(&f->other, f->hash, 0, &se), SESSION_NONE);
+}
+
+/* A login whose password check began before a reset: no session. */
+static void
+test_login_racing_reset_creates_no_session(void **state)
+{
+	struct fix	*f = fix_of(state);
+	struct user	 u;
+	struct session	 se;
+	char		 cookie[SESSION_COOKIE_LEN + 1];
+	int64_t		 n = -1;
+
+	assert_int_equal(store_user_get_email(app_store(&f->u.app),
+	    "race@example.com", &u), STORE_OK);
+	reset_other(f);
+	assert_int_equal(session_create(&f->u.app, &u, "127.0.0.1", "ua",
+	    cookie, sizeof(cookie), &se), SESSION_NONE);
+	assert_int_equal(store_session_count_live(app_store(&f->u.app),
+	    util_now(), &n), STORE_OK);
+	assert_int_equal(n, 0);
+}
+
+/* A password change keeps the changer's session, valid in both workers'
+ * caches, and ends the others at once. */
+static void
+test_change_keeps_only_the_current_session(void **state)
+{
+	struct fix		*f = fix_of(state);
+	struct store_pwchange	 p;
+	struct session		 se, other;
+	struct user		 u;
+	char			 cookie[SESSION_COOKIE_LEN + 1];
+
+	assert_int_equal(store_user_get_email(app_store(&f->u.app),
+	    "race@example.com", &u), STORE_OK);
+	assert_int_equal(session_create(&f->u.app, &u, "127.0.0.1", "ua",
+	    cookie, sizeof(cookie), &other), SESSION_OK);
+	/* Both cached in both workers. */
+	assert_int_equal(check(&f->u.app, f->hash, 0, &se), SESSION_OK);
+	assert_int_equal(check(&f->other, other.token_hash, 0, &se),
+	    SESSION_OK);
+	p = (struct store_pwchange){ .user_id = u.id, .gen = u.gen,
+	    .pwhash = "$unit$changed", .keep = f->hash, .mail_to = u.email,
+	    .mail = "notice", .now = util_now() };
+	assert_int_equal(session_password_set(&f->u.app, &p), STORE_OK);
+	assert_int_equal(check(&f->other, other.token_hash, 0, &se),
+	    SESSION_NONE);
+	assert_int_equal(check(&f->u.app, other.token_hash, 0, &se),
+	    SESSION_NONE);
+	assert_int_equal(check(&f->other, f->hash, 0, &se), SESSION_OK);
+	assert_int_equal(check(&f->u.app, f->hash, 0, &se), SESSION_OK);
+	/* The same change again: the generation moved, a conflict. */
+	assert_int_equal(session_password_set(&f->u.app, &p), STORE_CONFLICT);
+}
+
 int
 main(void)
 {
@@ -486,6 +580,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_max_sessions_ends_least_recently_used, setup_max2,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refill_racing_reset_memcached, setup_memcached,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_login_racing_reset_creates_no_session, setup_table,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_change_keeps_only_the_current_session,
+		    setup_memcached, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -51,6 +51,8 @@ test_defaults_match_spec(void **state)
 	assert_int_equal(c.require_verified_email, 1);
 	assert_int_equal(c.verify_token_ttl, 86400);
 	assert_int_equal(c.registration, 1);
+	assert_int_equal(c.reset_token_ttl, 3600);
+	assert_int_equal(c.notify_login, 0);
 	assert_string_equal(c.mail_command, "/usr/sbin/sendmail -t -i");
 	assert_string_equal(c.mail_from, "authgw@localhost");
 	assert_non_null(strstr(c.www_dir, "authgw/www"));
@@ -128,6 +130,10 @@ test_set_durations_int64(void **state)
 	assert_int_equal(set(&c, "maintenance_interval", "1"), 0);
 	assert_int_equal(set(&c, "login_window", "0"), -1);
 	assert_int_equal(set(&c, "verify_token_ttl", "-5"), -1);
+	assert_int_equal(set(&c, "reset_token_ttl", "0"), -1);
+	assert_int_equal(set(&c, "reset_token_ttl", "604801"), -1);
+	assert_int_equal(set(&c, "reset_token_ttl", "60"), 0);
+	assert_int_equal(c.reset_token_ttl, 60);
 	assert_int_equal(set(&c, "cache_ttl", "1h"), -1);
 	assert_int_equal(set(&c, "session_lifetime",
 	    "9223372036854775808"), -1);
@@ -156,6 +162,9 @@ test_set_booleans(void **state)
 	assert_int_equal(set(&c, "syslog", "2"), -1);
 	assert_int_equal(set(&c, "require_verified_email", "false"), 0);
 	assert_int_equal(c.require_verified_email, 0);
+	assert_int_equal(set(&c, "notify_login", "yes"), 0);
+	assert_int_equal(c.notify_login, 1);
+	assert_int_equal(set(&c, "notify_login", "sometimes"), -1);
 }
 
 static void

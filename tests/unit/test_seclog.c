@@ -163,6 +163,11 @@ test_names(void **state)
 	assert_string_equal(seclog_name(SECLOG_LOGIN_FAILED), "login_failed");
 	assert_string_equal(seclog_name(SECLOG_RATE_LIMITED), "rate_limited");
 	assert_string_equal(seclog_name(SECLOG_HASH_BUSY), "hash_busy");
+	assert_string_equal(seclog_name(SECLOG_RESET_REQUESTED),
+	    "reset_requested");
+	assert_string_equal(seclog_name(SECLOG_RESET_DONE), "reset_done");
+	assert_string_equal(seclog_name(SECLOG_PASSWORD_CHANGED),
+	    "password_changed");
 	assert_string_equal(seclog_name(SECLOG_CSRF), "csrf_refused");
 	assert_string_equal(seclog_name(SECLOG_SESSION_UNKNOWN),
 	    "session_unknown");
