@@ -106,7 +106,8 @@ tests_unit_test_coherence_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/unitfix.c tests/unit/unitfix.h
 tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_store_LDADD = $(UNIT_LDADD)
+# It reads the database itself, as an outside observer: linked to SQLite.
+tests_unit_test_store_LDADD = $(UNIT_LDADD) $(SQLITE_LIBS)
 
 tests_unit_test_hashslot_SOURCES = tests/unit/test_hashslot.c
 tests_unit_test_hashslot_CFLAGS = $(UNIT_CFLAGS)
