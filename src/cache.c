@@ -213,6 +213,12 @@ tiers_reachable(const struct cache *c)
 	return c->cfg->cache_entries == 0 || c->l1 != NULL ? 0 : -1;
 }
 
+int
+cache_reachable(const struct cache *c)
+{
+	return tiers_reachable(c);
+}
+
 /* Delete a memcached entry: only for space, the generation already
  * refuses it, so a failure costs nothing but the count. */
 static void

@@ -72,6 +72,12 @@ int		 cache_drop(struct cache *,
 int		 cache_drop_user(struct cache *, int64_t user_id,
 		    const unsigned char (*hashes)[CRYPTO_SHA256_LEN], size_t n);
 int		 cache_clear(struct cache *);
+/*
+ * 0 if this process can invalidate every tier it should (the host table
+ * is open when one is configured), -1 if not: ask before a change whose
+ * invalidation must not fail, and refuse the change (503).
+ */
+int		 cache_reachable(const struct cache *);
 
 /* "off" (not configured), "ok" or "down"; probe asks memcached now. */
 const char	*cache_memcached_state(struct cache *, int probe);

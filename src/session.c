@@ -325,14 +325,25 @@ session_password_set(struct app *app, const struct store_pwchange *p)
 
 	if ((st = app_store(app)) == NULL)
 		return STORE_ERROR;
+	/* A change that could not end its sessions in the host table would
+	 * answer success while other processes still accept them: refused
+	 * before anything changes (503), as session_end would answer. */
+	if (cache_reachable(app_cache(app)) == -1) {
+		log_error("user %lld: password not changed: the host session "
+		    "table is unreachable from this process",
+		    (long long)p->user_id);
+		return STORE_ERROR;
+	}
 	/* The hashes are collected in the unit of work that changes the
 	 * password and moves the generation: a session created meanwhile is
 	 * either among them or refused (session_create checks the gen). */
 	if ((rc = store_password_set(st, p, collect_hash, &hs)) == STORE_OK) {
 		stats_add(app->stats, STAT_LOGOUTS, hs.n);
 		/* After the commit: the generations move past every load made
-		 * before it. A failure is logged; the change stands. */
-		(void)drop_hashes(app, p->user_id, &hs);
+		 * before it. Reachable a moment ago; if not now, the change
+		 * stands but the answer says storage trouble (503). */
+		if (drop_hashes(app, p->user_id, &hs) == -1)
+			rc = STORE_ERROR;
 	}
 	free(hs.h);
 	return rc;

@@ -355,6 +355,8 @@ exec(struct store *st, const char *sql)
 }
 
 #define MIGRATIONS_N	(sizeof(migrations) / sizeof(migrations[0]))
+/* The last migration before schema_migrations kept the record. */
+#define MIGRATIONS_LEGACY_MAX	5
 #define MIGRATIONS_TABLE "CREATE TABLE schema_migrations (" \
 	"version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)"
 
@@ -400,8 +402,18 @@ migrations_state(struct store *st, int *newer)
 	int		 rc, v;
 
 	*newer = 0;
-	if ((rc = migrations_recorded(st)) != 1)
-		return rc == 0 ? 1 : -1;
+	if ((rc = migrations_recorded(st)) == 0) {
+		/* No record: user_version counted the migrations, 1 to 5
+		 * without a gap, before there was one. Above that it was
+		 * written by a program that knew more. */
+		if ((v = user_version(st)) < 0)
+			return -1;
+		if (v > MIGRATIONS_LEGACY_MAX)
+			*newer = v;
+		return 1;
+	}
+	if (rc != 1)
+		return -1;
 	if (sq.sqlite3_prepare_v2(st->db, "SELECT version FROM schema_migrations",
 	    -1, &s, NULL) != SQLITE_OK)
 		return -1;

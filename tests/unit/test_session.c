@@ -910,6 +910,41 @@ test_end_with_unreachable_table(void **state)
 	assert_int_equal(check_rc(f, &other), SESSION_OK);
 }
 
+/*
+ * A password change (or reset) when this process cannot open the host
+ * table: refused before anything changes (503), never a success while
+ * other processes still accept the sessions it would end.
+ */
+static void
+test_password_set_with_unreachable_table(void **state)
+{
+	struct fix		*f = *state;
+	struct session		 se;
+	struct user		 u;
+	struct store_pwchange	 p;
+	int64_t			 now = util_now();
+	int64_t			 user = user_of(f, "a@example.com");
+	int			 n;
+
+	n = snprintf(f->subdir, sizeof(f->subdir), "%s-sessions.cache",
+	    f->u.cfg.database);
+	assert_true(n > 0 && (size_t)n < sizeof(f->subdir));
+	assert_int_equal(mkdir(f->subdir, 0700), 0);
+	add_session(f, user, now - 10, now + LIFETIME - 10, &se);
+	assert_int_equal(store_user_get_email(app_store(&f->u.app),
+	    "a@example.com", &u), STORE_OK);
+	p = (struct store_pwchange){ .user_id = user, .gen = u.gen,
+	    .pwhash = "$unit$new", .now = now, .mail_to = "a@example.com",
+	    .mail = "To: a@example.com\r\n\r\nx\r\n" };
+	assert_int_equal(session_password_set(&f->u.app, &p), STORE_ERROR);
+	/* Nothing changed: the password, the generation, the session. */
+	assert_int_equal(store_user_get_email(app_store(&f->u.app),
+	    "a@example.com", &u), STORE_OK);
+	assert_int_equal(u.gen, p.gen);
+	assert_string_not_equal(u.pwhash, "$unit$new");
+	assert_int_equal(check_rc(f, &se), SESSION_OK);
+}
+
 #define T_DB(t)		cmocka_unit_test_setup_teardown(t, setup_db, \
 			    teardown)
 #define T_TABLE(t)	cmocka_unit_test_setup_teardown(t, setup_table, \
@@ -947,6 +982,7 @@ main(void)
 		T_TABLE(test_revoke_removes_from_cache),
 		T_TABLE(test_revoke_by_admin),
 		T_TABLE(test_end_with_unreachable_table),
+		T_TABLE(test_password_set_with_unreachable_table),
 	};
 
 	/* Warnings and errors only: not every migration step. */

@@ -380,6 +380,26 @@ test_migrations_refuse_a_newer_database(void **state)
 	assert_null(f->st);
 }
 
+/*
+ * A database from before the record of migrations whose user_version is
+ * above the last migration of that time (5): written by a program that
+ * knew more. Refused, not taken to have every migration up to it (which
+ * would skip 7 without running it).
+ */
+static void
+test_migrations_refuse_a_newer_legacy_database(void **state)
+{
+	struct fix	*f = *state;
+	char		 err[256];
+
+	sql_exec(f, "DROP TABLE schema_migrations; DROP TABLE reset_tokens; "
+	    "DROP TABLE login_seen; PRAGMA user_version = 9");
+	assert_non_null(strstr(reopen(f, err, sizeof(err)), "newer"));
+	assert_null(f->st);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM sqlite_schema "
+	    "WHERE name = 'schema_migrations'"), 0);
+}
+
 int
 main(void)
 {
@@ -403,6 +423,9 @@ main(void)
 		    test_migrations_from_an_old_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_migrations_refuse_a_newer_database, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_migrations_refuse_a_newer_legacy_database, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
