@@ -156,9 +156,9 @@ check_keep(const struct app *app, const struct session *se, int64_t now,
 /*
  * The micro-cache (SPEC 5): with check_cache = N > 0, every check answer
  * says how long nginx's fastcgi_cache may keep it: 0, except a success,
- * which may be kept check_keep() seconds. nginx keys an entry by
- * "$args|$cookie_NAME|$http_authorization" (the shipped recipe), so a
- * success is only kept when that key is sure to hold what authgw judged
+ * which may be kept check_keep() seconds. nginx keys an entry by server
+ * and location, then "$args|$cookie_NAME|$http_authorization" (the
+ * shipped recipe), so a success is only kept when that key is sure to hold what authgw judged
  * (doc/design.md, "Micro-cache"): nginx's $cookie_NAME is the very cookie
  * judged (parse_cookie_unambiguous), QUERY_STRING came once (a
  * `fastcgi_param QUERY_STRING` after the include would be judged while
