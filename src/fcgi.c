@@ -122,15 +122,23 @@ deadline_note(struct fcgi_conn *c, const char *why)
  * `fastcgi_param` written after `include fastcgi_params` overrides the
  * include's. *n (may be NULL) gets how many times it was sent.
  */
+/* The value of one "NAME=value" entry if it is name's (nlen bytes). */
+static const char *
+env_value(const char *e, const char *name, size_t nlen)
+{
+	return strncmp(e, name, nlen) == 0 && e[nlen] == '=' ?
+	    e + nlen + 1 : NULL;
+}
+
 static const char *
 fcgi_env_last(char **envp, const char *name, size_t *n)
 {
-	const char	*v = NULL;
+	const char	*v = NULL, *ev;
 	size_t		 nlen = strlen(name), count = 0;
 
 	for (; envp != NULL && *envp != NULL; envp++)
-		if (strncmp(*envp, name, nlen) == 0 && (*envp)[nlen] == '=') {
-			v = *envp + nlen + 1;
+		if ((ev = env_value(*envp, name, nlen)) != NULL) {
+			v = ev;
 			count++;
 		}
 	if (n != NULL)
@@ -158,10 +166,8 @@ fcgi_cookie_join(struct fcgi_conn *c)
 	if (c->cookie_state == 0) {
 		c->cookie_state = 1;
 		for (e = c->req->envp; *e != NULL; e++) {
-			if (strncmp(*e, FCGI_COOKIE_NAME, nlen) != 0 ||
-			    (*e)[nlen] != '=')
+			if ((v = env_value(*e, FCGI_COOKIE_NAME, nlen)) == NULL)
 				continue;
-			v = *e + nlen + 1;
 			len = strlen(v);
 			sep = off > 0 ? 2 : 0;
 			if (sep > FCGI_COOKIE_MAX - off ||

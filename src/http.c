@@ -32,6 +32,12 @@ http_param_count(const struct request *req, const char *name)
 	return req->io->param(req->io->ctx, name) != NULL;
 }
 
+int
+http_param_sent(const struct request *req, const char *name)
+{
+	return req->io->param(req->io->ctx, name) != NULL;
+}
+
 static const char *
 param_or_empty(const struct request *req, const char *name)
 {
@@ -265,9 +271,7 @@ http_request_parse_query(struct request *req, const char **why)
 	enum parse_rc	 rc;
 
 	/* Longer than we read: never taken for no query (a role dropped). */
-	if (req->query[0] == '\0' &&
-	    http_param_count(req, "QUERY_STRING") > 0 &&
-	    http_param(req, "QUERY_STRING") == NULL) {
+	if (req->query_too_long) {
 		*why = "query string too long";
 		return 414;
 	}
@@ -366,7 +370,7 @@ out:
 void
 http_request_init(struct request *req, const struct http_io *io, int64_t now)
 {
-	const char	*m;
+	const char	*m, *q;
 
 	memset(req, 0, sizeof(*req));
 	req->io = io;
@@ -374,7 +378,9 @@ http_request_init(struct request *req, const struct http_io *io, int64_t now)
 	m = http_param(req, "REQUEST_METHOD");
 	req->method = m && m[0] ? m : "GET";
 	req->uri = param_or_empty(req, "REQUEST_URI");
-	req->query = param_or_empty(req, "QUERY_STRING");
+	q = io->param(io->ctx, "QUERY_STRING");	/* one look-up */
+	req->query_too_long = q != NULL && strlen(q) > HTTP_PARAM_MAX;
+	req->query = q != NULL && !req->query_too_long ? q : "";
 	req->remote_addr = param_or_empty(req, "REMOTE_ADDR");
 	req->user_agent = param_or_empty(req, "HTTP_USER_AGENT");
 	req->wants_json = parse_accepts(param_or_empty(req, "HTTP_ACCEPT"),

@@ -42,6 +42,7 @@ struct request {
 	char			 route[HTTP_PATH_MAX];	/* path less prefix */
 	const char		*uri;		/* REQUEST_URI (raw), or "" */
 	const char		*query;		/* QUERY_STRING, or "" */
+	int			 query_too_long; /* sent, longer than we read */
 	const char		*remote_addr;	/* or "" */
 	const char		*user_agent;	/* or "" */
 	int			 wants_json;	/* answer in JSON */
@@ -66,6 +67,9 @@ struct response {
 const char	*http_param(const struct request *, const char *name);
 /* How many times the web server sent the parameter (0, 1, more). */
 size_t		 http_param_count(const struct request *, const char *name);
+/* 1 if the web server sent the parameter, whatever its length (a value
+ * longer than HTTP_PARAM_MAX is sent, and http_param says NULL). */
+int		 http_param_sent(const struct request *, const char *name);
 
 void	 http_resp_header(struct response *, const char *name,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -170,18 +170,22 @@ static void
 check_cacheable(const struct app *app, const struct request *req,
     struct response *resp, const struct session *se)
 {
-	const char	*hdr = http_param(req, "HTTP_COOKIE");
-	const char	*az = http_param(req, "HTTP_AUTHORIZATION");
+	const char	*hdr, *az;
 	int64_t		 n = app->cfg->check_cache;
 
 	if (n <= 0)
 		return;
-	if (se == NULL || routeutil_is_passive(req) || hdr == NULL ||
-	    !parse_cookie_unambiguous(hdr, strlen(hdr),
+	if (se == NULL || routeutil_is_passive(req) || req->query_too_long ||
+	    strchr(req->query, '|') != NULL) {
+		http_resp_accel_expires(resp, 0);
+		return;
+	}
+	hdr = http_param(req, "HTTP_COOKIE");
+	az = http_param(req, "HTTP_AUTHORIZATION");
+	if (hdr == NULL || !parse_cookie_unambiguous(hdr, strlen(hdr),
 	    app->cfg->cookie_name) ||
 	    http_param_count(req, "QUERY_STRING") > 1 ||
-	    strchr(req->query, '|') != NULL ||
-	    (az == NULL && http_param_count(req, "HTTP_AUTHORIZATION") > 0) ||
+	    (az == NULL && http_param_sent(req, "HTTP_AUTHORIZATION")) ||
 	    (az != NULL && strchr(az, '|') != NULL))
 		n = 0;
 	else
@@ -199,12 +203,12 @@ check_answer(struct app *app, struct request *req, struct response *resp,
     const char *want_role, const char *next, int authorizer)
 {
 	struct session		 se;
+	const struct session	*passed = NULL;
 	enum session_source	 src;
 	int64_t			 t0 = util_mono_usec();
 	int			 browser;
 
 	stats_inc(app->stats, STAT_CHECKS);
-	check_cacheable(app, req, resp, NULL);
 	/* parse_accepts takes NULL as "no Accept header". */
 	browser = authorizer && parse_accepts(http_param(req, "HTTP_ACCEPT"),
 	    "text/html");
@@ -222,11 +226,12 @@ check_answer(struct app *app, struct request *req, struct response *resp,
 			break;
 		}
 		user_headers(resp, &se, src, authorizer);
-		check_cacheable(app, req, resp, &se);
 		resp->status = 200;
 		resp->content_type = NULL;
+		passed = &se;
 		break;
 	}
+	check_cacheable(app, req, resp, passed);
 	stats_latency(app->stats, (uint64_t)(util_mono_usec() - t0));
 }
 
