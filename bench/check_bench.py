@@ -188,9 +188,10 @@ def bench_template(tmp):
     """conf/nginx.conf plus a `return 204` location."""
     with open(os.path.join(harness.CONF_DIR, 'nginx.conf')) as f:
         text = f.read()
-    marker = '\t\tlocation /auth/ {'
+    marker = '\t\tinclude snippets/authgw.conf;'
     if marker not in text:
-        sys.exit('conf/nginx.conf changed: no "location /auth/ {" line')
+        sys.exit('conf/nginx.conf changed: no "include snippets/authgw.conf;"'
+                 ' line')
     text = text.replace(marker, '\t\tlocation = /bench204 {\n'
                         '\t\t\taccess_log off;\n\t\t\treturn 204;\n\t\t}\n\n'
                         + marker, 1)

@@ -176,11 +176,14 @@ page "$demo/site/staff/index.html" "Staff" \
     "You see this because you are an admin."
 
 sed -e "s|@PORT@|127.0.0.1:$port|" \
-    -e "s|@AUTHGW@|unix:$demo/authgw.sock|" \
     -e "s|@ROOT@|$demo/site|" \
     -e "s|@TMP@|$demo/nginx|" \
     -e "s|@USER@|$(id -un)|" \
     "$top/conf/nginx.conf" >"$demo/nginx/nginx.conf"
+# ... and the snippet it includes, pointed at the demo's socket.
+mkdir -p "$demo/nginx/snippets"
+sed -e "s|unix:/run/authgw/authgw.sock|unix:$demo/authgw.sock|" \
+    "$top/conf/nginx-snippet.conf" >"$demo/nginx/snippets/authgw.conf"
 # The shipped config includes fastcgi_params from its own directory.
 cp /etc/nginx/fastcgi_params "$demo/nginx/fastcgi_params"
 "$nginx" -p "$demo/nginx/" -c "$demo/nginx/nginx.conf" \

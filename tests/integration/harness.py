@@ -479,6 +479,27 @@ def render_template(src, dst, subst):
     return dst
 
 
+# The address the shipped files that are installed as they are (the nginx
+# snippet, lighttpd's and Apache's conf-available files) name for authgw:
+# the socket of conf/authgw.socket. The tests point it at their own.
+PACKAGED_SOCKET = '/run/authgw/authgw.sock'
+
+
+def render_packaged(src, dst, replace):
+    """Copy src to dst with each literal key of replace replaced by its
+    value; every key must occur in src (a file that stops naming what the
+    tests replace must fail them, not run against something else)."""
+    with open(src) as f:
+        text = f.read()
+    for old, new in replace.items():
+        if old not in text:
+            raise RuntimeError('%s no longer contains %r' % (src, old))
+        text = text.replace(old, str(new))
+    with open(dst, 'w') as f:
+        f.write(text)
+    return dst
+
+
 def current_user():
     import pwd
     return pwd.getpwuid(os.geteuid()).pw_name
@@ -562,7 +583,9 @@ def nginx_fastcgi_params(nginx_bin):
 
 
 class Nginx(ServerProcess):
-    """nginx running the shipped conf/nginx.conf, rendered into tmpdir.
+    """nginx running the shipped conf/nginx.conf, rendered into tmpdir,
+    with the snippet it includes (conf/nginx-snippet.conf, as
+    tmpdir/nginx/snippets/authgw.conf).
 
     Nginx(tmpdir, authgw, prefix='/auth', port=None, micro_cache=False):
     authgw is an Authgw (its listen address and http_port are used) or an
@@ -604,6 +627,7 @@ class Nginx(ServerProcess):
                 f.write('<!doctype html><title>%s</title><p>%s</p>\n'
                         % (text, text))
         self.template = template or os.path.join(CONF_DIR, 'nginx.conf')
+        self.snippet = os.path.join(self.dir, 'snippets', 'authgw.conf')
         self.micro_cache = micro_cache
         self.cache_dir = os.path.join(self.dir, 'check-cache')
         self.config_path = os.path.join(self.dir, 'nginx.conf')
@@ -625,21 +649,30 @@ class Nginx(ServerProcess):
             'CACHE': self.cache_dir,
         }
         render_template(self.template, self.config_path, text_subst)
+        # The snippet nginx.conf includes (the file the Debian package
+        # installs as /etc/nginx/snippets/authgw.conf), pointed at this
+        # test's authgw.
+        os.makedirs(os.path.dirname(self.snippet), exist_ok=True)
+        render_packaged(os.path.join(CONF_DIR, 'nginx-snippet.conf'),
+                        self.snippet,
+                        {'unix:' + PACKAGED_SOCKET: self.upstream})
         if self.micro_cache:
-            # The shipped recipe, turned on as its comment says.
-            with open(self.config_path) as f:
-                text = f.read()
-            text, n = re.subn(r'(?m)^(\s*)#cache ', r'\1', text)
-            if n == 0:
-                raise RuntimeError('no "#cache " lines in %s' % self.template)
-            with open(self.config_path, 'w') as f:
-                f.write(text)
+            # The shipped recipe, turned on as its comments say.
+            for path in (self.config_path, self.snippet):
+                with open(path) as f:
+                    text = f.read()
+                text, n = re.subn(r'(?m)^(\s*)#cache ', r'\1', text)
+                if n == 0:
+                    raise RuntimeError('no "#cache " lines in %s' % path)
+                with open(path, 'w') as f:
+                    f.write(text)
         if self.prefix != '/auth':
-            with open(self.config_path) as f:
-                text = f.read()
-            text = text.replace('/auth/', self.prefix.rstrip('/') + '/')
-            with open(self.config_path, 'w') as f:
-                f.write(text)
+            for path in (self.config_path, self.snippet):
+                with open(path) as f:
+                    text = f.read()
+                text = text.replace('/auth/', self.prefix.rstrip('/') + '/')
+                with open(path, 'w') as f:
+                    f.write(text)
 
     LOG_FILES = ('stderr.log', 'error.log')
     LOG_LABEL = 'nginx error log'

@@ -1,10 +1,13 @@
 """authgw behind a real lighttpd, configured by the shipped conf/lighttpd.conf.
 
-The example is rendered into a temp dir (placeholders replaced) and run as
-it is; the test only appends mod_cgi for a small CGI program under /private/
-that prints what authgw passed on (REMOTE_USER and friends). Two variants:
-lighttpd connecting to an authgw that runs on its own (unix socket), and
-lighttpd starting authgw itself ("bin-path", authgw on an inherited fd 0).
+The example is rendered into a temp dir (placeholders replaced) with the
+file it includes, conf/lighttpd-authgw.conf (the Debian package's
+conf-available/20-authgw.conf, its socket pointed at the test's authgw),
+and run as it is; the test only appends mod_cgi for a small CGI program
+under /private/ that prints what authgw passed on (REMOTE_USER and
+friends). Two variants: lighttpd connecting to an authgw that runs on its
+own (unix socket), and lighttpd starting authgw itself ("bin-path", authgw
+on an inherited fd 0).
 """
 
 import os
@@ -45,6 +48,10 @@ class Lighttpd(harness.ServerProcess):
              'AUTHGW_SOCKET': authgw.socket_path,
              'AUTHGW_BIN': harness.AUTHGW_BIN,
              'AUTHGW_CONFIG': authgw.config_path})
+        harness.render_packaged(
+            os.path.join(harness.CONF_DIR, 'lighttpd-authgw.conf'),
+            os.path.join(self.dir, 'lighttpd-authgw.conf'),
+            {harness.PACKAGED_SOCKET: authgw.socket_path})
         with open(self.config_path) as f:
             text = f.read()
         if variant == 'bin-path':
@@ -60,26 +67,25 @@ class Lighttpd(harness.ServerProcess):
 
     @staticmethod
     def _switch_to_bin_path(text):
-        """Comment out variant 1's var.authgw and uncomment variant 2's."""
-        lines = text.split('\n')
-        out, block = [], None
-        for line in lines:
-            if line.startswith('var.authgw = ('):
-                block = 'off'
+        """Comment out variant 1's include and uncomment variant 2's lines
+        (its var.authgw and its fastcgi.server: two blocks ending ")")."""
+        out, blocks = [], 0
+        for line in text.split('\n'):
+            if line == 'include "lighttpd-authgw.conf"':
+                line = '#' + line
             elif line.startswith('#var.authgw = ('):
-                block = 'on'
-            if block == 'off':
-                out.append('#' + line)
-            elif block == 'on':
-                out.append(line[1:] if line.startswith('#') else line)
-            else:
-                out.append(line)
-            if block and line.lstrip('#').startswith(')'):
-                block = None
-        text = '\n'.join(out)
-        if '"bin-path"' not in text.replace('#    "bin-path"', ''):
+                blocks = 2
+            if blocks:
+                line = line[1:] if line.startswith('#') else line
+                if line == ')':
+                    blocks -= 1
+            out.append(line)
+        code = [ln for ln in out if not ln.startswith('#')]
+        if ('include "lighttpd-authgw.conf"' in code or blocks or
+                not any('"bin-path"' in ln for ln in code) or
+                not any(ln.startswith('fastcgi.server') for ln in code)):
             raise AssertionError('could not switch lighttpd.conf to bin-path')
-        return text
+        return '\n'.join(out)
 
     def command(self):
         return [LIGHTTPD, '-D', '-f', self.config_path]

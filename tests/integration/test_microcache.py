@@ -76,21 +76,24 @@ class MicroCacheTest(MicroCacheCase):
 
     def test_readme_shows_the_shipped_recipe(self):
         """Every line of the README's micro-cache example is a line of
-        conf/nginx.conf's recipe, the one these tests turn on."""
+        the recipe of conf/nginx.conf and the snippet it includes, the one
+        these tests turn on."""
         with open(os.path.join(harness.SRC_DIR, 'README.md')) as f:
             readme = f.read()
         m = re.search(r'#### The micro-cache.*?```nginx\n(.*?)```', readme,
                       re.S)
         self.assertIsNotNone(m, 'no micro-cache example in README.md')
-        with open(os.path.join(harness.CONF_DIR, 'nginx.conf')) as f:
-            conf = {re.sub(r'^#cache ', '', ln.strip()).split('#')[0]
-                    .strip() for ln in f}
+        conf = set()
+        for name in ('nginx.conf', 'nginx-snippet.conf'):
+            with open(os.path.join(harness.CONF_DIR, name)) as f:
+                conf |= {re.sub(r'^#cache ', '', ln.strip()).split('#')[0]
+                         .strip() for ln in f}
         for ln in m.group(1).splitlines():
             ln = ln.split('#')[0].strip()
             ln = ln.replace('/run/nginx-authgw', '@CACHE@')
-            ln = ln.replace('unix:/run/authgw/authgw.sock', '@AUTHGW@')
             if ln and ln != '}':
-                self.assertIn(ln, conf, 'README line not in nginx.conf')
+                self.assertIn(ln, conf, 'README line not in nginx.conf '
+                              'or nginx-snippet.conf')
 
     def test_repeated_checks_are_answered_by_nginx(self):
         self.up()
@@ -213,7 +216,7 @@ class MicroCacheTest(MicroCacheCase):
 		server_name admin.localhost;
 		root @ROOT@;
 		location = /auth/check {
-			fastcgi_pass authgw;
+			fastcgi_pass @AUTHGW@;
 			include fastcgi_params;
 			fastcgi_param QUERY_STRING role=admin;
 			#cache fastcgi_cache authgw_check;

@@ -122,31 +122,56 @@ class NginxStockCase(harness.TestCase):
 
 class NginxStockConfigTest(NginxStockCase):
 
+    @staticmethod
+    def shipped_lines(*names):
+        """The directives (comments dropped) of conf/ files."""
+        lines = []
+        for name in names:
+            with open(os.path.join(harness.CONF_DIR, name)) as f:
+                lines += [ln.split('#')[0].strip() for ln in f]
+        return [ln for ln in lines if ln]
+
     def test_shipped_config_is_the_stock_form(self):
-        with open(os.path.join(harness.CONF_DIR, 'nginx.conf')) as f:
-            lines = [ln.split('#')[0].strip() for ln in f]
-        lines = [ln for ln in lines if ln]
+        lines = self.shipped_lines('nginx.conf', 'nginx-snippet.conf')
         self.assertEqual([ln for ln in lines
                           if ln.startswith('fastcgi_param')], [],
                          'conf/nginx.conf overrides a FastCGI parameter')
         self.assertIn('location = /auth/check {', lines)
         self.assertIn('include fastcgi_params;', lines)
         self.assertIn('auth_request /auth/check;', lines)
+        self.assertIn('include snippets/authgw.conf;', lines)
 
     def test_readme_shows_the_shipped_lines(self):
         """Every directive of the README's nginx example is a line of
-        conf/nginx.conf: what a user copies is what the tests run."""
+        conf/nginx.conf or of the snippet it includes: what a user copies
+        is what the tests run."""
         with open(os.path.join(harness.SRC_DIR, 'README.md')) as f:
             readme = f.read()
         m = re.search(r'### nginx.*?```nginx\n(.*?)```', readme, re.S)
         self.assertIsNotNone(m, 'no nginx example in README.md')
-        with open(os.path.join(harness.CONF_DIR, 'nginx.conf')) as f:
-            conf = {ln.split('#')[0].strip() for ln in f}
+        conf = set(self.shipped_lines('nginx.conf', 'nginx-snippet.conf'))
         for ln in m.group(1).splitlines():
             ln = ln.split('#')[0].strip()
-            ln = ln.replace('unix:/run/authgw/authgw.sock', '@AUTHGW@')
             if ln and ln != '}':
-                self.assertIn(ln, conf, 'README line not in nginx.conf')
+                self.assertIn(ln, conf, 'README line not in nginx.conf '
+                              'or nginx-snippet.conf')
+
+    def test_snippet_comment_shows_the_tested_lines(self):
+        """The protected location the snippet's comment shows (the Debian
+        package's /etc/nginx/snippets/authgw.conf; scripts/deb-test.sh runs
+        it as it is) is made of lines of nginx.conf's /private/."""
+        with open(os.path.join(harness.CONF_DIR, 'nginx-snippet.conf')) as f:
+            text = f.read()
+        m = re.search(r'(?m)^#\tlocation /private/ \{\n((?:#\t\t.*\n)+)#\t\}',
+                      text)
+        self.assertIsNotNone(m, 'no commented /private/ location')
+        with open(os.path.join(harness.CONF_DIR, 'nginx.conf')) as f:
+            conf = f.read()
+        private = re.search(r'location /private/ \{(.*?)\n\t\t\}', conf,
+                            re.S).group(1)
+        private = {ln.strip() for ln in private.splitlines()}
+        for ln in m.group(1).splitlines():
+            self.assertIn(ln.lstrip('#').strip(), private)
 
     def test_protected_page(self):
         anon = self.up()
@@ -297,7 +322,7 @@ ADMIN_SERVER = '''
 		root @ROOT@/staff;
 
 		location = /auth/check {
-			fastcgi_pass authgw;
+			fastcgi_pass @AUTHGW@;
 			include fastcgi_params;
 			fastcgi_param QUERY_STRING role=admin;
 		}
@@ -425,8 +450,10 @@ class LighttpdStockTest(harness.TestCase):
         self.start_web_server(web, self.ag, web)
 
     def test_shipped_config_sets_no_parameters(self):
-        with open(os.path.join(harness.CONF_DIR, 'lighttpd.conf')) as f:
-            lines = [ln.split('#')[0] for ln in f]
+        lines = []
+        for name in ('lighttpd.conf', 'lighttpd-authgw.conf'):
+            with open(os.path.join(harness.CONF_DIR, name)) as f:
+                lines += [ln.split('#')[0] for ln in f]
         for ln in lines:
             for word in ('bin-environment', 'setenv', 'fix-root-scriptname',
                          'strip-request-uri'):
