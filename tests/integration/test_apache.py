@@ -13,7 +13,10 @@ path, never /etc/apache2) that includes the rendered example:
   of the protected directory;
 - mod_proxy_fcgi alone (conf/apache-proxy-fcgi.conf): authgw's pages over
   its unix socket with mod_proxy_fcgi's default parameters (the tests are in
-  test_stock_configs).
+  test_stock_configs);
+- conf/apache-authgw.conf, the Debian package's conf-available/authgw.conf
+  (mod_authnz_fcgi and mod_proxy_fcgi, authgw on TCP 127.0.0.1:9000, which
+  the test points at its own authgw).
 """
 
 import os
@@ -33,12 +36,18 @@ VARIANT_MODULES = {
     'authnz_fcgi': ('authnz_fcgi', 'proxy', 'proxy_fcgi'),
     'fcgid': ('fcgid', 'headers'),
     'proxy_fcgi': ('proxy', 'proxy_fcgi'),
+    'packaged': ('authnz_fcgi', 'proxy', 'proxy_fcgi'),
 }
 VARIANT_CONF = {
     'authnz_fcgi': 'apache-authnz-fcgi.conf',
     'fcgid': 'apache-fcgid.conf',
     'proxy_fcgi': 'apache-proxy-fcgi.conf',
+    'packaged': 'apache-authgw.conf',
 }
+# The address conf/apache-authgw.conf names for authgw (it has no
+# placeholders: it is installed as it is).
+PACKAGED_ADDR = '127.0.0.1:9000'
+
 
 
 def missing_for(variant):
@@ -56,9 +65,14 @@ class Apache(harness.ApacheServer):
         super().__init__(tmpdir, port)
         subst = dict(subst, DOCROOT=self.root)
         extra = ''
-        harness.render_template(
-            os.path.join(harness.CONF_DIR, VARIANT_CONF[variant]),
-            self.site, subst)
+        if variant == 'packaged':
+            harness.render_packaged(
+                os.path.join(harness.CONF_DIR, VARIANT_CONF[variant]),
+                self.site, {PACKAGED_ADDR: subst['AUTHGW_ADDR']})
+        else:
+            harness.render_template(
+                os.path.join(harness.CONF_DIR, VARIANT_CONF[variant]),
+                self.site, subst)
         if variant == 'fcgid':
             # The shared-hosting case: the protected directory's .htaccess.
             harness.render_template(
@@ -72,9 +86,10 @@ class Apache(harness.ApacheServer):
 
 class ApacheAuthnzFcgiTest(harness.WebServerFlows, harness.TestCase):
     """mod_authnz_fcgi + mod_proxy_fcgi; authgw on its own, on TCP."""
+    variant = 'authnz_fcgi'
 
     def setUp(self):
-        why = missing_for('authnz_fcgi')
+        why = missing_for(self.variant)
         if why:
             self.skipTest(why)
         super().setUp()
@@ -83,7 +98,7 @@ class ApacheAuthnzFcgiTest(harness.WebServerFlows, harness.TestCase):
         self.ag.add_user(EMAIL, PASSWORD)
         addr = '127.0.0.1:%d' % harness.free_port()
         self.ag.start(listen=addr)
-        web = Apache(self.tmpdir, self.port, 'authnz_fcgi',
+        web = Apache(self.tmpdir, self.port, self.variant,
                      {'AUTHGW_ADDR': addr})
         self.start_web_server(web, self.ag, web)
 
@@ -96,6 +111,35 @@ class ApacheAuthnzFcgiTest(harness.WebServerFlows, harness.TestCase):
 
     def test_fails_closed_when_authgw_is_down(self):
         self.check_fails_closed_when_authgw_is_down()
+
+
+class ApachePackagedConfTest(ApacheAuthnzFcgiTest):
+    """conf/apache-authgw.conf, the Debian package's
+    /etc/apache2/conf-available/authgw.conf (<Location "/private/">,
+    CGIPassAuth): the same flows."""
+    variant = 'packaged'
+
+    def test_authorization_reaches_authgw_pages(self):
+        """CGIPassAuth On: Apache hands Authorization on to authgw's pages
+        (without it, mod_proxy_fcgi drops it). Seen through the
+        micro-cache rule: a success is never to be kept when
+        Authorization holds a '|' (X-Accel-Expires: 0), which authgw can
+        only say if it got the header."""
+        self.ag.reload(check_cache=30)
+        harness.wait_for(lambda: self.client.get('/auth/check').header(
+            'x-accel-expires') is not None, what='check_cache in force')
+        self.login()
+        r = self.client.get('/auth/check')
+        self.assertEqual(r.status, 200, r)
+        self.assertNotEqual(r.header('x-accel-expires'), '0', r)
+        r = self.client.get('/auth/check',
+                            headers={'Authorization': 'Bearer x|y'})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.header('x-accel-expires'), '0', r)
+        # A token authgw does not know is the application's: a session
+        # still passes the check in front of /private/ with it.
+        self.assertEqual(self.get_private(
+            headers={'Authorization': 'Bearer x'}).status, 200)
 
 
 class ApacheFcgidHtaccessTest(harness.WebServerFlows, harness.TestCase):
@@ -155,6 +199,9 @@ class ApacheConfigTest(unittest.TestCase):
     def test_fcgid_syntax(self):
         self.check('fcgid', {'AUTHGW_BIN': '/bin/true',
                              'AUTHGW_CONFIG': '/etc/authgw.conf'})
+
+    def test_packaged_syntax(self):
+        self.check('packaged', {'AUTHGW_ADDR': PACKAGED_ADDR})
 
     def test_proxy_fcgi_syntax(self):
         self.check('proxy_fcgi', {'AUTHGW_SOCKET': '/run/authgw/authgw.sock'})
