@@ -15,6 +15,7 @@
 #include "config.h"
 #include "log.h"
 #include "master.h"
+#include "privdrop.h"
 #include "signals.h"
 #include "stats.h"
 #include "util.h"
@@ -141,6 +142,30 @@ serve(struct config *cfg)
 	return master_run(cfg, fd, inherited);
 }
 
+/*
+ * The command line. Run as root with a 'user' configured (sudo authgw
+ * user add ...), it works as that user from the start: the files it
+ * creates beside the database (the database itself, its -wal and -shm,
+ * the host table, the hashing lock) must be the service's, which could
+ * not open root's, and the host table refuses a file it does not own.
+ */
+static int
+run_command(struct config *cfg, int argc, char **argv)
+{
+	char	 err[256];
+
+	switch (privdrop_user(cfg->user, err, sizeof(err))) {
+	case PRIVDROP_OK:
+		return cli_run(cfg, argc, argv);
+	case PRIVDROP_NO_USER:
+		fprintf(stderr, "authgw: %s: %s\n", cfg->path, err);
+		return EXIT_CONFIG;
+	default:
+		fprintf(stderr, "authgw: %s\n", err);
+		return 1;
+	}
+}
+
 /* CGI with a bad config still answers, so the browser sees an error. */
 static void
 cgi_config_error(void)
@@ -201,7 +226,7 @@ main(int argc, char *argv[])
 	}
 	log_init("authgw", (enum log_level)cfg.log_level, cfg.syslog);
 	if (i < argc)
-		return cli_run(&cfg, argc - i, argv + i);
+		return run_command(&cfg, argc - i, argv + i);
 	if (geteuid() == 0 && cfg.user[0] == '\0')
 		log_warn("running as root: set 'user' to drop privileges");
 	return serve(&cfg);

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "maint.h"
 #include "master.h"
+#include "privdrop.h"
 #include "signals.h"
 #include "stats.h"
 #include "store.h"
@@ -258,23 +259,14 @@ master_listen(const struct config *cfg, char *err, size_t errsz)
 	return listen_tcp(cfg, err, errsz);
 }
 
-/* Drop root for cfg->user, in the right order. Returns 0 or -1. */
+/* Drop root for cfg->user (privdrop.c). Returns 0 or -1. */
 static int
 drop_privileges(const struct config *cfg)
 {
-	struct passwd	*pw;
+	char	 err[256];
 
-	if (geteuid() != 0 || cfg->user[0] == '\0')
-		return 0;
-	if ((pw = getpwnam(cfg->user)) == NULL) {
-		log_error("user %s: no such user", cfg->user);
-		return -1;
-	}
-	if (setgroups(1, &pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
-		log_error("dropping privileges to %s: %s", cfg->user,
-		    strerror(errno));
+	if (privdrop_user(cfg->user, err, sizeof(err)) != PRIVDROP_OK) {
+		log_error("%s", err);
 		return -1;
 	}
 	return 0;

@@ -378,6 +378,62 @@ class SocketOwnerTest(harness.TestCase):
         self.assertFalse(os.path.exists(ag.socket_path))
 
 
+class CliAsRootTest(harness.TestCase):
+    """The command line run as root with `user` set works as that user
+    (the Debian package's "sudo authgw user add ..."): every file it
+    creates beside the database is the service's, which then serves with
+    them. Before, root's database, host table and hashing lock shut the
+    service out."""
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0:
+            self.skipTest('needs root (a user to drop to)')
+        for tool in ('useradd', 'userdel'):
+            harness.require_program(tool)
+        self.svc = 'agwcli' + secrets.token_hex(4)
+        _run_tool(harness.find_program('useradd'), '--system', '--user-group',
+                  '--no-create-home', '--home-dir', '/nonexistent',
+                  '--shell', '/usr/sbin/nologin', self.svc)
+        self.addCleanup(_run_tool, harness.find_program('userdel'), self.svc)
+        self.pw = pwd.getpwnam(self.svc)
+        self.data = os.path.join(self.tmpdir, 'data')
+        os.mkdir(self.data, 0o750)
+        os.chown(self.data, self.pw.pw_uid, self.pw.pw_gid)
+
+    def test_cli_as_root_leaves_files_the_service_can_use(self):
+        ag = self.authgw(workers=2, user=self.svc,
+                         database=os.path.join(self.data, 'authgw.db'))
+        self.dump_logs_on_failure(ag)
+        ag.add_user('root-made@example.org', 'a long passphrase')
+        r = ag.cli('user', 'list')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('root-made@example.org', r.stdout)
+        names = sorted(os.listdir(self.data))
+        self.assertIn('authgw.db', names)
+        for name in names:
+            st = os.stat(os.path.join(self.data, name))
+            self.assertEqual((st.st_uid, st.st_gid),
+                             (self.pw.pw_uid, self.pw.pw_gid), name)
+        # The service (root dropping to the same user) opens them all:
+        # a login is stored, and the host table answers the check.
+        ag.start()
+        tok = ag.login_cookie('root-made@example.org', 'a long passphrase')
+        r = ag.check(tok)
+        self.assertEqual(r.status, 200, r)
+        r = ag.check(tok)
+        self.assertEqual(r.header('x-auth-source'), 'cache', r)
+        self.assertNotIn('not owned', ag.log())
+
+    def test_cli_with_an_unknown_user_is_a_config_error(self):
+        ag = self.authgw(user='nosuchuser' + secrets.token_hex(3),
+                         database=os.path.join(self.data, 'authgw.db'))
+        r = ag.cli('user', 'list')
+        self.assertEqual(r.returncode, 78, r)
+        self.assertIn('no such user', r.stderr)
+        self.assertEqual(os.listdir(self.data), [])
+
+
 def write_script(path, text):
     with open(path, 'w') as f:
         f.write('#!/bin/sh\n' + text)
