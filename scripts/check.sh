@@ -2,7 +2,9 @@
 # Run every test: install what is missing (Debian 12, as root), build with
 # -Werror and run `make check` (unit, fuzz and integration tests with real
 # nginx, lighttpd, Apache and memcached), then the same under ASan/UBSan,
-# then `make distcheck`. .ci/run calls this.
+# then `make distcheck`, then the Debian package job (scripts/deb-test.sh:
+# build, lintian, install, run the installed files, purge). .ci/run calls
+# this.
 #   scripts/check.sh [--quick]   --quick: the -Werror build and make check only
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,5 +45,7 @@ echo "== make distcheck"
 (cd "$top/_build/werror" && make -j"$jobs" distcheck >/dev/null) || {
 	echo "make distcheck failed" >&2; exit 1; }
 echo "distcheck: ok"
+echo "== Debian package: build, lintian, install, serve, purge"
+sh "$top/scripts/deb-test.sh"
 set -- "$1" "$2" "$3" $(summary "$top/_build/sanitizers")
 echo "tests: $(($2 + $4)) passed, $(($3 + $5)) failed"

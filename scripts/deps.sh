@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install what authgw needs to build and test, on Debian 12, when missing.
-# Usage: scripts/deps.sh [build|test|demo]   (default: test)
+# Usage: scripts/deps.sh [build|test|demo|deb]   (default: test)
 set -eu
 
 build="build-essential autoconf automake pkg-config libfcgi-dev
@@ -9,12 +9,19 @@ test="$build sqlite3 python3 nginx-light lighttpd apache2
 libapache2-mod-fcgid spawn-fcgi memcached curl clang libclang-rt-14-dev
 msmtp chromium fail2ban wrk"
 demo="$build nginx-light memcached"
+# The Debian package job (scripts/deb-test.sh): building it, lintian, and
+# running the installed package (systemd for systemd-socket-activate and
+# systemd-analyze, iproute2 for the loopback of its network namespace,
+# msmtp for the packaged mail_command).
+deb="$build debhelper lintian dpkg-dev python3 nginx-light curl msmtp
+systemd iproute2 adduser"
 
 case "${1:-test}" in
 build) want=$build ;;
 test) want=$test ;;
 demo) want=$demo ;;
-*) echo "usage: $0 [build|test|demo]" >&2; exit 64 ;;
+deb) want=$deb ;;
+*) echo "usage: $0 [build|test|demo|deb]" >&2; exit 64 ;;
 esac
 
 missing=""
