@@ -2,6 +2,7 @@
  * authorizer roles, and GET /healthz. */
 #include <string.h>
 
+#include "apitoken.h"
 #include "app.h"
 #include "cache.h"
 #include "http.h"
@@ -10,6 +11,8 @@
 #include "parse.h"
 #include "routes.h"
 #include "routeutil.h"
+#include "seclog.h"
+#include "session.h"
 #include "stats.h"
 #include "store.h"
 #include "util.h"
@@ -100,6 +103,8 @@ user_headers(struct response *resp, const struct session *se,
 		http_resp_header(resp, "Variable-AUTH_ROLE", "%s", se->user.role);
 		http_resp_header(resp, "Variable-AUTH_VERIFIED", "%d",
 		    se->user.verified ? 1 : 0);
+		http_resp_header(resp, "Variable-AUTH_METHOD", "%s",
+		    se->is_token ? "token" : "session");
 		return;
 	}
 	http_resp_header(resp, "X-Auth-User", "%s", se->user.email);
@@ -109,6 +114,80 @@ user_headers(struct response *resp, const struct session *se,
 	http_resp_header(resp, "X-Auth-Verified", "%d", se->user.verified ? 1 : 0);
 	http_resp_header(resp, "X-Auth-Source", "%s",
 	    src == SOURCE_CACHE ? "cache" : "db");
+	http_resp_header(resp, "X-Auth-Method", "%s",
+	    se->is_token ? "token" : "session");
+}
+
+/*
+ * A refused request that carried credentials for authgw in Authorization
+ * (Basic, or Bearer with an "agw_" token): 401 asking for Basic, never a
+ * redirect to a login page a script cannot use (SPEC 5).
+ */
+static void
+deny_basic(const struct request *req, struct response *resp)
+{
+	http_resp_header(resp, "WWW-Authenticate", "Basic realm=\"authgw\"");
+	http_resp_error(req, resp, 401, "API token refused");
+}
+
+/* 1 if the Basic user (a, alen) is the address b, as login compares. */
+static int
+email_equal(const char *a, size_t alen, const char *b)
+{
+	char	 in[UTIL_EMAIL_MAX + 1], norm[UTIL_EMAIL_MAX + 1];
+
+	if (alen >= sizeof(in))
+		return 0;
+	memcpy(in, a, alen);
+	in[alen] = '\0';
+	return util_email_normalize(in, norm, sizeof(norm)) == 0 &&
+	    strcmp(norm, b) == 0;
+}
+
+/*
+ * Without a live session cookie, an API token in Authorization decides
+ * (SPEC 4): *claimed is 1 when Authorization holds credentials meant for
+ * authgw (any other is the application's own, and ignored). SESSION_OK
+ * with se filled for a live token (of the Basic user, for Basic).
+ */
+static enum session_rc
+check_token(struct app *app, const struct request *req, struct session *se,
+    enum session_source *src, int *claimed)
+{
+	const char		*hdr = http_param(req, "HTTP_AUTHORIZATION");
+	struct parse_authz	 az;
+	unsigned char		 hash[CRYPTO_SHA256_LEN];
+	char			 text[APITOKEN_TEXT_LEN];
+	enum session_rc		 rc = SESSION_NONE;
+	int			 flags = SESSION_CHECK_TOKEN;
+
+	*claimed = 0;
+	if (hdr == NULL)
+		return SESSION_NONE;
+	parse_authorization(hdr, strlen(hdr), &az);
+	if (az.kind == PARSE_AUTHZ_NONE)
+		return SESSION_NONE;
+	*claimed = 1;
+	/* An account password in Basic (no prefix) is never checked. */
+	if (!az.ok || az.tlen != APITOKEN_TEXT_LEN - PARSE_TOKEN_PREFIX_LEN)
+		goto out;
+	memcpy(text, PARSE_TOKEN_PREFIX, PARSE_TOKEN_PREFIX_LEN);
+	memcpy(text + PARSE_TOKEN_PREFIX_LEN, az.token, az.tlen);
+	if (apitoken_hash(text, sizeof(text), hash) == -1)
+		goto out;
+	if (routeutil_is_passive(req))
+		flags |= SESSION_CHECK_PASSIVE;
+	rc = session_check(app, hash, flags, se, src);
+	/* Basic names the token's user: another user's token is refused. */
+	if (rc == SESSION_OK && az.kind == PARSE_AUTHZ_BASIC &&
+	    !email_equal(az.user, az.ulen, se->user.email))
+		rc = SESSION_NONE;
+out:
+	if (rc == SESSION_NONE)
+		seclog(SECLOG_TOKEN_REFUSED, req->remote_addr, NULL, req->route);
+	crypto_cleanse(&az, sizeof(az));
+	crypto_cleanse(text, sizeof(text));
+	return rc;
 }
 
 /* 401 (or 302 for a browser) pointing at the login page with next. */
@@ -137,7 +216,9 @@ deny_login(struct app *app, const struct request *req, struct response *resp,
  * Seconds nginx may keep a success for se, at most n: while the next
  * check that reaches authgw still finds the session alive and, when it is
  * due, extends it (a cached success is never extended, and nginx counts
- * whole seconds: an entry of n lives up to n + 1).
+ * whole seconds: an entry of n lives up to n + 1). An API token: while it
+ * has not expired (a cached success writes no last_used, which is only
+ * ever a hint).
  */
 static int64_t
 check_keep(const struct app *app, const struct session *se, int64_t now,
@@ -145,6 +226,11 @@ check_keep(const struct app *app, const struct session *se, int64_t now,
 {
 	int64_t	 end = se->expires, half;
 
+	if (se->is_token) {
+		if (end - now - 1 < n)
+			n = end - now - 1;
+		return n > 0 ? n : 0;
+	}
 	if (se->created + app->policy.max_lifetime < end)
 		end = se->created + app->policy.max_lifetime;
 	half = (app->policy.lifetime + 1) / 2;
@@ -163,8 +249,10 @@ check_keep(const struct app *app, const struct session *se, int64_t now,
  * judged (parse_cookie_unambiguous), QUERY_STRING came once (a
  * `fastcgi_param QUERY_STRING` after the include would be judged while
  * nginx keys by $args), and neither it nor Authorization has a '|' to
- * shift the key's parts. Never kept either: a passive check (it must not
- * stand for an active one). N = 0: no header at all.
+ * shift the key's parts. A success decided by an API token may have no
+ * cookie at all (no cookie keys as an empty one, and finds none again).
+ * Never kept either: a passive check (it must not stand for an active
+ * one). N = 0: no header at all.
  */
 static void
 check_cacheable(const struct app *app, const struct request *req,
@@ -182,8 +270,8 @@ check_cacheable(const struct app *app, const struct request *req,
 	}
 	hdr = http_param(req, "HTTP_COOKIE");
 	az = http_param(req, "HTTP_AUTHORIZATION");
-	if (hdr == NULL || !parse_cookie_unambiguous(hdr, strlen(hdr),
-	    app->cfg->cookie_name) ||
+	if ((hdr == NULL && !se->is_token) || (hdr != NULL &&
+	    !parse_cookie_unambiguous(hdr, strlen(hdr), app->cfg->cookie_name)) ||
 	    http_param_count(req, "QUERY_STRING") > 1 ||
 	    (az == NULL && http_param_sent(req, "HTTP_AUTHORIZATION")) ||
 	    (az != NULL && strchr(az, '|') != NULL))
@@ -205,20 +293,28 @@ check_answer(struct app *app, struct request *req, struct response *resp,
 	struct session		 se;
 	const struct session	*passed = NULL;
 	enum session_source	 src;
+	enum session_rc		 rc;
 	int64_t			 t0 = util_mono_usec();
-	int			 browser;
+	int			 browser, claimed = 0;
 
 	stats_inc(app->stats, STAT_CHECKS);
 	/* parse_accepts takes NULL as "no Accept header". */
 	browser = authorizer && parse_accepts(http_param(req, "HTTP_ACCEPT"),
 	    "text/html");
-	switch (routeutil_session_load(app, req, 0, &se, &src, NULL)) {
+	/* A live session cookie decides; without one, an API token. */
+	if ((rc = routeutil_session_load(app, req, 0, &se, &src, NULL)) ==
+	    SESSION_NONE)
+		rc = check_token(app, req, &se, &src, &claimed);
+	switch (rc) {
 	case SESSION_ERROR:
 		http_resp_header(resp, "Retry-After", "5");
 		http_resp_error(req, resp, 503, "session storage unavailable");
 		break;
 	case SESSION_NONE:
-		deny_login(app, req, resp, next, browser);
+		if (claimed)
+			deny_basic(req, resp);
+		else
+			deny_login(app, req, resp, next, browser);
 		break;
 	case SESSION_OK:
 		if (!role_allows(se.user.role, want_role)) {
