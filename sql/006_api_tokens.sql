@@ -2,9 +2,10 @@
 -- handed out once and stored only as the SHA-256 of that whole text (so a
 -- token's hash never equals a session cookie's, the SHA-256 of 32 raw
 -- bytes). last_used is written at most once per half session_lifetime;
--- expires 0 means never. A reset of the user's password, disabling and
--- deletion end them; a password change by the user and "log out
--- everywhere" do not (they are for programs, not browsers).
+-- expires 0 means never. A reset of the user's password (by a link or the
+-- command line), a password set by a verification link and deletion end
+-- them; disabling suspends them (as it does sessions); a password change
+-- by the user and "log out everywhere" keep them (they are for programs).
 CREATE TABLE api_tokens (
 	id		INTEGER PRIMARY KEY,
 	user_id		INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,

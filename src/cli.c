@@ -150,16 +150,26 @@ cmd_user_add(struct cli *c, int argc, char **argv)
 static int
 cmd_user_passwd(struct cli *c, struct user *u)
 {
-	char	 hash[PASSWORD_HASH_MAX];
+	char			 hash[PASSWORD_HASH_MAX];
+	struct store_pwchange	 p = { .user_id = u->id, .gen = u->gen,
+	    .pwhash = hash, .reset_id = 0, .keep = NULL, .mail_to = NULL,
+	    .mail = NULL, .now = util_now(), .admin = 1 };
 
 	if (hash_from_stdin(c, hash, sizeof(hash)) != 0)
 		return EXIT_FAIL;
-	/* The administrator's reset: like a reset link, it ends the API
-	 * tokens too (a password change by the user keeps them). */
-	if (store_user_set_pwhash(c->st, u->id, hash) != STORE_OK ||
-	    session_user_changed(&c->app, u->id, 1) != SESSION_OK ||
-	    apitoken_end_user(&c->app, u->id) != SESSION_OK)
+
+	/* The administrator's reset: like a reset link, in one unit of work
+	 * it ends every session and API token of the user (a password
+	 * change by the user keeps the tokens). */
+	switch (session_password_set(&c->app, &p)) {
+	case STORE_OK:
+		break;
+	case STORE_CONFLICT:
+		return fail("%s: the account changed meanwhile: try again",
+		    u->email);
+	default:
 		return fail("%s: database error", u->email);
+	}
 	printf("password changed for %s; sessions and API tokens ended\n",
 	    u->email);
 	return 0;

@@ -66,6 +66,31 @@ check_role_query(const struct request *req, const char **want,
 }
 
 /*
+ * ?mfa=1 (SPEC 9): *want 1 when given; absent 0. Any other value, or the
+ * parameter given twice, is -1 with *why (a 400, like a bad role).
+ */
+static int
+check_mfa_query(const struct request *req, int *want, const char **why)
+{
+	const char	*v;
+	size_t		 vlen;
+
+	*want = 0;
+	if ((v = fields_get(&req->qs, "mfa", &vlen)) == NULL)
+		return 0;
+	if (fields_count(&req->qs, "mfa") != 1) {
+		*why = "mfa given more than once";
+		return -1;
+	}
+	if (vlen != 1 || v[0] != '1') {
+		*why = "mfa: 1 or nothing";
+		return -1;
+	}
+	*want = 1;
+	return 0;
+}
+
+/*
  * The role an authorizer request requires: AUTHGW_ROLE, set by the web
  * server's configuration. Unset: *want is NULL. "user" or "admin": *want
  * is it. Anything else, "" included, is the operator's mistake: logged,
@@ -140,8 +165,9 @@ email_equal(const char *a, size_t alen, const char *b)
 		return 0;
 	memcpy(in, a, alen);
 	in[alen] = '\0';
+	/* Login finds the address without regard to ASCII case. */
 	return util_email_normalize(in, norm, sizeof(norm)) == 0 &&
-	    strcmp(norm, b) == 0;
+	    util_strcaseeq(norm, strlen(norm), b);
 }
 
 /*
@@ -248,7 +274,8 @@ check_keep(const struct app *app, const struct session *se, int64_t now,
  * (doc/design.md, "Micro-cache"): nginx's $cookie_NAME is the very cookie
  * judged (parse_cookie_unambiguous), QUERY_STRING came once (a
  * `fastcgi_param QUERY_STRING` after the include would be judged while
- * nginx keys by $args), and neither it nor Authorization has a '|' to
+ * nginx keys by $args), nor Authorization (nginx keys by the first, authgw
+ * judges the last), and neither it nor Authorization has a '|' to
  * shift the key's parts. A success decided by an API token may have no
  * cookie at all (no cookie keys as an empty one, and finds none again).
  * Never kept either: a passive check (it must not stand for an active
@@ -273,6 +300,7 @@ check_cacheable(const struct app *app, const struct request *req,
 	if ((hdr == NULL && !se->is_token) || (hdr != NULL &&
 	    !parse_cookie_unambiguous(hdr, strlen(hdr), app->cfg->cookie_name)) ||
 	    http_param_count(req, "QUERY_STRING") > 1 ||
+	    http_param_count(req, "HTTP_AUTHORIZATION") > 1 ||
 	    (az == NULL && http_param_sent(req, "HTTP_AUTHORIZATION")) ||
 	    (az != NULL && strchr(az, '|') != NULL))
 		n = 0;
@@ -288,7 +316,7 @@ check_cacheable(const struct app *app, const struct request *req,
  */
 static void
 check_answer(struct app *app, struct request *req, struct response *resp,
-    const char *want_role, const char *next, int authorizer)
+    const char *want_role, int want_mfa, const char *next, int authorizer)
 {
 	struct session		 se;
 	const struct session	*passed = NULL;
@@ -319,6 +347,12 @@ check_answer(struct app *app, struct request *req, struct response *resp,
 	case SESSION_OK:
 		if (!role_allows(se.user.role, want_role)) {
 			http_resp_error(req, resp, 403, "role not allowed");
+			break;
+		}
+		/* No session is made with a second factor yet (TOTP, SPEC
+		 * 9, is to come), and an API token never is one. */
+		if (want_mfa) {
+			http_resp_error(req, resp, 403, "second factor required");
 			break;
 		}
 		user_headers(resp, &se, src, authorizer);
@@ -357,14 +391,16 @@ void
 route_check(struct app *app, struct request *req, struct response *resp)
 {
 	const char	*want, *why;
+	int		 mfa;
 
 	req->wants_json = 1;	/* small error bodies: nginx drops them */
-	if (check_role_query(req, &want, &why) == -1) {
+	if (check_role_query(req, &want, &why) == -1 ||
+	    check_mfa_query(req, &mfa, &why) == -1) {
 		check_cacheable(app, req, resp, NULL);
 		http_resp_error(req, resp, 400, why);
 		return;
 	}
-	check_answer(app, req, resp, want, check_next(app, req), 0);
+	check_answer(app, req, resp, want, mfa, check_next(app, req), 0);
 }
 
 void
@@ -378,7 +414,8 @@ route_authorize(struct app *app, struct request *req, struct response *resp)
 		http_resp_error(req, resp, 500, "server misconfigured");
 		return;
 	}
-	check_answer(app, req, resp, want, http_param(req, "REQUEST_URI"), 1);
+	check_answer(app, req, resp, want, 0, http_param(req, "REQUEST_URI"),
+	    1);
 }
 
 void

@@ -13,10 +13,12 @@
 #include "http.h"
 #include "json.h"
 #include "log.h"
+#include "mail.h"
 #include "parse.h"
 #include "routes.h"
 #include "routeutil.h"
 #include "session.h"
+#include "stats.h"
 #include "store.h"
 #include "template.h"
 #include "util.h"
@@ -236,6 +238,29 @@ tokens_expires_in(const struct request *req, int64_t *out)
 	return util_parse_int64(v, strlen(v), 1, TOKENS_TTL_MAX, out);
 }
 
+/*
+ * Tell the owner a token was made (a stolen session can make one that
+ * outlives it): a notice with the link to /tokens, through the outbox.
+ */
+static void
+tokens_notice(struct app *app, const struct request *req,
+    const struct session *se)
+{
+	struct store	*st = app_store(app);
+	struct buf	 link = { 0 }, msg = { 0 };
+
+	if (st != NULL && buf_printf(&link, "%s%s/tokens", app->cfg->base_url,
+	    app->cfg->prefix) == 0 && mail_compose(app->cfg,
+	    MAIL_TOKEN_CREATED, se->user.email, link.data, req->now, &msg) == 0 &&
+	    store_outbox_add(st, se->user.email, msg.data, req->now) == STORE_OK)
+		stats_inc(app->stats, STAT_MAILS_QUEUED);
+	else
+		log_warn("user %lld: API token made, its notice not queued",
+		    (long long)se->user.id);
+	buf_free(&link);
+	buf_free(&msg);
+}
+
 void
 route_tokens_post(struct app *app, struct request *req, struct response *resp)
 {
@@ -248,6 +273,13 @@ route_tokens_post(struct app *app, struct request *req, struct response *resp)
 
 	if (tokens_session(app, req, resp, &se, hash) == -1)
 		return;
+	/* A first registrant who never owned the address must not keep
+	 * a way in after the owner claims it. */
+	if (!se.user.verified) {
+		tokens_refuse(app, req, resp, &se, 403, "verify your address "
+		    "first");
+		return;
+	}
 	if (name == NULL || fields_count(&req->form, "name") != 1 ||
 	    !apitoken_name_ok(name, strlen(name))) {
 		tokens_refuse(app, req, resp, &se, 400,
@@ -275,6 +307,7 @@ route_tokens_post(struct app *app, struct request *req, struct response *resp)
 		http_resp_error(req, resp, 503, "storage unavailable");
 		return;
 	}
+	tokens_notice(app, req, &se);
 	if (tokens_html(req)) {
 		tokens_page(app, req, resp, &se, 201, text, NULL);
 	} else {

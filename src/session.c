@@ -321,8 +321,12 @@ session_user_changed(struct app *app, int64_t user_id, int end_sessions)
 	 * "log out everywhere" is for browsers). Collected after the change:
 	 * a token loaded before it is among them. */
 	if (store_token_hashes(st, user_id, 0, session_hashes_collect, &hs) !=
-	    STORE_OK || hs.failed)
+	    STORE_OK || hs.failed) {
+		/* The sessions changed (or ended) already: what was
+		 * collected leaves every tier, and the answer is an error. */
+		(void)session_hashes_drop(app, user_id, &hs);
 		goto out;
+	}
 	if (session_hashes_drop(app, user_id, &hs) == -1)
 		goto out;
 	rc = SESSION_OK;

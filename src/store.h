@@ -216,10 +216,12 @@ enum store_rc	 store_verify_find(struct store *,
  * unexpired at now and its user enabled (else STORE_NOTFOUND: used
  * concurrently, expired or disabled since) and the user's generation is
  * still v->user.gen (else STORE_CONFLICT: a new password or "log out
- * everywhere" came meanwhile). Anything but STORE_OK writes nothing.
+ * everywhere" came meanwhile). A link that sets a password also ends
+ * every API token of the user, each passed to cb first (it must accept
+ * every one). Anything but STORE_OK writes nothing.
  */
 enum store_rc	 store_verify_use(struct store *, const struct store_verify *v,
-		    int64_t now);
+		    int64_t now, store_session_cb cb, void *arg);
 
 /*
  * A password-reset link (its hash) for user_id, made under the user's
@@ -257,14 +259,16 @@ struct store_pwchange {
 	int64_t			 reset_id;	/* the link used, or 0 */
 	const unsigned char	*keep;	/* the session that stays, or NULL */
 	const char		*mail_to;	/* the notice, queued with it */
-	const char		*mail;
+	const char		*mail;		/* NULL: none */
 	int64_t			 now;
+	int			 admin;	/* the command line: a disabled
+					   account too */
 };
 
 /*
  * Set a new password in one unit of work: spend the reset link p->reset_id
  * if there is one (STORE_NOTFOUND when it is used or expired), then only
- * while the user is enabled (else STORE_NOTFOUND) with generation p->gen
+ * while the user is enabled or p->admin (else STORE_NOTFOUND) with generation p->gen
  * (else STORE_CONFLICT) and, with p->keep, while that session of the user
  * still exists (else STORE_NOTFOUND): the password is set (the generation
  * moves: logins in flight create no session), every session of the user
@@ -329,8 +333,9 @@ struct store_token {
 /*
  * Add an API token (its hash) for user_id, in one unit of work: only while
  * the user is enabled and, with session (a session token hash, or NULL),
- * while that session of the user still exists (else STORE_NOTFOUND: a
- * reset or disabling came first), and while the user holds fewer than max
+ * while that session of the user still exists and the address is verified
+ * (else STORE_NOTFOUND: a reset or disabling came first, or an unverified
+ * first registrant), and while the user holds fewer than max
  * tokens (else STORE_CONFLICT). expires 0: never. *id gets its id.
  */
 enum store_rc	 store_token_add(struct store *,

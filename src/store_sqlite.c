@@ -278,9 +278,9 @@ static const char *const sql_text[SQL__COUNT] = {
 	 * user exists (a reset ends it in the same unit of work). */
 	[SQL_TOKEN_ADD] = "INSERT INTO api_tokens (user_id, token_hash, name, "
 	    "created, expires) SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 "
-	    "FROM users WHERE id = ?1 AND disabled = 0) AND (?6 IS NULL OR "
-	    "EXISTS (SELECT 1 FROM sessions WHERE token_hash = ?6 AND "
-	    "user_id = ?1))",
+	    "FROM users WHERE id = ?1 AND disabled = 0 AND (?6 IS NULL OR "
+	    "verified = 1)) AND (?6 IS NULL OR EXISTS (SELECT 1 FROM sessions "
+	    "WHERE token_hash = ?6 AND user_id = ?1))",
 	[SQL_TOKEN_GET] = "SELECT " TOKEN_COLS " FROM api_tokens t "
 	    "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
 	[SQL_TOKEN_TOUCH] = "UPDATE api_tokens SET last_used = ? "
@@ -891,6 +891,8 @@ strict_each(const struct session *se, void *arg)
 
 static enum store_rc	token_rows(struct store *, int64_t, store_session_cb,
 			    void *);
+static enum store_rc	token_end(struct store *, int64_t, store_session_cb,
+			    void *);
 
 /* The user and every session of theirs in one unit of work; see store.h. */
 enum store_rc
@@ -1419,7 +1421,8 @@ verify_claim(struct store *st, int64_t id, int64_t user_id, int64_t gen,
 }
 
 enum store_rc
-store_verify_use(struct store *st, const struct store_verify *v, int64_t now)
+store_verify_use(struct store *st, const struct store_verify *v, int64_t now,
+    store_session_cb cb, void *arg)
 {
 	sqlite3_stmt	*s;
 	enum store_rc	 rc;
@@ -1430,9 +1433,12 @@ store_verify_use(struct store *st, const struct store_verify *v, int64_t now)
 	    STORE_OK)
 		goto fail;
 	rc = STORE_ERROR;
+	/* A password set by the link is the owner's claim: API tokens made
+	 * before it (by whoever knew the earlier one) end with it. */
 	if (store_user_set_verified(st, v->user.id, 1) != STORE_OK ||
 	    (v->pwhash[0] != '\0' &&
-	    store_user_set_pwhash(st, v->user.id, v->pwhash) != STORE_OK))
+	    (store_user_set_pwhash(st, v->user.id, v->pwhash) != STORE_OK ||
+	    token_end(st, v->user.id, cb, arg) != STORE_OK)))
 		goto fail;
 	/* Every other link of the user dies, with its pending password. */
 	if ((s = stmt_get(st, SQL_VERIFY_RETIRE)) == NULL)
@@ -1677,13 +1683,15 @@ token_rows(struct store *st, int64_t user_id, store_session_cb cb, void *arg)
 	return STORE_OK;
 }
 
-/* Inside a unit of work: every token of the user to cb, then deleted. */
+/* Inside a unit of work: every token of the user to cb (if not NULL),
+ * then deleted. */
 static enum store_rc
 token_end(struct store *st, int64_t user_id, store_session_cb cb, void *arg)
 {
 	struct strict_cb	 s = { cb, arg, 0 };
 
-	if (token_rows(st, user_id, strict_each, &s) != STORE_OK || s.failed)
+	if (cb != NULL && (token_rows(st, user_id, strict_each, &s) !=
+	    STORE_OK || s.failed))
 		return STORE_ERROR;
 	return exec_int(st, SQL_TOKEN_DEL_USER, user_id, NULL);
 }
@@ -1782,7 +1790,7 @@ pwchange_check(struct store *st, const struct store_pwchange *p)
 	if ((rc = step_row(st, s, "user state", fill_verify_user, &vu)) !=
 	    STORE_OK)
 		return rc;
-	if (vu.disabled)
+	if (vu.disabled && !p->admin)
 		return STORE_NOTFOUND;
 	if (vu.gen != p->gen)
 		return STORE_CONFLICT;
@@ -1878,7 +1886,8 @@ store_password_set(struct store *st, const struct store_pwchange *p,
 	if (pwchange_end_sessions(st, p, cb, arg) != STORE_OK ||
 	    (p->keep == NULL && token_end(st, p->user_id, cb, arg) !=
 	    STORE_OK) ||
-	    store_outbox_add(st, p->mail_to, p->mail, p->now) != STORE_OK ||
+	    (p->mail != NULL &&
+	    store_outbox_add(st, p->mail_to, p->mail, p->now) != STORE_OK) ||
 	    store_commit(st) != STORE_OK)
 		goto fail;
 	return STORE_OK;
