@@ -7,7 +7,9 @@
 -- them; disabling suspends them (as it does sessions); a password change
 -- by the user and "log out everywhere" keep them (they are for programs).
 CREATE TABLE api_tokens (
-	id		INTEGER PRIMARY KEY,
+	-- AUTOINCREMENT: an id, once revoked, never names a later token
+	-- (a revoke sent twice, or from an old list, must not end another).
+	id		INTEGER PRIMARY KEY AUTOINCREMENT,
 	user_id		INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
 	token_hash	BLOB NOT NULL UNIQUE,
 	name		TEXT NOT NULL,

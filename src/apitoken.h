@@ -18,6 +18,7 @@
 #define APITOKEN_RAW_LEN	32
 #define APITOKEN_TEXT_LEN	(4 + TOKEN_TEXT_LEN(APITOKEN_RAW_LEN))
 #define APITOKEN_PER_USER_MAX	100	/* a user's tokens at most */
+#define APITOKEN_TTL_MAX	(10LL * 365 * 86400)	/* expiry, seconds */
 
 struct app;
 

@@ -334,9 +334,9 @@ cmd_token_add(struct cli *c, int argc, char **argv)
 
 	if (argc == 5 && strcmp(argv[3], "--expires") == 0) {
 		if (util_parse_int64(argv[4], strlen(argv[4]), 1,
-		    INT64_MAX / 2, &expires_in) == -1)
+		    APITOKEN_TTL_MAX, &expires_in) == -1)
 			return usage_error("token add: --expires takes "
-			    "seconds, 1 or more");
+			    "seconds, 1 to 315360000 (ten years)");
 	} else if (argc != 3)
 		return usage_error("token add EMAIL NAME [--expires SECONDS]");
 	if (!apitoken_name_ok(argv[2], strlen(argv[2])))

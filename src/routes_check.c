@@ -155,19 +155,23 @@ deny_basic(const struct request *req, struct response *resp)
 	http_resp_error(req, resp, 401, "API token refused");
 }
 
-/* 1 if the Basic user (a, alen) is the address b, as login compares. */
+/*
+ * 1 if the token se is the Basic user's (arg, a struct parse_authz), as
+ * login finds an address: normalised, ASCII case aside.
+ */
 static int
-email_equal(const char *a, size_t alen, const char *b)
+basic_user_is(const struct session *se, void *arg)
 {
-	char	 in[UTIL_EMAIL_MAX + 1], norm[UTIL_EMAIL_MAX + 1];
+	const struct parse_authz	*az = arg;
+	char				 in[UTIL_EMAIL_MAX + 1];
+	char				 norm[UTIL_EMAIL_MAX + 1];
 
-	if (alen >= sizeof(in))
+	if (az->ulen >= sizeof(in))
 		return 0;
-	memcpy(in, a, alen);
-	in[alen] = '\0';
-	/* Login finds the address without regard to ASCII case. */
+	memcpy(in, az->user, az->ulen);
+	in[az->ulen] = '\0';
 	return util_email_normalize(in, norm, sizeof(norm)) == 0 &&
-	    util_strcaseeq(norm, strlen(norm), b);
+	    util_strcaseeq(norm, strlen(norm), se->user.email);
 }
 
 /*
@@ -188,8 +192,14 @@ check_token(struct app *app, const struct request *req, struct session *se,
 	int			 flags = SESSION_CHECK_TOKEN;
 
 	*claimed = 0;
-	if (hdr == NULL)
+	if (hdr == NULL) {
+		/* Sent, but over HTTP_PARAM_MAX: no token of ours is that
+		 * long, and a client that sent it hears why (Basic). */
+		if ((*claimed = http_param_sent(req, "HTTP_AUTHORIZATION")))
+			seclog(SECLOG_TOKEN_REFUSED, req->remote_addr, NULL,
+			    req->route);
 		return SESSION_NONE;
+	}
 	parse_authorization(hdr, strlen(hdr), &az);
 	if (az.kind == PARSE_AUTHZ_NONE)
 		return SESSION_NONE;
@@ -203,11 +213,10 @@ check_token(struct app *app, const struct request *req, struct session *se,
 		goto out;
 	if (routeutil_is_passive(req))
 		flags |= SESSION_CHECK_PASSIVE;
-	rc = session_check(app, hash, flags, se, src);
-	/* Basic names the token's user: another user's token is refused. */
-	if (rc == SESSION_OK && az.kind == PARSE_AUTHZ_BASIC &&
-	    !email_equal(az.user, az.ulen, se->user.email))
-		rc = SESSION_NONE;
+	/* Basic names the token's user: another user's token is refused,
+	 * before its last_used is written or it is cached. */
+	rc = session_check_for(app, hash, flags, az.kind == PARSE_AUTHZ_BASIC ?
+	    basic_user_is : NULL, &az, se, src);
 out:
 	if (rc == SESSION_NONE)
 		seclog(SECLOG_TOKEN_REFUSED, req->remote_addr, NULL, req->route);

@@ -24,7 +24,6 @@
 #include "util.h"
 
 #define TOKENS_ID_MAX	20	/* digits of an id worth parsing */
-#define TOKENS_TTL_MAX	(10LL * 365 * 86400)	/* expires_in at most */
 
 /* 1 for a browser: HTML asked for, JSON not. */
 static int
@@ -221,7 +220,7 @@ route_tokens_get(struct app *app, struct request *req, struct response *resp)
 	token_list_free(&l);
 }
 
-/* expires_in: absent or "" is 0 (never); else 1..TOKENS_TTL_MAX. */
+/* expires_in: absent or "" is 0 (never); else 1..APITOKEN_TTL_MAX. */
 static int
 tokens_expires_in(const struct request *req, int64_t *out)
 {
@@ -235,7 +234,7 @@ tokens_expires_in(const struct request *req, int64_t *out)
 		return -1;
 	if (v[0] == '\0')
 		return 0;
-	return util_parse_int64(v, strlen(v), 1, TOKENS_TTL_MAX, out);
+	return util_parse_int64(v, strlen(v), 1, APITOKEN_TTL_MAX, out);
 }
 
 /*

@@ -229,6 +229,14 @@ enum session_rc
 session_check(struct app *app, const unsigned char hash[CRYPTO_SHA256_LEN],
     int flags, struct session *out, enum session_source *src)
 {
+	return session_check_for(app, hash, flags, NULL, NULL, out, src);
+}
+
+enum session_rc
+session_check_for(struct app *app, const unsigned char hash[CRYPTO_SHA256_LEN],
+    int flags, session_accept_fn accept, void *arg, struct session *out,
+    enum session_source *src)
+{
 	struct cache	*cache = app_cache(app);
 	struct store	*st = NULL;
 	int64_t		 now = util_now();
@@ -259,6 +267,9 @@ session_check(struct app *app, const unsigned char hash[CRYPTO_SHA256_LEN],
 	}
 	if (!session_alive(app, out, now))
 		return SESSION_NONE;	/* dead rows go at the next purge */
+	/* Refused by the caller: nothing written, nothing cached. */
+	if (accept != NULL && !accept(out, arg))
+		return SESSION_NONE;
 	if ((rc = session_renew(app, &st, hash, now,
 	    (flags & SESSION_CHECK_PASSIVE) != 0, out, src, &put)) !=
 	    SESSION_OK)

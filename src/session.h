@@ -78,6 +78,17 @@ enum session_rc	 session_check(struct app *,
 		    struct session *out, enum session_source *src);
 
 /*
+ * session_check, with one more condition: accept(se, arg) is asked about
+ * a live session (or token) before anything is written or cached, and
+ * a 0 answers SESSION_NONE (e.g. the Basic user is not the token's).
+ */
+typedef int	(*session_accept_fn)(const struct session *, void *);
+enum session_rc	 session_check_for(struct app *,
+		    const unsigned char hash[CRYPTO_SHA256_LEN], int flags,
+		    session_accept_fn accept, void *arg, struct session *out,
+		    enum session_source *src);
+
+/*
  * Test hook: called by session_check after it loaded a session from the
  * store and before it caches it, the critical point of a refill racing an
  * invalidation. NULL outside tests.
