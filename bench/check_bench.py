@@ -19,6 +19,9 @@ only what auth_request talks to, and authgw's configuration, change:
                                  authorizer, and the baseline of the ratios
   authgw-mc      GET /private/   authgw, memcached configured (host table
                                  in front of it)
+  authgw-token   GET /private/   the authgw-mc authgw, with an API token as
+                                 `Authorization: Bearer` instead of the
+                                 cookie; ratio to authgw-mc (target >= 0.9)
   authgw-local   GET /private/   authgw, no memcached (host table, SQLite)
   authgw-mc-down GET /private/   authgw, memcached configured but down
   authgw-sqlite  GET /private/   authgw, every cache off (SQLite per check)
@@ -160,8 +163,9 @@ def server_version(name):
 def wrk(url, seconds, conns, cookie=None, lua=None):
     """One wrk run; requests/s, p50 and p99 (microseconds), non-2xx."""
     argv = ['wrk', '-t1', '-c%d' % conns, '-d%ds' % seconds, '--latency']
-    if cookie:
-        argv += ['-H', 'Cookie: ' + cookie]
+    if cookie:      # a cookie's value, or a whole header line
+        argv += ['-H', cookie if cookie.startswith('Authorization: ')
+                 else 'Cookie: ' + cookie]
     if lua:
         argv += ['-s', lua]
     out = subprocess.run(argv + [url], capture_output=True, text=True,
@@ -384,7 +388,8 @@ class Bench:
     A group brings its own baseline; one shared by several groups (trivial)
     is set up and measured once."""
 
-    CHECKS = ('nginx-204', 'trivial', 'authgw-mc', 'authgw-local',
+    CHECKS = ('nginx-204', 'trivial', 'authgw-mc', 'authgw-token',
+              'authgw-local',
               'authgw-mc-down', 'authgw-sqlite', 'login-429', 'login-ok')
     MICROCACHE = ('nginx-204', 'trivial', 'authgw-mc', 'authgw-microcache')
     LIGHTTPD = ('lighttpd-static', 'lighttpd-trivial', 'lighttpd-authgw')
@@ -602,6 +607,14 @@ class Bench:
                                              'password': 'wrong password'})
         self.targets['login-429'] = (self.mc_base + '/auth/login', None,
                                      wrong, a.connections)
+        # The same authgw as authgw-mc, an API token instead of the cookie.
+        ag = self.authgws['authgw-mc']
+        r = ag.cli('token', 'add', USER, 'bench')
+        if r.returncode != 0:
+            sys.exit('token add: %s' % r.stderr)
+        self.targets['authgw-token'] = (
+            self.mc_base + '/private/',
+            'Authorization: Bearer ' + r.stdout.strip(), None, a.connections)
         self.check('authgw-local')
         self.check('authgw-mc-down',
                    memcached='127.0.0.1:%d' % harness.free_port())
@@ -846,6 +859,7 @@ class Bench:
               % (r['login-429']['rps'] / r['authgw-mc']['rps'],
                  ok['rps'] * (ok['requests'] - ok['non2xx'])
                  / max(ok['requests'], 1), hash_bound(a.workers)[0]))
+        self.verdict('authgw-token', 'authgw-mc', 0.9)
 
     def flood_totals(self):
         tot = {'status': {}, 'by_kind': {}, 'took': {}, 'unanswered': 0,

@@ -227,7 +227,16 @@ http_flow() {
 	    fail "GET /auth/check: $st $(header x-auth-user)"
 	st=$(http /auth/check -H 'Cookie: authgw_sid=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')
 	[ "$st" = 401 ] || fail "GET /auth/check with a forged cookie: $st"
-	say "nginx with /etc/nginx/snippets/authgw.conf: 302 to the login page, login, 200 signed in"
+	# An API token made with the installed command line (as root).
+	tok=$(authgw token add admin@example.org deb-test 2>"$tmp/cli.log") ||
+	    fail "authgw token add: $(cat "$tmp/cli.log")"
+	st=$(http /private/ -H "Authorization: Bearer $tok")
+	[ "$st" = 200 ] || fail "GET /private/ with the token: $st"
+	st=$(http /private/ -H 'Accept: text/html' \
+	    -H 'Authorization: Bearer agw_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')
+	[ "$st" = 401 ] && [ -n "$(header www-authenticate)" ] ||
+	    fail "GET /private/ with an unknown token: $st (want 401 + WWW-Authenticate)"
+	say "nginx with /etc/nginx/snippets/authgw.conf: 302 to the login page, login, 200 signed in, API token"
 }
 
 mail_flow() {

@@ -3,7 +3,11 @@
 #include "cacheentry.h"
 #include "util.h"
 
+/* The first field: the entry's version, "s3" for a session and "t3" for
+ * an API token in a session's shape (a check of one kind never accepts
+ * the other). */
 #define CACHEENTRY_VERSION	"s3"
+#define CACHEENTRY_VERSION_TOKEN	"t3"
 #define CACHEENTRY_FIELDS	13
 #define CACHEENTRY_TAG_LEN	43	/* base64url of an HMAC-SHA256 */
 
@@ -32,8 +36,9 @@ cacheentry_encode(const struct session *se, uint64_t gen,
 	crypto_hex(se->token_hash, sizeof(se->token_hash), hex);
 	if (gen > INT64_MAX)
 		return -1;
-	if (buf_printf(out, CACHEENTRY_VERSION "\t%s\t%lld\t%lld\t%s\t%lld\t"
-	    "%lld\t%lld\t%lld\t%s\t%d\t%d\t%s", hex, (long long)gen,
+	if (buf_printf(out, "%s\t%s\t%lld\t%lld\t%s\t%lld\t"
+	    "%lld\t%lld\t%lld\t%s\t%d\t%d\t%s", se->is_token ?
+	    CACHEENTRY_VERSION_TOKEN : CACHEENTRY_VERSION, hex, (long long)gen,
 	    (long long)se->id, se->public_id,
 	    (long long)se->created, (long long)se->expires,
 	    (long long)se->last_seen, (long long)se->user.id, se->user.role,
@@ -113,7 +118,8 @@ cacheentry_decode(const char *p, size_t len,
 			flen[i] = (size_t)(end - p);
 		}
 	}
-	if (flen[0] != 2 || memcmp(f[0], CACHEENTRY_VERSION, 2) != 0 ||
+	if (flen[0] != 2 || (memcmp(f[0], CACHEENTRY_VERSION, 2) != 0 &&
+	    memcmp(f[0], CACHEENTRY_VERSION_TOKEN, 2) != 0) ||
 	    flen[1] != 2 * CRYPTO_SHA256_LEN)
 		return -1;
 	for (i = 0; i < CRYPTO_SHA256_LEN; i++) {
@@ -125,6 +131,7 @@ cacheentry_decode(const char *p, size_t len,
 	if (!crypto_memeq(h, hash, sizeof(h)))
 		return -1;	/* misplaced or forged: authenticates no one */
 	memset(se, 0, sizeof(*se));
+	se->is_token = f[0][0] == CACHEENTRY_VERSION_TOKEN[0];
 	memcpy(se->token_hash, h, sizeof(h));
 	if (field_int(f[2], flen[2], 0, INT64_MAX, &g) == -1 ||
 	    field_int(f[3], flen[3], 1, INT64_MAX, &se->id) == -1 ||

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "apitoken.h"
 #include "app.h"
 #include "cli.h"
 #include "config.h"
@@ -149,14 +150,28 @@ cmd_user_add(struct cli *c, int argc, char **argv)
 static int
 cmd_user_passwd(struct cli *c, struct user *u)
 {
-	char	 hash[PASSWORD_HASH_MAX];
+	char			 hash[PASSWORD_HASH_MAX];
+	struct store_pwchange	 p = { .user_id = u->id, .gen = u->gen,
+	    .pwhash = hash, .reset_id = 0, .keep = NULL, .mail_to = NULL,
+	    .mail = NULL, .now = util_now(), .admin = 1 };
 
 	if (hash_from_stdin(c, hash, sizeof(hash)) != 0)
 		return EXIT_FAIL;
-	if (store_user_set_pwhash(c->st, u->id, hash) != STORE_OK ||
-	    session_user_changed(&c->app, u->id, 1) != SESSION_OK)
+
+	/* The administrator's reset: like a reset link, in one unit of work
+	 * it ends every session and API token of the user (a password
+	 * change by the user keeps the tokens). */
+	switch (session_password_set(&c->app, &p)) {
+	case STORE_OK:
+		break;
+	case STORE_CONFLICT:
+		return fail("%s: the account changed meanwhile: try again",
+		    u->email);
+	default:
 		return fail("%s: database error", u->email);
-	printf("password changed for %s; sessions ended\n", u->email);
+	}
+	printf("password changed for %s; sessions and API tokens ended\n",
+	    u->email);
 	return 0;
 }
 
@@ -287,6 +302,98 @@ cmd_session(struct cli *c, int argc, char **argv)
 	    "session purge");
 }
 
+static int
+print_token(const struct store_token *t, void *arg)
+{
+	char	 created[32], used[32], expires[32], name[160];
+
+	(void)arg;
+	fmt_time(t->created, created, sizeof(created));
+	if (t->last_used != 0)
+		fmt_time(t->last_used, used, sizeof(used));
+	else
+		(void)util_strlcpy(used, "never", sizeof(used));
+	if (t->expires != 0)
+		fmt_time(t->expires, expires, sizeof(expires));
+	else
+		(void)util_strlcpy(expires, "never", sizeof(expires));
+	printf("%lld\t%s\t%s\t%s\t%s\t%s\n", (long long)t->id, t->email,
+	    log_escape(t->name, strlen(t->name), name, sizeof(name)), created,
+	    used, expires);
+	return 0;
+}
+
+/* token add EMAIL NAME [--expires SECONDS] */
+static int
+cmd_token_add(struct cli *c, int argc, char **argv)
+{
+	struct user	 u;
+	char		 text[APITOKEN_TEXT_LEN + 1];
+	int64_t		 expires_in = 0, id;
+	enum store_rc	 rc;
+
+	if (argc == 5 && strcmp(argv[3], "--expires") == 0) {
+		if (util_parse_int64(argv[4], strlen(argv[4]), 1,
+		    APITOKEN_TTL_MAX, &expires_in) == -1)
+			return usage_error("token add: --expires takes "
+			    "seconds, 1 to 315360000 (ten years)");
+	} else if (argc != 3)
+		return usage_error("token add EMAIL NAME [--expires SECONDS]");
+	if (!apitoken_name_ok(argv[2], strlen(argv[2])))
+		return usage_error("token add: NAME is 1 to 64 bytes without "
+		    "control characters");
+	if (find_user(c, argv[1], &u) != 0)
+		return EXIT_FAIL;
+	rc = apitoken_create(&c->app, u.id, argv[2], expires_in, NULL, text,
+	    sizeof(text), &id);
+	if (rc == STORE_CONFLICT)
+		return fail("%s: already holds %d API tokens: revoke one first",
+		    u.email, APITOKEN_PER_USER_MAX);
+	if (rc == STORE_NOTFOUND)
+		return fail("%s: account disabled", u.email);
+	if (rc != STORE_OK)
+		return fail("%s: database error", u.email);
+	/* The token alone on stdout, for a script; what it is on stderr. */
+	printf("%s\n", text);
+	fprintf(stderr, "API token %lld for %s; it is not shown again\n",
+	    (long long)id, u.email);
+	crypto_cleanse(text, sizeof(text));
+	return 0;
+}
+
+static int
+cmd_token(struct cli *c, int argc, char **argv)
+{
+	struct user	 u;
+	int64_t		 id;
+
+	if (argc >= 1 && strcmp(argv[0], "add") == 0)
+		return cmd_token_add(c, argc, argv);
+	if (argc >= 1 && strcmp(argv[0], "list") == 0 && argc <= 2) {
+		if (argc == 2 && find_user(c, argv[1], &u) != 0)
+			return EXIT_FAIL;
+		return store_token_each(c->st, argc == 2 ? u.id : 0,
+		    print_token, NULL) == STORE_OK ? 0 :
+		    fail("%s", "database error");
+	}
+	if (argc == 2 && strcmp(argv[0], "revoke") == 0) {
+		if (util_parse_int64(argv[1], strlen(argv[1]), 1, INT64_MAX,
+		    &id) == -1)
+			return usage_error("token revoke: ID is a number");
+		switch (apitoken_revoke(&c->app, id, 0)) {
+		case SESSION_OK:
+			printf("API token %lld revoked\n", (long long)id);
+			return 0;
+		case SESSION_NONE:
+			return fail("API token %lld: not found", (long long)id);
+		default:
+			return fail("%s", "database error");
+		}
+	}
+	return usage_error("token add EMAIL NAME [--expires SECONDS] | "
+	    "token list [EMAIL] | token revoke ID");
+}
+
 int
 cli_run(struct config *cfg, int argc, char **argv)
 {
@@ -317,7 +424,7 @@ cli_run(struct config *cfg, int argc, char **argv)
 		if (argc != 2 || strcmp(argv[1], "migrate") != 0)
 			return usage_error("db migrate");
 	} else if (strcmp(argv[0], "user") != 0 &&
-	    strcmp(argv[0], "session") != 0)
+	    strcmp(argv[0], "session") != 0 && strcmp(argv[0], "token") != 0)
 		return usage_error("unknown command");
 	if ((c.st = store_open(cfg->database, 1, err, sizeof(err))) == NULL)
 		return fail("%s", err);
@@ -328,6 +435,8 @@ cli_run(struct config *cfg, int argc, char **argv)
 		rc = 0;
 	} else if (strcmp(argv[0], "user") == 0)
 		rc = cmd_user(&c, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "token") == 0)
+		rc = cmd_token(&c, argc - 1, argv + 1);
 	else
 		rc = cmd_session(&c, argc - 1, argv + 1);
 	app_free(&c.app);	/* closes the store too */

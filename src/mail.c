@@ -29,6 +29,7 @@ static const char *const subjects[] = {
 	[MAIL_RESET] = "Reset your password",
 	[MAIL_PASSWORD_CHANGED] = "Your password was changed",
 	[MAIL_NEW_LOGIN] = "New sign-in to your account",
+	[MAIL_TOKEN_CREATED] = "A new API token for your account",
 };
 static const char *const templates[] = {
 	[MAIL_VERIFY] = "mail_verify.txt",
@@ -36,6 +37,7 @@ static const char *const templates[] = {
 	[MAIL_RESET] = "mail_reset.txt",
 	[MAIL_PASSWORD_CHANGED] = "mail_password_changed.txt",
 	[MAIL_NEW_LOGIN] = "mail_new_login.txt",
+	[MAIL_TOKEN_CREATED] = "mail_token_created.txt",
 };
 
 /* The domain of mail_from, for Message-ID. */

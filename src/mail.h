@@ -21,7 +21,8 @@ enum mail_kind {
 	MAIL_EXISTS,		/* someone registered an existing address */
 	MAIL_RESET,		/* a password-reset link */
 	MAIL_PASSWORD_CHANGED,	/* the notice of a new password */
-	MAIL_NEW_LOGIN		/* a login from a new place (notify_login) */
+	MAIL_NEW_LOGIN,		/* a login from a new place (notify_login) */
+	MAIL_TOKEN_CREATED	/* an API token made at /tokens */
 };
 
 /* Longest user agent a new-login notice quotes (printable ASCII only). */

@@ -34,6 +34,8 @@ static const char	usage_text[] =
 "       authgw -c FILE user verify|disable|enable|del EMAIL\n"
 "       authgw -c FILE user list\n"
 "       authgw -c FILE session list [EMAIL] | revoke ID | purge\n"
+"       authgw -c FILE token add EMAIL NAME [--expires SECONDS]\n"
+"       authgw -c FILE token list [EMAIL] | revoke ID\n"
 "       authgw -c FILE maintenance       purge and send due mail once (cron)\n"
 "       authgw --version | --help\n"
 "Passwords are read from the first line of standard input.\n";

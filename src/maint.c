@@ -55,6 +55,12 @@ maint_run_inline(const struct config *cfg, struct stats *stats)
 		log_debug("maintenance: purged %lld expired reset links",
 		    (long long)n);
 	n = 0;
+	/* Expired API tokens stay listed (as expired) for 30 days. */
+	if (store_token_purge(st, util_now() - 30 * 86400, &n) == STORE_OK &&
+	    n > 0)
+		log_debug("maintenance: purged %lld expired API tokens",
+		    (long long)n);
+	n = 0;
 	/* notify_login's records: 90 days (each user's newest stays). */
 	if (store_login_seen_purge(st, util_now() - 90 * 86400, &n) ==
 	    STORE_OK && n > 0)

@@ -36,6 +36,7 @@ static const char *const counter_help[STAT__COUNT] = {
 	[STAT_MAILS_FAILED] = "Failed attempts to send a mail.",
 	[STAT_STORE_ERRORS] = "SQLite operations that failed.",
 	[STAT_PASSWORD_RESETS] = "Passwords set by a reset link.",
+	[STAT_TOKENS_CHECKED] = "Checks of an API token.",
 };
 
 /* Fold an IPv4-mapped IPv6 address (::ffff:a.b.c.d) to IPv4. */

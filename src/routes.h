@@ -1,6 +1,6 @@
 /* Route handlers, one file per group: routes_auth.c (login, logout,
  * refresh, session), routes_check.c (check, authorizer, healthz),
- * routes_register.c, routes_password.c, routes_sessions.c,
+ * routes_register.c, routes_password.c, routes_sessions.c, routes_tokens.c,
  * routes_admin.c. What they share
  * is in routeutil.h. */
 #ifndef AUTHGW_ROUTES_H
@@ -33,6 +33,10 @@ route_fn	route_password_change;
 /* routes_sessions.c: the user's own sessions */
 route_fn	route_sessions_get;
 route_fn	route_sessions_revoke;
+/* routes_tokens.c: the user's API tokens */
+route_fn	route_tokens_get;
+route_fn	route_tokens_post;
+route_fn	route_tokens_revoke;
 /* routes_admin.c: admin role only (metrics: metrics_allow or admin) */
 route_fn	route_admin_page;
 route_fn	route_admin_stats_json;

@@ -2,6 +2,7 @@
  * authorizer roles, and GET /healthz. */
 #include <string.h>
 
+#include "apitoken.h"
 #include "app.h"
 #include "cache.h"
 #include "http.h"
@@ -10,6 +11,8 @@
 #include "parse.h"
 #include "routes.h"
 #include "routeutil.h"
+#include "seclog.h"
+#include "session.h"
 #include "stats.h"
 #include "store.h"
 #include "util.h"
@@ -63,6 +66,31 @@ check_role_query(const struct request *req, const char **want,
 }
 
 /*
+ * ?mfa=1 (SPEC 9): *want 1 when given; absent 0. Any other value, or the
+ * parameter given twice, is -1 with *why (a 400, like a bad role).
+ */
+static int
+check_mfa_query(const struct request *req, int *want, const char **why)
+{
+	const char	*v;
+	size_t		 vlen;
+
+	*want = 0;
+	if ((v = fields_get(&req->qs, "mfa", &vlen)) == NULL)
+		return 0;
+	if (fields_count(&req->qs, "mfa") != 1) {
+		*why = "mfa given more than once";
+		return -1;
+	}
+	if (vlen != 1 || v[0] != '1') {
+		*why = "mfa: 1 or nothing";
+		return -1;
+	}
+	*want = 1;
+	return 0;
+}
+
+/*
  * The role an authorizer request requires: AUTHGW_ROLE, set by the web
  * server's configuration. Unset: *want is NULL. "user" or "admin": *want
  * is it. Anything else, "" included, is the operator's mistake: logged,
@@ -100,6 +128,8 @@ user_headers(struct response *resp, const struct session *se,
 		http_resp_header(resp, "Variable-AUTH_ROLE", "%s", se->user.role);
 		http_resp_header(resp, "Variable-AUTH_VERIFIED", "%d",
 		    se->user.verified ? 1 : 0);
+		http_resp_header(resp, "Variable-AUTH_METHOD", "%s",
+		    se->is_token ? "token" : "session");
 		return;
 	}
 	http_resp_header(resp, "X-Auth-User", "%s", se->user.email);
@@ -109,6 +139,90 @@ user_headers(struct response *resp, const struct session *se,
 	http_resp_header(resp, "X-Auth-Verified", "%d", se->user.verified ? 1 : 0);
 	http_resp_header(resp, "X-Auth-Source", "%s",
 	    src == SOURCE_CACHE ? "cache" : "db");
+	http_resp_header(resp, "X-Auth-Method", "%s",
+	    se->is_token ? "token" : "session");
+}
+
+/*
+ * A refused request that carried credentials for authgw in Authorization
+ * (Basic, or Bearer with an "agw_" token): 401 asking for Basic, never a
+ * redirect to a login page a script cannot use (SPEC 5).
+ */
+static void
+deny_basic(const struct request *req, struct response *resp)
+{
+	http_resp_header(resp, "WWW-Authenticate", "Basic realm=\"authgw\"");
+	http_resp_error(req, resp, 401, "API token refused");
+}
+
+/*
+ * 1 if the token se is the Basic user's (arg, a struct parse_authz), as
+ * login finds an address: normalised, ASCII case aside.
+ */
+static int
+basic_user_is(const struct session *se, void *arg)
+{
+	const struct parse_authz	*az = arg;
+	char				 in[UTIL_EMAIL_MAX + 1];
+	char				 norm[UTIL_EMAIL_MAX + 1];
+
+	if (az->ulen >= sizeof(in))
+		return 0;
+	memcpy(in, az->user, az->ulen);
+	in[az->ulen] = '\0';
+	return util_email_normalize(in, norm, sizeof(norm)) == 0 &&
+	    util_strcaseeq(norm, strlen(norm), se->user.email);
+}
+
+/*
+ * Without a live session cookie, an API token in Authorization decides
+ * (SPEC 4): *claimed is 1 when Authorization holds credentials meant for
+ * authgw (any other is the application's own, and ignored). SESSION_OK
+ * with se filled for a live token (of the Basic user, for Basic).
+ */
+static enum session_rc
+check_token(struct app *app, const struct request *req, struct session *se,
+    enum session_source *src, int *claimed)
+{
+	const char		*hdr = http_param(req, "HTTP_AUTHORIZATION");
+	struct parse_authz	 az;
+	unsigned char		 hash[CRYPTO_SHA256_LEN];
+	char			 text[APITOKEN_TEXT_LEN];
+	enum session_rc		 rc = SESSION_NONE;
+	int			 flags = SESSION_CHECK_TOKEN;
+
+	*claimed = 0;
+	if (hdr == NULL) {
+		/* Sent, but over HTTP_PARAM_MAX: no token of ours is that
+		 * long, and a client that sent it hears why (Basic). */
+		if ((*claimed = http_param_sent(req, "HTTP_AUTHORIZATION")))
+			seclog(SECLOG_TOKEN_REFUSED, req->remote_addr, NULL,
+			    req->route);
+		return SESSION_NONE;
+	}
+	parse_authorization(hdr, strlen(hdr), &az);
+	if (az.kind == PARSE_AUTHZ_NONE)
+		return SESSION_NONE;
+	*claimed = 1;
+	/* An account password in Basic (no prefix) is never checked. */
+	if (!az.ok || az.tlen != APITOKEN_TEXT_LEN - PARSE_TOKEN_PREFIX_LEN)
+		goto out;
+	memcpy(text, PARSE_TOKEN_PREFIX, PARSE_TOKEN_PREFIX_LEN);
+	memcpy(text + PARSE_TOKEN_PREFIX_LEN, az.token, az.tlen);
+	if (apitoken_hash(text, sizeof(text), hash) == -1)
+		goto out;
+	if (routeutil_is_passive(req))
+		flags |= SESSION_CHECK_PASSIVE;
+	/* Basic names the token's user: another user's token is refused,
+	 * before its last_used is written or it is cached. */
+	rc = session_check_for(app, hash, flags, az.kind == PARSE_AUTHZ_BASIC ?
+	    basic_user_is : NULL, &az, se, src);
+out:
+	if (rc == SESSION_NONE)
+		seclog(SECLOG_TOKEN_REFUSED, req->remote_addr, NULL, req->route);
+	crypto_cleanse(&az, sizeof(az));
+	crypto_cleanse(text, sizeof(text));
+	return rc;
 }
 
 /* 401 (or 302 for a browser) pointing at the login page with next. */
@@ -137,7 +251,9 @@ deny_login(struct app *app, const struct request *req, struct response *resp,
  * Seconds nginx may keep a success for se, at most n: while the next
  * check that reaches authgw still finds the session alive and, when it is
  * due, extends it (a cached success is never extended, and nginx counts
- * whole seconds: an entry of n lives up to n + 1).
+ * whole seconds: an entry of n lives up to n + 1). An API token: while it
+ * has not expired (a cached success writes no last_used, which is only
+ * ever a hint).
  */
 static int64_t
 check_keep(const struct app *app, const struct session *se, int64_t now,
@@ -145,6 +261,11 @@ check_keep(const struct app *app, const struct session *se, int64_t now,
 {
 	int64_t	 end = se->expires, half;
 
+	if (se->is_token) {
+		if (end - now - 1 < n)
+			n = end - now - 1;
+		return n > 0 ? n : 0;
+	}
 	if (se->created + app->policy.max_lifetime < end)
 		end = se->created + app->policy.max_lifetime;
 	half = (app->policy.lifetime + 1) / 2;
@@ -162,9 +283,12 @@ check_keep(const struct app *app, const struct session *se, int64_t now,
  * (doc/design.md, "Micro-cache"): nginx's $cookie_NAME is the very cookie
  * judged (parse_cookie_unambiguous), QUERY_STRING came once (a
  * `fastcgi_param QUERY_STRING` after the include would be judged while
- * nginx keys by $args), and neither it nor Authorization has a '|' to
- * shift the key's parts. Never kept either: a passive check (it must not
- * stand for an active one). N = 0: no header at all.
+ * nginx keys by $args), nor Authorization (nginx keys by the first, authgw
+ * judges the last), and neither it nor Authorization has a '|' to
+ * shift the key's parts. A success decided by an API token may have no
+ * cookie at all (no cookie keys as an empty one, and finds none again).
+ * Never kept either: a passive check (it must not stand for an active
+ * one). N = 0: no header at all.
  */
 static void
 check_cacheable(const struct app *app, const struct request *req,
@@ -182,9 +306,10 @@ check_cacheable(const struct app *app, const struct request *req,
 	}
 	hdr = http_param(req, "HTTP_COOKIE");
 	az = http_param(req, "HTTP_AUTHORIZATION");
-	if (hdr == NULL || !parse_cookie_unambiguous(hdr, strlen(hdr),
-	    app->cfg->cookie_name) ||
+	if ((hdr == NULL && !se->is_token) || (hdr != NULL &&
+	    !parse_cookie_unambiguous(hdr, strlen(hdr), app->cfg->cookie_name)) ||
 	    http_param_count(req, "QUERY_STRING") > 1 ||
+	    http_param_count(req, "HTTP_AUTHORIZATION") > 1 ||
 	    (az == NULL && http_param_sent(req, "HTTP_AUTHORIZATION")) ||
 	    (az != NULL && strchr(az, '|') != NULL))
 		n = 0;
@@ -200,29 +325,43 @@ check_cacheable(const struct app *app, const struct request *req,
  */
 static void
 check_answer(struct app *app, struct request *req, struct response *resp,
-    const char *want_role, const char *next, int authorizer)
+    const char *want_role, int want_mfa, const char *next, int authorizer)
 {
 	struct session		 se;
 	const struct session	*passed = NULL;
 	enum session_source	 src;
+	enum session_rc		 rc;
 	int64_t			 t0 = util_mono_usec();
-	int			 browser;
+	int			 browser, claimed = 0;
 
 	stats_inc(app->stats, STAT_CHECKS);
 	/* parse_accepts takes NULL as "no Accept header". */
 	browser = authorizer && parse_accepts(http_param(req, "HTTP_ACCEPT"),
 	    "text/html");
-	switch (routeutil_session_load(app, req, 0, &se, &src, NULL)) {
+	/* A live session cookie decides; without one, an API token. */
+	if ((rc = routeutil_session_load(app, req, 0, &se, &src, NULL)) ==
+	    SESSION_NONE)
+		rc = check_token(app, req, &se, &src, &claimed);
+	switch (rc) {
 	case SESSION_ERROR:
 		http_resp_header(resp, "Retry-After", "5");
 		http_resp_error(req, resp, 503, "session storage unavailable");
 		break;
 	case SESSION_NONE:
-		deny_login(app, req, resp, next, browser);
+		if (claimed)
+			deny_basic(req, resp);
+		else
+			deny_login(app, req, resp, next, browser);
 		break;
 	case SESSION_OK:
 		if (!role_allows(se.user.role, want_role)) {
 			http_resp_error(req, resp, 403, "role not allowed");
+			break;
+		}
+		/* No session is made with a second factor yet (TOTP, SPEC
+		 * 9, is to come), and an API token never is one. */
+		if (want_mfa) {
+			http_resp_error(req, resp, 403, "second factor required");
 			break;
 		}
 		user_headers(resp, &se, src, authorizer);
@@ -261,14 +400,16 @@ void
 route_check(struct app *app, struct request *req, struct response *resp)
 {
 	const char	*want, *why;
+	int		 mfa;
 
 	req->wants_json = 1;	/* small error bodies: nginx drops them */
-	if (check_role_query(req, &want, &why) == -1) {
+	if (check_role_query(req, &want, &why) == -1 ||
+	    check_mfa_query(req, &mfa, &why) == -1) {
 		check_cacheable(app, req, resp, NULL);
 		http_resp_error(req, resp, 400, why);
 		return;
 	}
-	check_answer(app, req, resp, want, check_next(app, req), 0);
+	check_answer(app, req, resp, want, mfa, check_next(app, req), 0);
 }
 
 void
@@ -282,7 +423,8 @@ route_authorize(struct app *app, struct request *req, struct response *resp)
 		http_resp_error(req, resp, 500, "server misconfigured");
 		return;
 	}
-	check_answer(app, req, resp, want, http_param(req, "REQUEST_URI"), 1);
+	check_answer(app, req, resp, want, 0, http_param(req, "REQUEST_URI"),
+	    1);
 }
 
 void

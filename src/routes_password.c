@@ -32,28 +32,6 @@
 			"link to choose a new password is on its way. Check " \
 			"your mail."
 
-/* A page of www_dir (name) with vars, status given; a form's CSRF token
- * is vars[0] and is filled in here. */
-static void
-form_page(struct app *app, struct request *req, struct response *resp,
-    const char *name, int status, struct tvar *vars, size_t nvars)
-{
-	char	 csrf[CSRF_TOKEN_MAX];
-
-	if (csrf_token(app, req, resp, csrf, sizeof(csrf)) == -1) {
-		http_resp_error(req, resp, 503, "storage unavailable");
-		return;
-	}
-	vars[0] = (struct tvar){ .name = "csrf", .value = csrf };
-	vars[1] = (struct tvar){ .name = "prefix", .value = app->cfg->prefix };
-	resp->status = status;
-	resp->content_type = "text/html; charset=utf-8";
-	buf_reset(&resp->body);
-	if (template_render(app->cfg->www_dir, name, vars, nvars,
-	    &resp->body) == -1)
-		http_resp_error(req, resp, 500, "page template missing");
-}
-
 /* The forgot form, with an error (status) or without (200). */
 static void
 forgot_page(struct app *app, struct request *req, struct response *resp,
@@ -64,7 +42,7 @@ forgot_page(struct app *app, struct request *req, struct response *resp,
 	vars[2] = (struct tvar){ .name = "error", .value = error };
 	vars[3] = (struct tvar){ .name = "email",
 	    .value = fields_get_text(&req->form, "email") };
-	form_page(app, req, resp, "forgot.html", status, vars, 4);
+	routeutil_form_page(app, req, resp, "forgot.html", status, vars, 4);
 }
 
 void
@@ -234,7 +212,7 @@ reset_page(struct app *app, struct request *req, struct response *resp,
 	vars[2] = (struct tvar){ .name = "token", .value = token };
 	vars[3] = (struct tvar){ .name = "email", .value = email };
 	vars[4] = (struct tvar){ .name = "error", .value = error };
-	form_page(app, req, resp, "reset.html", status, vars, 5);
+	routeutil_form_page(app, req, resp, "reset.html", status, vars, 5);
 }
 
 /* GET /password/reset?token=T: the form; changes nothing, so a mail
@@ -398,7 +376,7 @@ change_page(struct app *app, struct request *req, struct response *resp,
 	vars[2] = (struct tvar){ .name = "email", .value = email };
 	vars[3] = (struct tvar){ .name = "error", .value = error };
 	vars[4] = (struct tvar){ .name = "notice", .value = notice };
-	form_page(app, req, resp, "password.html", status, vars, 5);
+	routeutil_form_page(app, req, resp, "password.html", status, vars, 5);
 }
 
 /* A refusal of /password/change: JSON, or the form again. */

@@ -1,5 +1,6 @@
 /* Registration and email verification: GET and POST /register, GET and
  * POST /verify, POST /verify/resend. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
@@ -443,9 +444,17 @@ verify_use(struct app *app, struct request *req, struct response *resp,
     struct store *st, const struct store_verify *v,
     const struct routeutil_limit *rl)
 {
+	struct session_hashes	 ended = SESSION_HASHES_INIT;
+	enum store_rc		 rc;
+
 	/* The right password: this attempt does not count. */
 	(void)store_attempt_del(st, rl->a[1].id);
-	switch (store_verify_use(st, v, req->now)) {
+	rc = store_verify_use(st, v, req->now, session_hashes_collect, &ended);
+	/* API tokens a password set by the link ended, from every tier. */
+	if (rc == STORE_OK && ended.n > 0)
+		(void)session_hashes_drop(app, v->user.id, &ended);
+	free(ended.h);
+	switch (rc) {
 	case STORE_OK:
 		break;
 	case STORE_NOTFOUND:

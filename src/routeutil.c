@@ -18,6 +18,7 @@
 #include "session.h"
 #include "stats.h"
 #include "store.h"
+#include "template.h"
 #include "util.h"
 
 int
@@ -56,6 +57,27 @@ routeutil_session_load(struct app *app, const struct request *req, int fresh,
 		seclog(SECLOG_SESSION_UNKNOWN, req->remote_addr, NULL,
 		    req->route);
 	return rc;
+}
+
+void
+routeutil_form_page(struct app *app, struct request *req,
+    struct response *resp, const char *name, int status, struct tvar *vars,
+    size_t nvars)
+{
+	char	 csrf[CSRF_TOKEN_MAX];
+
+	if (csrf_token(app, req, resp, csrf, sizeof(csrf)) == -1) {
+		http_resp_error(req, resp, 503, "storage unavailable");
+		return;
+	}
+	vars[0] = (struct tvar){ .name = "csrf", .value = csrf };
+	vars[1] = (struct tvar){ .name = "prefix", .value = app->cfg->prefix };
+	resp->status = status;
+	resp->content_type = "text/html; charset=utf-8";
+	buf_reset(&resp->body);
+	if (template_render(app->cfg->www_dir, name, vars, nvars,
+	    &resp->body) == -1)
+		http_resp_error(req, resp, 500, "page template missing");
 }
 
 void

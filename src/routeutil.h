@@ -46,6 +46,14 @@ int	routeutil_ratelimit(struct app *, struct request *, struct response *,
  * A page from message.html with a sign-in link; offer_resend adds the form
  * asking for a new verification link (email prefilled, may be NULL).
  */
+/*
+ * A page of www_dir (name) with vars, status given. vars[0] and vars[1]
+ * are filled in here: the form's CSRF token and the prefix.
+ */
+struct tvar;
+void	routeutil_form_page(struct app *, struct request *, struct response *,
+	    const char *name, int status, struct tvar *vars, size_t nvars);
+
 void	routeutil_message_page(struct app *, struct request *,
 	    struct response *, int status, const char *title, const char *message,
 	    int offer_resend, const char *email);

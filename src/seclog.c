@@ -16,6 +16,7 @@ static const char *const names[SECLOG__COUNT] = {
 	[SECLOG_RESET_REQUESTED] = "reset_requested",
 	[SECLOG_RESET_DONE] = "reset_done",
 	[SECLOG_PASSWORD_CHANGED] = "password_changed",
+	[SECLOG_TOKEN_REFUSED] = "token_refused",
 };
 
 const char *
@@ -70,6 +71,7 @@ seclog_line(enum seclog_event ev, const char *client, const char *user,
 	if (!log_enabled(LOG_LEVEL_WARN))
 		return;
 	if ((ev == SECLOG_SESSION_UNKNOWN || ev == SECLOG_CSRF ||
+	    ev == SECLOG_TOKEN_REFUSED ||
 	    ev == SECLOG_HASH_BUSY) && !burst_allows())
 		return;
 	log_warn("security: event=%s client=\"%s\" user=\"%s\" "

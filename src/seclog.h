@@ -27,6 +27,7 @@ enum seclog_event {
 	SECLOG_RESET_REQUESTED,		/* POST /password/forgot (any address) */
 	SECLOG_RESET_DONE,		/* a password set by a reset link */
 	SECLOG_PASSWORD_CHANGED,	/* a password changed by its owner */
+	SECLOG_TOKEN_REFUSED,		/* Authorization for authgw refused, 401 */
 	SECLOG__COUNT
 };
 

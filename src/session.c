@@ -18,18 +18,11 @@ session_cookie_hash(const char *val, size_t len,
 	return token_hash(val, len, SESSION_TOKEN_LEN, hash);
 }
 
-/* Token hashes collected from the store, for invalidation. */
-struct hashes {
-	unsigned char	(*h)[CRYPTO_SHA256_LEN];
-	size_t		 n, cap;
-	int		 failed;	/* one could not be kept */
-};
-
-static int
-collect_hash(const struct session *se, void *arg)
+int
+session_hashes_collect(const struct session *se, void *arg)
 {
-	struct hashes	*hs = arg;
-	void		*p;
+	struct session_hashes	*hs = arg;
+	void			*p;
 
 	if (hs->n == hs->cap) {
 		hs->cap = hs->cap ? hs->cap * 2 : 16;
@@ -40,18 +33,20 @@ collect_hash(const struct session *se, void *arg)
 		hs->h = p;
 	}
 	memcpy(hs->h[hs->n++], se->token_hash, CRYPTO_SHA256_LEN);
+	if (se->is_token)
+		hs->tokens++;
 	return 0;
 }
 
-/* Drop the collected hashes from every tier; -1 if one is unreachable. */
-static int
-drop_hashes(struct app *app, int64_t user_id, const struct hashes *hs)
+int
+session_hashes_drop(struct app *app, int64_t user_id,
+    const struct session_hashes *hs)
 {
 	if (cache_drop_user(app_cache(app), user_id,
 	    (const unsigned char (*)[CRYPTO_SHA256_LEN])hs->h, hs->n) == -1) {
-		log_error("user %lld: sessions changed in the database, but "
-		    "the host session table is unreachable from this process: "
-		    "other processes may still accept them",
+		log_error("user %lld: sessions or API tokens changed in the "
+		    "database, but the host session table is unreachable from "
+		    "this process: other processes may still accept them",
 		    (long long)user_id);
 		return -1;
 	}
@@ -86,7 +81,7 @@ session_create(struct app *app, const struct user *u, const char *ip,
     const char *ua, char *cookie, size_t cookiesz, struct session *out)
 {
 	struct store	*st;
-	struct hashes	 ended = { NULL, 0, 0, 0 };
+	struct session_hashes	 ended = SESSION_HASHES_INIT;
 	enum session_rc	 rc = SESSION_ERROR;
 
 	if ((st = app_store(app)) == NULL)
@@ -94,7 +89,7 @@ session_create(struct app *app, const struct user *u, const char *ip,
 	if (session_new(app, u, ip, ua, cookie, cookiesz, out) == -1)
 		goto out;
 	switch (store_session_add(st, out, u->gen,
-	    app->cfg->max_sessions_per_user, collect_hash, &ended)) {
+	    app->cfg->max_sessions_per_user, session_hashes_collect, &ended)) {
 	case STORE_OK:
 		break;
 	case STORE_CONFLICT:
@@ -110,7 +105,7 @@ session_create(struct app *app, const struct user *u, const char *ip,
 		log_info("user %lld: %zu least recently used session(s) ended "
 		    "(max_sessions_per_user)", (long long)u->id, ended.n);
 		stats_add(app->stats, STAT_LOGOUTS, ended.n);
-		(void)drop_hashes(app, u->id, &ended);
+		(void)session_hashes_drop(app, u->id, &ended);
 	}
 	rc = SESSION_OK;
 out:
@@ -120,12 +115,14 @@ out:
 	return rc;
 }
 
-/* Load from the store. */
+/* Load from the store: a session, or with token an API token. */
 static enum session_rc
 session_load(struct app *app, struct store *st,
-    const unsigned char hash[CRYPTO_SHA256_LEN], struct session *out)
+    const unsigned char hash[CRYPTO_SHA256_LEN], int token,
+    struct session *out)
 {
-	switch (store_session_get(st, hash, out)) {
+	switch (token ? store_token_get(st, hash, out) :
+	    store_session_get(st, hash, out)) {
 	case STORE_OK:
 		return SESSION_OK;
 	case STORE_NOTFOUND:
@@ -139,9 +136,30 @@ session_load(struct app *app, struct store *st,
 void	(*session_test_refill_hook)(void *);
 void	*session_test_refill_arg;
 
+/* 1 if se (of either kind) is alive at now. */
+static int
+session_alive(const struct app *app, const struct session *se, int64_t now)
+{
+	if (se->user.disabled)
+		return 0;
+	if (se->is_token)
+		return se->expires > now;
+	return policy_alive(&app->policy, now, se->created, se->expires);
+}
+
 /*
- * Renew se by extension when due, and never when passive. *put: se should
- * be (re)cached.
+ * An API token's last_used, written at most once per half lifetime (SPEC
+ * 5): the new value, or 0 when it is not due.
+ */
+static int64_t
+token_touch_due(const struct app *app, const struct session *se, int64_t now)
+{
+	return (now - se->last_seen) * 2 >= app->policy.lifetime ? now : 0;
+}
+
+/*
+ * Renew se by extension when due (an API token: its last_used), and never
+ * when passive. *put: se should be (re)cached.
  */
 static enum session_rc
 session_renew(struct app *app, struct store **st,
@@ -150,11 +168,16 @@ session_renew(struct app *app, struct store **st,
 {
 	int64_t		 next;
 	enum session_rc	 rc;
+	enum store_rc	 wrc;
 
 	*put = *src == SOURCE_DB;
 	if (passive)
 		return SESSION_OK;
-	next = policy_extend(&app->policy, now, se->created, se->expires);
+	if (se->is_token)
+		next = token_touch_due(app, se, now);
+	else
+		next = policy_extend(&app->policy, now, se->created,
+		    se->expires);
 	if (next == 0)
 		return SESSION_OK;
 	/* A cached session stays valid while the store is away: the
@@ -163,21 +186,27 @@ session_renew(struct app *app, struct store **st,
 		*put = 0;
 		return SESSION_OK;
 	}
-	switch (store_session_extend(*st, se->id, se->expires, next, now)) {
+	if (se->is_token)
+		wrc = store_token_touch(*st, se->id, se->last_seen, now);
+	else
+		wrc = store_session_extend(*st, se->id, se->expires, next, now);
+	switch (wrc) {
 	case STORE_OK:
-		stats_inc(app->stats, STAT_SESSIONS_EXTENDED);
-		se->expires = next;
+		if (!se->is_token) {
+			stats_inc(app->stats, STAT_SESSIONS_EXTENDED);
+			se->expires = next;
+		}
 		se->last_seen = now;
 		*put = 1;
 		return SESSION_OK;
 	case STORE_CONFLICT:
 		/* Extended (or ended, or its user changed) elsewhere: the
 		 * store says which, and its row is judged again. */
-		if ((rc = session_load(app, *st, hash, se)) != SESSION_OK)
+		if ((rc = session_load(app, *st, hash, se->is_token, se)) !=
+		    SESSION_OK)
 			return rc;
 		*src = SOURCE_DB;
-		if (se->user.disabled || !policy_alive(&app->policy, now,
-		    se->created, se->expires))
+		if (!session_alive(app, se, now))
 			return SESSION_NONE;
 		*put = 1;
 		return SESSION_OK;
@@ -200,15 +229,29 @@ enum session_rc
 session_check(struct app *app, const unsigned char hash[CRYPTO_SHA256_LEN],
     int flags, struct session *out, enum session_source *src)
 {
+	return session_check_for(app, hash, flags, NULL, NULL, out, src);
+}
+
+enum session_rc
+session_check_for(struct app *app, const unsigned char hash[CRYPTO_SHA256_LEN],
+    int flags, session_accept_fn accept, void *arg, struct session *out,
+    enum session_source *src)
+{
 	struct cache	*cache = app_cache(app);
 	struct store	*st = NULL;
 	int64_t		 now = util_now();
 	uint64_t	 gen = cache_gen(cache, hash);
 	enum session_rc	 rc;
 	int		 put, fresh = (flags & SESSION_CHECK_FRESH) != 0;
+	int		 token = (flags & SESSION_CHECK_TOKEN) != 0;
 
 	*src = SOURCE_DB;
-	if (!fresh && cache_get(cache, hash, now, out)) {
+	if (token)
+		stats_inc(app->stats, STAT_TOKENS_CHECKED);
+	/* An entry of the other kind is a miss (the hashes of the two kinds
+	 * never meet, and the entry says which it is anyway). */
+	if (!fresh && cache_get(cache, hash, now, out) &&
+	    out->is_token == token) {
 		*src = SOURCE_CACHE;
 		stats_inc(app->stats, STAT_CACHE_HITS);
 	} else {
@@ -216,14 +259,17 @@ session_check(struct app *app, const unsigned char hash[CRYPTO_SHA256_LEN],
 			stats_inc(app->stats, STAT_CACHE_MISSES);
 		if ((st = app_store(app)) == NULL)
 			return SESSION_ERROR;
-		if ((rc = session_load(app, st, hash, out)) != SESSION_OK)
+		if ((rc = session_load(app, st, hash, token, out)) !=
+		    SESSION_OK)
 			return rc;
 		if (session_test_refill_hook != NULL)
 			session_test_refill_hook(session_test_refill_arg);
 	}
-	if (out->user.disabled ||
-	    !policy_alive(&app->policy, now, out->created, out->expires))
+	if (!session_alive(app, out, now))
 		return SESSION_NONE;	/* dead rows go at the next purge */
+	/* Refused by the caller: nothing written, nothing cached. */
+	if (accept != NULL && !accept(out, arg))
+		return SESSION_NONE;
 	if ((rc = session_renew(app, &st, hash, now,
 	    (flags & SESSION_CHECK_PASSIVE) != 0, out, src, &put)) !=
 	    SESSION_OK)
@@ -266,7 +312,7 @@ enum session_rc
 session_user_changed(struct app *app, int64_t user_id, int end_sessions)
 {
 	struct store	*st;
-	struct hashes	 hs = { NULL, 0, 0, 0 };
+	struct session_hashes	 hs = SESSION_HASHES_INIT;
 	enum store_rc	 src;
 	enum session_rc	 rc = SESSION_ERROR;
 
@@ -275,14 +321,24 @@ session_user_changed(struct app *app, int64_t user_id, int end_sessions)
 	/* Collected with the change itself (or after it): every session
 	 * that existed before the change is among them. */
 	if (end_sessions)
-		src = store_session_end_user(st, user_id, collect_hash, &hs);
+		src = store_session_end_user(st, user_id, session_hashes_collect, &hs);
 	else
-		src = store_session_each(st, user_id, collect_hash, &hs);
+		src = store_session_each(st, user_id, session_hashes_collect, &hs);
 	if (src != STORE_OK || hs.failed)
 		goto out;
 	if (end_sessions)
 		stats_add(app->stats, STAT_LOGOUTS, hs.n);
-	if (drop_hashes(app, user_id, &hs) == -1)
+	/* Cached API tokens carry the role and flags too (the tokens stay:
+	 * "log out everywhere" is for browsers). Collected after the change:
+	 * a token loaded before it is among them. */
+	if (store_token_hashes(st, user_id, 0, session_hashes_collect, &hs) !=
+	    STORE_OK || hs.failed) {
+		/* The sessions changed (or ended) already: what was
+		 * collected leaves every tier, and the answer is an error. */
+		(void)session_hashes_drop(app, user_id, &hs);
+		goto out;
+	}
+	if (session_hashes_drop(app, user_id, &hs) == -1)
 		goto out;
 	rc = SESSION_OK;
 out:
@@ -294,12 +350,12 @@ enum session_rc
 session_user_delete(struct app *app, int64_t user_id)
 {
 	struct store	*st;
-	struct hashes	 hs = { NULL, 0, 0, 0 };
+	struct session_hashes	 hs = SESSION_HASHES_INIT;
 	enum session_rc	 rc = SESSION_ERROR;
 
 	if ((st = app_store(app)) == NULL)
 		return SESSION_ERROR;
-	switch (store_user_del(st, user_id, collect_hash, &hs)) {
+	switch (store_user_del(st, user_id, session_hashes_collect, &hs)) {
 	case STORE_OK:
 		break;
 	case STORE_NOTFOUND:
@@ -308,8 +364,8 @@ session_user_delete(struct app *app, int64_t user_id)
 	default:
 		goto out;
 	}
-	stats_add(app->stats, STAT_LOGOUTS, hs.n);
-	if (drop_hashes(app, user_id, &hs) == 0)
+	stats_add(app->stats, STAT_LOGOUTS, hs.n - hs.tokens);
+	if (session_hashes_drop(app, user_id, &hs) == 0)
 		rc = SESSION_OK;
 out:
 	free(hs.h);
@@ -320,7 +376,7 @@ enum store_rc
 session_password_set(struct app *app, const struct store_pwchange *p)
 {
 	struct store	*st;
-	struct hashes	 hs = { NULL, 0, 0, 0 };
+	struct session_hashes	 hs = SESSION_HASHES_INIT;
 	enum store_rc	 rc;
 
 	if ((st = app_store(app)) == NULL)
@@ -337,12 +393,12 @@ session_password_set(struct app *app, const struct store_pwchange *p)
 	/* The hashes are collected in the unit of work that changes the
 	 * password and moves the generation: a session created meanwhile is
 	 * either among them or refused (session_create checks the gen). */
-	if ((rc = store_password_set(st, p, collect_hash, &hs)) == STORE_OK) {
-		stats_add(app->stats, STAT_LOGOUTS, hs.n);
+	if ((rc = store_password_set(st, p, session_hashes_collect, &hs)) == STORE_OK) {
+		stats_add(app->stats, STAT_LOGOUTS, hs.n - hs.tokens);
 		/* After the commit: the generations move past every load made
 		 * before it. Reachable a moment ago; if not now, the change
 		 * stands but the answer says storage trouble (503). */
-		if (drop_hashes(app, p->user_id, &hs) == -1)
+		if (session_hashes_drop(app, p->user_id, &hs) == -1)
 			rc = STORE_ERROR;
 	}
 	free(hs.h);

@@ -48,6 +48,25 @@ enum session_rc	 session_create(struct app *, const struct user *,
 /* Flags of session_check. */
 #define SESSION_CHECK_FRESH	0x01	/* bypass every cache (/refresh) */
 #define SESSION_CHECK_PASSIVE	0x02	/* validate, never extend (SPEC 5) */
+#define SESSION_CHECK_TOKEN	0x04	/* the hash is an API token's
+					   (apitoken.h): its last_used is
+					   what a check may write */
+
+/*
+ * Token hashes collected from the store (session_hashes_collect, a
+ * store_session_cb) and dropped from every cache tier after the change
+ * (session_hashes_drop: -1 when the host table is unreachable). tokens
+ * counts the API tokens among them. Free h.
+ */
+struct session_hashes {
+	unsigned char	(*h)[CRYPTO_SHA256_LEN];
+	size_t		 n, cap, tokens;
+	int		 failed;	/* one could not be kept */
+};
+#define SESSION_HASHES_INIT	{ NULL, 0, 0, 0, 0 }
+int	session_hashes_collect(const struct session *, void *);
+int	session_hashes_drop(struct app *, int64_t user_id,
+	    const struct session_hashes *);
 
 /*
  * Look up a live session by token hash and renew it by extension when due,
@@ -57,6 +76,17 @@ enum session_rc	 session_create(struct app *, const struct user *,
 enum session_rc	 session_check(struct app *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN], int flags,
 		    struct session *out, enum session_source *src);
+
+/*
+ * session_check, with one more condition: accept(se, arg) is asked about
+ * a live session (or token) before anything is written or cached, and
+ * a 0 answers SESSION_NONE (e.g. the Basic user is not the token's).
+ */
+typedef int	(*session_accept_fn)(const struct session *, void *);
+enum session_rc	 session_check_for(struct app *,
+		    const unsigned char hash[CRYPTO_SHA256_LEN], int flags,
+		    session_accept_fn accept, void *arg, struct session *out,
+		    enum session_source *src);
 
 /*
  * Test hook: called by session_check after it loaded a session from the
@@ -69,11 +99,12 @@ extern void	*session_test_refill_arg;
 /* End one session by hash. */
 enum session_rc	 session_end(struct app *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN]);
-/* End every session of a user. */
+/* End every session of a user (their API tokens stay). */
 enum session_rc	 session_end_user(struct app *, int64_t user_id);
 /*
  * A user's role, password or status changed: drop their cached sessions
- * and, with end_sessions, end them in SQLite first.
+ * and API tokens and, with end_sessions, end the sessions in the store
+ * first (the tokens stay).
  */
 enum session_rc	 session_user_changed(struct app *, int64_t user_id,
 		    int end_sessions);

@@ -35,7 +35,7 @@ struct shm_header {
 
 struct shm_slot {
 	_Atomic uint32_t	 seq;		/* odd while being written */
-	uint32_t		 pad;
+	uint32_t		 is_token;	/* an API token (was padding: 0) */
 	uint64_t		 generation;	/* the table's, at the put */
 	uint64_t		 gen;		/* the hash's, before the load */
 	int64_t			 valid_until;
@@ -227,6 +227,7 @@ slot_to_session(const struct shm_slot *copy, struct session *se)
 {
 	memset(se, 0, sizeof(*se));
 	memcpy(se->token_hash, copy->hash, CRYPTO_SHA256_LEN);
+	se->is_token = copy->is_token != 0;
 	se->id = copy->id;
 	se->created = copy->created;
 	se->expires = copy->expires;
@@ -336,6 +337,7 @@ shmcache_put(struct shmcache *c, const struct session *se, int64_t now,
 	s->gen = hgen;
 	s->valid_until = valid_until;
 	memcpy(s->hash, se->token_hash, CRYPTO_SHA256_LEN);
+	s->is_token = se->is_token ? 1 : 0;
 	s->id = se->id;
 	s->created = se->created;
 	s->expires = se->expires;

@@ -35,6 +35,7 @@ static const char *const counter_names[STAT__COUNT] = {
 	[STAT_STORE_ERRORS] = "store_errors",
 	[STAT_HASH_BUSY] = "hash_busy",
 	[STAT_PASSWORD_RESETS] = "password_resets",
+	[STAT_TOKENS_CHECKED] = "tokens_checked",
 };
 
 struct stats *

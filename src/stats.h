@@ -32,6 +32,7 @@ enum stat_counter {
 	STAT_STORE_ERRORS,
 	STAT_HASH_BUSY,		/* refused 503: no password-hashing slot */
 	STAT_PASSWORD_RESETS,	/* passwords set by a reset link */
+	STAT_TOKENS_CHECKED,	/* checks decided by an API token */
 	STAT__COUNT
 };
 

@@ -21,6 +21,8 @@
 #define STORE_PUBLIC_ID_LEN	22	/* base64url of 16 random bytes */
 #define STORE_IP_MAX		63
 #define STORE_UA_MAX		255
+#define STORE_TOKEN_NAME_MAX	64
+#define STORE_NEVER		INT64_MAX	/* an API token without expiry */
 
 enum store_rc {
 	STORE_ERROR = -1,	/* the engine failed: the caller answers 503 */
@@ -55,6 +57,13 @@ struct session {
 	char		 ip[STORE_IP_MAX + 1];
 	char		 user_agent[STORE_UA_MAX + 1];
 	struct user	 user;		/* pwhash left empty */
+	/*
+	 * 1: an API token in the same shape, for the same cache tiers (id
+	 * the token's, public_id its id in decimal, expires STORE_NEVER when
+	 * it has none, last_seen its last_used). A check of one kind never
+	 * accepts the other.
+	 */
+	int		 is_token;
 };
 
 /*
@@ -96,8 +105,9 @@ enum store_rc	 store_user_set_verified(struct store *, int64_t id, int);
 enum store_rc	 store_user_set_disabled(struct store *, int64_t id, int);
 /*
  * Delete a user in one unit of work: their generation moves (a login in
- * flight creates no session), each of their sessions is passed to cb
- * (which must accept every one), then the user and the sessions go.
+ * flight creates no session), each of their sessions and API tokens is
+ * passed to cb (which must accept every one), then the user, the
+ * sessions and the tokens go.
  * STORE_NOTFOUND when there is no such user (nothing written).
  */
 typedef int	 (*store_session_cb)(const struct session *, void *);
@@ -206,10 +216,12 @@ enum store_rc	 store_verify_find(struct store *,
  * unexpired at now and its user enabled (else STORE_NOTFOUND: used
  * concurrently, expired or disabled since) and the user's generation is
  * still v->user.gen (else STORE_CONFLICT: a new password or "log out
- * everywhere" came meanwhile). Anything but STORE_OK writes nothing.
+ * everywhere" came meanwhile). A link that sets a password also ends
+ * every API token of the user, each passed to cb first (it must accept
+ * every one). Anything but STORE_OK writes nothing.
  */
 enum store_rc	 store_verify_use(struct store *, const struct store_verify *v,
-		    int64_t now);
+		    int64_t now, store_session_cb cb, void *arg);
 
 /*
  * A password-reset link (its hash) for user_id, made under the user's
@@ -247,20 +259,23 @@ struct store_pwchange {
 	int64_t			 reset_id;	/* the link used, or 0 */
 	const unsigned char	*keep;	/* the session that stays, or NULL */
 	const char		*mail_to;	/* the notice, queued with it */
-	const char		*mail;
+	const char		*mail;		/* NULL: none */
 	int64_t			 now;
+	int			 admin;	/* the command line: a disabled
+					   account too */
 };
 
 /*
  * Set a new password in one unit of work: spend the reset link p->reset_id
  * if there is one (STORE_NOTFOUND when it is used or expired), then only
- * while the user is enabled (else STORE_NOTFOUND) with generation p->gen
+ * while the user is enabled or p->admin (else STORE_NOTFOUND) with generation p->gen
  * (else STORE_CONFLICT) and, with p->keep, while that session of the user
  * still exists (else STORE_NOTFOUND): the password is set (the generation
  * moves: logins in flight create no session), every session of the user
  * but p->keep is passed to cb and ended, and the notice goes into the
- * outbox. A reset also marks the address verified and retires every
- * verification link of the user. Anything but STORE_OK writes nothing.
+ * outbox. Without p->keep (a reset, or the command line) every API token
+ * of the user is passed to cb and ended too. A reset also marks the
+ * address verified and retires every verification link of the user. Anything but STORE_OK writes nothing.
  */
 enum store_rc	 store_password_set(struct store *,
 		    const struct store_pwchange *p, store_session_cb cb,
@@ -303,6 +318,58 @@ enum store_rc	 store_outbox_failed(struct store *, int64_t id,
 		    int64_t next_try, const char *error);
 /* Messages in the mail outbox not yet sent. */
 enum store_rc	 store_outbox_count(struct store *, int64_t *pending);
+
+/* An API token as listed: never its value. expires 0: never. */
+struct store_token {
+	int64_t	 id;
+	int64_t	 user_id;
+	char	 email[STORE_EMAIL_MAX + 1];
+	char	 name[STORE_TOKEN_NAME_MAX + 1];
+	int64_t	 created;
+	int64_t	 last_used;	/* 0: never */
+	int64_t	 expires;
+};
+
+/*
+ * Add an API token (its hash) for user_id, in one unit of work: only while
+ * the user is enabled and, with session (a session token hash, or NULL),
+ * while that session of the user still exists and the address is verified
+ * (else STORE_NOTFOUND: a reset or disabling came first, or an unverified
+ * first registrant), and while the user holds fewer than max
+ * tokens (else STORE_CONFLICT). expires 0: never. *id gets its id.
+ */
+enum store_rc	 store_token_add(struct store *,
+		    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t user_id,
+		    const char *name, int64_t now, int64_t expires,
+		    const unsigned char *session, int64_t max, int64_t *id);
+/* A token by hash, in a session's shape (struct session, is_token 1). */
+enum store_rc	 store_token_get(struct store *,
+		    const unsigned char hash[CRYPTO_SHA256_LEN], struct session *);
+/*
+ * Move a token's last_used from old to now. Only one concurrent caller
+ * wins: the others get STORE_CONFLICT and write nothing.
+ */
+enum store_rc	 store_token_touch(struct store *, int64_t id, int64_t old,
+		    int64_t now);
+/* Tokens of one user (user_id > 0) or of all (0), oldest first. */
+typedef int	 (*store_token_cb)(const struct store_token *, void *);
+enum store_rc	 store_token_each(struct store *, int64_t user_id,
+		    store_token_cb, void *);
+/*
+ * The tokens of a user in a session's shape, for invalidation; with end,
+ * in one unit of work that then deletes them (cb must accept every one:
+ * non-zero fails the whole).
+ */
+enum store_rc	 store_token_hashes(struct store *, int64_t user_id, int end,
+		    store_session_cb cb, void *arg);
+/*
+ * Delete token id (of user_id, if > 0): STORE_NOTFOUND when there is no
+ * such token (or it is another user's). hash and *owner get what it was.
+ */
+enum store_rc	 store_token_del(struct store *, int64_t id, int64_t user_id,
+		    unsigned char hash[CRYPTO_SHA256_LEN], int64_t *owner);
+/* Delete tokens expired at now; *count gets how many. */
+enum store_rc	 store_token_purge(struct store *, int64_t now, int64_t *count);
 
 /* Delete attempts at or before before. */
 enum store_rc	 store_attempts_purge(struct store *, int64_t before,

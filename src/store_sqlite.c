@@ -148,6 +148,16 @@ enum stmt_id {
 	SQL_OUTBOX_SENT,
 	SQL_OUTBOX_FAILED,
 	SQL_OUTBOX_COUNT,
+	SQL_TOKEN_COUNT,
+	SQL_TOKEN_ADD,
+	SQL_TOKEN_GET,
+	SQL_TOKEN_TOUCH,
+	SQL_TOKEN_EACH_USER,
+	SQL_TOKEN_EACH_ALL,
+	SQL_TOKEN_OF_USER,
+	SQL_TOKEN_DEL_USER,
+	SQL_TOKEN_DEL,
+	SQL_TOKEN_PURGE,
 	SQL_BEGIN_IMMEDIATE,
 	SQL_COMMIT,
 	SQL_ROLLBACK,
@@ -159,6 +169,12 @@ enum stmt_id {
 	"s.extensions, s.ip, s.user_agent, u.id, u.email, u.role, " \
 	"u.verified, u.disabled, u.created"
 #define USER_COLS "id, email, role, verified, disabled, created, pwhash, gen"
+/* An API token in a session's shape (token_from_row). */
+#define TOKEN_COLS \
+	"t.id, t.token_hash, t.created, t.expires, t.last_used, u.id, " \
+	"u.email, u.role, u.verified, u.disabled, u.created"
+#define TOKEN_LIST_COLS \
+	"t.id, t.user_id, u.email, t.name, t.created, t.last_used, t.expires"
 
 static const char *const sql_text[SQL__COUNT] = {
 	[SQL_SECRET_GET] = "SELECT value FROM meta WHERE key = 'secret'",
@@ -257,6 +273,29 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_OUTBOX_FAILED] = "UPDATE outbox SET attempts = attempts + 1, "
 	    "next_try = ?, last_error = ? WHERE id = ? AND sent = 0",
 	[SQL_OUTBOX_COUNT] = "SELECT count(*) FROM outbox WHERE sent = 0",
+	[SQL_TOKEN_COUNT] = "SELECT count(*) FROM api_tokens WHERE user_id = ?",
+	/* Only for an enabled user and, with ?6, while that session of the
+	 * user exists (a reset ends it in the same unit of work). */
+	[SQL_TOKEN_ADD] = "INSERT INTO api_tokens (user_id, token_hash, name, "
+	    "created, expires) SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 "
+	    "FROM users WHERE id = ?1 AND disabled = 0 AND (?6 IS NULL OR "
+	    "verified = 1)) AND (?6 IS NULL OR EXISTS (SELECT 1 FROM sessions "
+	    "WHERE token_hash = ?6 AND user_id = ?1))",
+	[SQL_TOKEN_GET] = "SELECT " TOKEN_COLS " FROM api_tokens t "
+	    "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
+	[SQL_TOKEN_TOUCH] = "UPDATE api_tokens SET last_used = ? "
+	    "WHERE id = ? AND last_used = ?",
+	[SQL_TOKEN_EACH_USER] = "SELECT " TOKEN_LIST_COLS " FROM api_tokens t "
+	    "JOIN users u ON u.id = t.user_id WHERE t.user_id = ? ORDER BY t.id",
+	[SQL_TOKEN_EACH_ALL] = "SELECT " TOKEN_LIST_COLS " FROM api_tokens t "
+	    "JOIN users u ON u.id = t.user_id ORDER BY t.id",
+	[SQL_TOKEN_OF_USER] = "SELECT " TOKEN_COLS " FROM api_tokens t "
+	    "JOIN users u ON u.id = t.user_id WHERE t.user_id = ?",
+	[SQL_TOKEN_DEL_USER] = "DELETE FROM api_tokens WHERE user_id = ?",
+	[SQL_TOKEN_DEL] = "DELETE FROM api_tokens WHERE id = ?1 AND "
+	    "(?2 <= 0 OR user_id = ?2) RETURNING token_hash, user_id",
+	[SQL_TOKEN_PURGE] =
+	    "DELETE FROM api_tokens WHERE expires != 0 AND expires <= ?",
 	[SQL_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
 	[SQL_COMMIT] = "COMMIT",
 	[SQL_ROLLBACK] = "ROLLBACK",
@@ -850,6 +889,11 @@ strict_each(const struct session *se, void *arg)
 	return 0;
 }
 
+static enum store_rc	token_rows(struct store *, int64_t, store_session_cb,
+			    void *);
+static enum store_rc	token_end(struct store *, int64_t, store_session_cb,
+			    void *);
+
 /* The user and every session of theirs in one unit of work; see store.h. */
 enum store_rc
 store_user_del(struct store *st, int64_t id, store_session_cb cb, void *arg)
@@ -861,6 +905,7 @@ store_user_del(struct store *st, int64_t id, store_session_cb cb, void *arg)
 		return STORE_ERROR;
 	if (exec_int(st, SQL_USER_GEN_BUMP, id, NULL) != STORE_OK ||
 	    store_session_each(st, id, strict_each, &s) != STORE_OK ||
+	    s.failed || token_rows(st, id, strict_each, &s) != STORE_OK ||
 	    s.failed || exec_int(st, SQL_USER_DEL, id, &n) != STORE_OK) {
 		store_rollback(st);
 		return STORE_ERROR;
@@ -1376,7 +1421,8 @@ verify_claim(struct store *st, int64_t id, int64_t user_id, int64_t gen,
 }
 
 enum store_rc
-store_verify_use(struct store *st, const struct store_verify *v, int64_t now)
+store_verify_use(struct store *st, const struct store_verify *v, int64_t now,
+    store_session_cb cb, void *arg)
 {
 	sqlite3_stmt	*s;
 	enum store_rc	 rc;
@@ -1387,9 +1433,12 @@ store_verify_use(struct store *st, const struct store_verify *v, int64_t now)
 	    STORE_OK)
 		goto fail;
 	rc = STORE_ERROR;
+	/* A password set by the link is the owner's claim: API tokens made
+	 * before it (by whoever knew the earlier one) end with it. */
 	if (store_user_set_verified(st, v->user.id, 1) != STORE_OK ||
 	    (v->pwhash[0] != '\0' &&
-	    store_user_set_pwhash(st, v->user.id, v->pwhash) != STORE_OK))
+	    (store_user_set_pwhash(st, v->user.id, v->pwhash) != STORE_OK ||
+	    token_end(st, v->user.id, cb, arg) != STORE_OK)))
 		goto fail;
 	/* Every other link of the user dies, with its pending password. */
 	if ((s = stmt_get(st, SQL_VERIFY_RETIRE)) == NULL)
@@ -1459,6 +1508,250 @@ store_reset_purge(struct store *st, int64_t now, int64_t *count)
 	return exec_int(st, SQL_RESET_PURGE, now, count);
 }
 
+/* An API token row (TOKEN_COLS) in a session's shape. */
+static void
+token_from_row(sqlite3_stmt *s, struct session *se)
+{
+	memset(se, 0, sizeof(*se));
+	se->is_token = 1;
+	se->id = sq.sqlite3_column_int64(s, 0);
+	(void)snprintf(se->public_id, sizeof(se->public_id), "%lld",
+	    (long long)se->id);
+	if (sq.sqlite3_column_bytes(s, 1) == CRYPTO_SHA256_LEN)
+		memcpy(se->token_hash, sq.sqlite3_column_blob(s, 1),
+		    CRYPTO_SHA256_LEN);
+	se->created = sq.sqlite3_column_int64(s, 2);
+	se->expires = sq.sqlite3_column_int64(s, 3);
+	if (se->expires == 0)
+		se->expires = STORE_NEVER;
+	se->last_seen = sq.sqlite3_column_int64(s, 4);
+	se->user.id = sq.sqlite3_column_int64(s, 5);
+	col_text(s, 6, se->user.email, sizeof(se->user.email));
+	col_text(s, 7, se->user.role, sizeof(se->user.role));
+	se->user.verified = sq.sqlite3_column_int(s, 8);
+	se->user.disabled = sq.sqlite3_column_int(s, 9);
+	se->user.created = sq.sqlite3_column_int64(s, 10);
+}
+
+static void
+fill_token(sqlite3_stmt *s, void *out)
+{
+	token_from_row(s, out);
+}
+
+enum store_rc
+store_token_add(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
+    int64_t user_id, const char *name, int64_t now, int64_t expires,
+    const unsigned char *session, int64_t max, int64_t *id)
+{
+	sqlite3_stmt	*s;
+	int64_t		 n = 0;
+	enum store_rc	 rc = STORE_ERROR;
+	int		 b;
+
+	if (store_begin(st) != STORE_OK)
+		return STORE_ERROR;
+	if ((s = stmt_get(st, SQL_TOKEN_COUNT)) == NULL)
+		goto fail;
+	if (bind_int(s, 1, user_id)) {
+		stmt_done(s);
+		goto fail;
+	}
+	if (step_row(st, s, "token count", fill_int64, &n) != STORE_OK)
+		goto fail;
+	if (n >= max) {
+		rc = STORE_CONFLICT;
+		goto fail;
+	}
+	if ((s = stmt_get(st, SQL_TOKEN_ADD)) == NULL)
+		goto fail;
+	b = bind_int(s, 1, user_id) || bind_blob(s, 2, hash, CRYPTO_SHA256_LEN) ||
+	    bind_text(s, 3, name) || bind_int(s, 4, now) ||
+	    bind_int(s, 5, expires) ||
+	    (session != NULL && bind_blob(s, 6, session, CRYPTO_SHA256_LEN));
+	if (b) {
+		stmt_done(s);
+		goto fail;
+	}
+	if ((rc = step_done(st, s, "token add")) != STORE_OK)
+		goto fail;
+	rc = STORE_NOTFOUND;
+	if (sq.sqlite3_changes(st->db) == 0)
+		goto fail;
+	*id = sq.sqlite3_last_insert_rowid(st->db);
+	rc = STORE_ERROR;
+	if (store_commit(st) != STORE_OK)
+		goto fail;
+	return STORE_OK;
+fail:
+	store_rollback(st);
+	return rc;
+}
+
+enum store_rc
+store_token_get(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
+    struct session *se)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt_get(st, SQL_TOKEN_GET)) == NULL)
+		return STORE_ERROR;
+	if (bind_blob(s, 1, hash, CRYPTO_SHA256_LEN)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return step_row(st, s, "token get", fill_token, se);
+}
+
+enum store_rc
+store_token_touch(struct store *st, int64_t id, int64_t old, int64_t now)
+{
+	sqlite3_stmt	*s;
+	enum store_rc	 rc;
+
+	if ((s = stmt_get(st, SQL_TOKEN_TOUCH)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, now) || bind_int(s, 2, id) || bind_int(s, 3, old)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	if ((rc = step_done(st, s, "token touch")) == STORE_OK &&
+	    sq.sqlite3_changes(st->db) == 0)
+		rc = STORE_CONFLICT;
+	return rc;
+}
+
+enum store_rc
+store_token_each(struct store *st, int64_t user_id, store_token_cb cb,
+    void *arg)
+{
+	sqlite3_stmt		*s;
+	struct store_token	 t;
+	int			 rc;
+
+	s = stmt_get(st, user_id > 0 ? SQL_TOKEN_EACH_USER : SQL_TOKEN_EACH_ALL);
+	if (s == NULL)
+		return STORE_ERROR;
+	if (user_id > 0 && bind_int(s, 1, user_id)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	while ((rc = sq.sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&t, 0, sizeof(t));
+		t.id = sq.sqlite3_column_int64(s, 0);
+		t.user_id = sq.sqlite3_column_int64(s, 1);
+		col_text(s, 2, t.email, sizeof(t.email));
+		col_text(s, 3, t.name, sizeof(t.name));
+		t.created = sq.sqlite3_column_int64(s, 4);
+		t.last_used = sq.sqlite3_column_int64(s, 5);
+		t.expires = sq.sqlite3_column_int64(s, 6);
+		if (cb(&t, arg) != 0)
+			break;
+	}
+	stmt_done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_log(st, "token list");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/* Every token of user_id, in a session's shape, to cb (stops at non-zero). */
+static enum store_rc
+token_rows(struct store *st, int64_t user_id, store_session_cb cb, void *arg)
+{
+	sqlite3_stmt	*s;
+	struct session	 se;
+	int		 rc;
+
+	if ((s = stmt_get(st, SQL_TOKEN_OF_USER)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, user_id)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	while ((rc = sq.sqlite3_step(s)) == SQLITE_ROW) {
+		token_from_row(s, &se);
+		if (cb(&se, arg) != 0)
+			break;
+	}
+	stmt_done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_log(st, "token rows");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/* Inside a unit of work: every token of the user to cb (if not NULL),
+ * then deleted. */
+static enum store_rc
+token_end(struct store *st, int64_t user_id, store_session_cb cb, void *arg)
+{
+	struct strict_cb	 s = { cb, arg, 0 };
+
+	if (cb != NULL && (token_rows(st, user_id, strict_each, &s) !=
+	    STORE_OK || s.failed))
+		return STORE_ERROR;
+	return exec_int(st, SQL_TOKEN_DEL_USER, user_id, NULL);
+}
+
+enum store_rc
+store_token_hashes(struct store *st, int64_t user_id, int end,
+    store_session_cb cb, void *arg)
+{
+	if (!end)
+		return token_rows(st, user_id, cb, arg);
+	if (store_begin(st) != STORE_OK)
+		return STORE_ERROR;
+	if (token_end(st, user_id, cb, arg) != STORE_OK ||
+	    store_commit(st) != STORE_OK) {
+		store_rollback(st);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/* The deleted token's hash and owner (SQL_TOKEN_DEL's RETURNING). */
+struct token_gone {
+	unsigned char	*hash;
+	int64_t		*owner;
+};
+
+static void
+fill_token_gone(sqlite3_stmt *s, void *out)
+{
+	struct token_gone	*g = out;
+
+	memset(g->hash, 0, CRYPTO_SHA256_LEN);
+	if (sq.sqlite3_column_bytes(s, 0) == CRYPTO_SHA256_LEN)
+		memcpy(g->hash, sq.sqlite3_column_blob(s, 0), CRYPTO_SHA256_LEN);
+	*g->owner = sq.sqlite3_column_int64(s, 1);
+}
+
+enum store_rc
+store_token_del(struct store *st, int64_t id, int64_t user_id,
+    unsigned char hash[CRYPTO_SHA256_LEN], int64_t *owner)
+{
+	struct token_gone	 g = { hash, owner };
+	sqlite3_stmt		*s;
+
+	if ((s = stmt_get(st, SQL_TOKEN_DEL)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, id) || bind_int(s, 2, user_id)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	/* The delete is done by the first step (RETURNING). */
+	return step_row(st, s, "token revoke", fill_token_gone, &g);
+}
+
+enum store_rc
+store_token_purge(struct store *st, int64_t now, int64_t *count)
+{
+	return exec_int(st, SQL_TOKEN_PURGE, now, count);
+}
+
 /* Inside store_password_set: spend the reset link id at now. */
 static enum store_rc
 reset_claim(struct store *st, int64_t id, int64_t now)
@@ -1497,7 +1790,7 @@ pwchange_check(struct store *st, const struct store_pwchange *p)
 	if ((rc = step_row(st, s, "user state", fill_verify_user, &vu)) !=
 	    STORE_OK)
 		return rc;
-	if (vu.disabled)
+	if (vu.disabled && !p->admin)
 		return STORE_NOTFOUND;
 	if (vu.gen != p->gen)
 		return STORE_CONFLICT;
@@ -1588,14 +1881,13 @@ store_password_set(struct store *st, const struct store_pwchange *p,
 	if (store_user_set_pwhash(st, p->user_id, p->pwhash) != STORE_OK ||
 	    (p->reset_id != 0 && pwchange_reset_extras(st, p) != STORE_OK))
 		goto fail;
-	/*
-	 * ISSUE 13 API TOKEN HOOK: a reset (p->keep == NULL) also ends every
-	 * API token of the user here, in this unit of work (SPEC 4), and the
-	 * caller drops them from the caches with the sessions. The API-token
-	 * store lands separately (sql/006_api_tokens.sql).
-	 */
+	/* A reset (no session kept) ends the API tokens too (SPEC 4), in
+	 * this unit of work; the caller drops them with the sessions. */
 	if (pwchange_end_sessions(st, p, cb, arg) != STORE_OK ||
-	    store_outbox_add(st, p->mail_to, p->mail, p->now) != STORE_OK ||
+	    (p->keep == NULL && token_end(st, p->user_id, cb, arg) !=
+	    STORE_OK) ||
+	    (p->mail != NULL &&
+	    store_outbox_add(st, p->mail_to, p->mail, p->now) != STORE_OK) ||
 	    store_commit(st) != STORE_OK)
 		goto fail;
 	return STORE_OK;

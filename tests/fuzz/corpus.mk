@@ -23,6 +23,7 @@ FUZZ_CORPUS = \
 	tests/fuzz/corpus/cacheentry/15a17b973efe22532bbb821eef3118d446c03b89 \
 	tests/fuzz/corpus/cacheentry/1bf5aceb86b0f34b464238f9602d5c711abb2a54 \
 	tests/fuzz/corpus/cacheentry/30eb442b4386ca5cffa3567e59ac1598ea0c277d \
+	tests/fuzz/corpus/cacheentry/57640f4c5510bc0d61bcfb64be7fac336c0daf30 \
 	tests/fuzz/corpus/cacheentry/59c7b46981e444ec756848c862d6c07e4ae5fc1e \
 	tests/fuzz/corpus/cacheentry/6e7a2077ae656b7747236820616893a977fcaf5b \
 	tests/fuzz/corpus/cacheentry/7ca65b17c6be073fcb7ab5fb7e28773973fbfbcf \
@@ -39,6 +40,7 @@ FUZZ_CORPUS = \
 	tests/fuzz/corpus/cacheentry/ecfaf49c2e1ae4f0184168cad55ca4add9153746 \
 	tests/fuzz/corpus/cacheentry/eead5d0fccab26e6b16353c27b9c864d605f0271 \
 	tests/fuzz/corpus/cacheentry/f12d5aa0881f1f107bf1e31ae66dd06d46cb076e \
+	tests/fuzz/corpus/cacheentry/fe0962416ae5c74f3a2fcdc21c4a8325047f231c \
 	tests/fuzz/corpus/config/0040e9a150fa38c272016973114de5c8ae1da365 \
 	tests/fuzz/corpus/config/036db14a86cc33df538e31a42e2b75c8074385cf \
 	tests/fuzz/corpus/config/03c6bf8f610ced7f00fe18f45879ea8dc2e1f93e \

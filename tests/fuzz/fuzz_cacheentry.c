@@ -59,7 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    cacheentry_decode(b.data, b.len, hash, key, &back, &gen2) != 0 ||
 	    gen2 != gen ||
 	    back.id != se.id || back.expires != se.expires ||
-	    back.user.id != se.user.id ||
+	    back.user.id != se.user.id || back.is_token != se.is_token ||
 	    strcmp(back.user.email, se.user.email) != 0 ||
 	    strcmp(back.user.role, se.user.role) != 0)
 		abort();

@@ -159,7 +159,8 @@ check_seclog(unsigned int ev, const char *client, const char *user,
 	size_t		 len = 0;
 	int		 limited = ev > SECLOG__COUNT, by_addr = ev & 1;
 	int		 cheap = ev == SECLOG_SESSION_UNKNOWN ||
-	    ev == SECLOG_CSRF || ev == SECLOG_HASH_BUSY;
+	    ev == SECLOG_CSRF || ev == SECLOG_HASH_BUSY ||
+	    ev == SECLOG_TOKEN_REFUSED;
 
 	if ((mem = open_memstream(&line, &len)) == NULL)
 		abort();

@@ -1227,7 +1227,7 @@ WEB_SECRET_TEXT = 'secret text for signed-in users\n'
 # authorizer let the request through, and the request body it still got.
 WHOAMI_CGI = r"""#!/bin/sh
 printf 'Content-Type: text/plain\r\n\r\n'
-for v in REMOTE_USER AUTH_USER AUTH_USER_ID AUTH_ROLE REQUEST_METHOD; do
+for v in REMOTE_USER AUTH_USER AUTH_USER_ID AUTH_ROLE AUTH_METHOD REQUEST_METHOD; do
     eval "printf '%s=%s\n' $v \"\$$v\""
 done
 if [ -n "$CONTENT_LENGTH" ] && [ "$CONTENT_LENGTH" -gt 0 ]; then
@@ -1537,6 +1537,71 @@ class WebServerFlows:
         r = self.get_private(path='/private/secret.txt?page=2&sort=name',
                              accept='text/html')
         self.assert_browser_denied(r, '/private/secret.txt?page=2&sort=name')
+
+    # -- API tokens (SPEC 5): the web server must hand authgw the
+    # Authorization header (Apache: CGIPassAuth On in the shipped configs).
+    def add_token(self, name='web'):
+        r = self.ag.cli('token', 'add', WEB_EMAIL, name)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.strip()
+
+    @staticmethod
+    def basic(user, password):
+        import base64
+        return 'Basic ' + base64.b64encode(
+            ('%s:%s' % (user, password)).encode()).decode()
+
+    def assert_token_refused(self, r):
+        """401 asking for Basic, never a redirect, nothing served."""
+        self.assertEqual(r.status, 401, r)
+        self.assertEqual(r.header('www-authenticate'), 'Basic realm="authgw"',
+                         r)
+        self.assertIsNone(r.header('location'), r)
+        self.assertNotIn(WEB_SECRET_TEXT.strip(), r.text)
+
+    def test_api_token_bearer_and_basic(self):
+        tok = self.add_token()
+        for auth in ('Bearer ' + tok, self.basic(WEB_EMAIL, tok)):
+            r = self.get_private(client=Client(self.port),
+                                 headers={'Authorization': auth})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.text, WEB_SECRET_TEXT)
+        r = Client(self.port).get('/private/whoami.cgi', headers={
+            'Authorization': 'Bearer ' + tok})
+        self.assertEqual(r.status, 200, r)
+        env = parse_env_dump(r.text)
+        self.assertEqual(env.get('REMOTE_USER'), WEB_EMAIL, r)
+        self.assertEqual(env.get('AUTH_METHOD'), 'token', r)
+
+    def test_api_token_refused_with_basic_challenge(self):
+        tok = self.add_token()
+        # A browser too gets the challenge: a script's credentials are
+        # never answered with a login page.
+        for accept in ('application/json', 'text/html'):
+            for auth in (self.basic(WEB_EMAIL, WEB_PASSWORD),
+                         self.basic('other@example.org', tok),
+                         'Bearer agw_' + 'A' * 43, 'Basic !!!'):
+                self.assert_token_refused(self.get_private(
+                    client=Client(self.port), accept=accept,
+                    headers={'Authorization': auth}))
+
+    def test_api_token_revoked_at_once(self):
+        tok = self.add_token()
+        h = {'Authorization': 'Bearer ' + tok}
+        self.assertEqual(self.get_private(headers=h).status, 200)
+        self.assertEqual(self.get_private(headers=h).status, 200)  # cached
+        tid = self.ag.cli('token', 'list', WEB_EMAIL).stdout.split('\t')[0]
+        r = self.ag.cli('token', 'revoke', tid)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assert_token_refused(self.get_private(headers=h))
+
+    def test_application_bearer_is_ignored(self):
+        """An Authorization authgw does not know is the application's: the
+        usual answer without a session, not a Basic challenge."""
+        r = self.get_private(headers={'Authorization': 'Bearer app-token'})
+        self.assertEqual(r.status, 401, r)
+        self.assertNotEqual(r.header('www-authenticate'),
+                            'Basic realm="authgw"', r)
 
 
 # ------------------------------------------------------------------- runner

@@ -274,5 +274,40 @@ class MicroCacheTest(MicroCacheCase):
             self.assertEqual(os.stat(f).st_mode & 0o077, 0, f)
 
 
+class MicroCacheTokenTest(MicroCacheCase):
+    """API tokens (SPEC 5): a success decided by a token may be kept
+    (nginx keys by Authorization), without any cookie; another token, or
+    none, is never answered from it; a refusal is never kept."""
+
+    def token(self, email=USER):
+        r = self.ag.cli('token', 'add', email, 'mc')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.strip()
+
+    def test_token_success_is_kept_and_keyed_by_authorization(self):
+        self.up()
+        a, b = self.token(USER), self.token(OTHER)
+        ha = [('Authorization', 'Bearer ' + a)]
+        r = self.get(PRIVATE, headers=ha)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.asked(
+            lambda: self.assertEqual(self.get(PRIVATE, headers=ha).status,
+                                     200)), 0)
+        # Another token is asked about, and answered as its own user.
+        r = self.get('/auth/check', headers=[('Authorization', 'Bearer ' + b)])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.header('x-auth-user'), OTHER)
+        # No Authorization at all: never the kept success.
+        r = self.get(PRIVATE)
+        self.assertNotEqual(r.status, 200, r)
+
+    def test_token_refusal_is_never_kept(self):
+        self.up()
+        h = [('Authorization', 'Bearer agw_' + 'B' * 43)]
+        n = self.asked(lambda: self.assertEqual(
+            self.get(PRIVATE, headers=h).status, 401), times=3)
+        self.assertEqual(n, 3)
+
+
 if __name__ == '__main__':
     harness.run_modules()

@@ -3,6 +3,7 @@ routes of SPEC section 4, cookies, CSRF, auth_request, renewal by extension,
 expiry, rate limits, and what must never happen (writes without a session,
 secrets in the log, 5xx under concurrency)."""
 
+import base64
 import hashlib
 import json
 import math
@@ -1183,6 +1184,68 @@ class MemcachedTest(NginxCase):
         harness.wait_for(lambda: self.check(c).header('x-auth-source')
                          == 'cache', timeout=30, interval=0.5,
                          what='memcached in use again after recovery')
+
+class ApiTokenTest(NginxCase):
+    """API tokens through nginx's auth_request and the shipped config's
+    @authgw_401 (SPEC 5): Bearer and Basic pass; a refused token is a 401
+    asking for Basic, never a 302 to the login page; no credentials at all
+    is still the redirect; an application's own Bearer token is ignored."""
+
+    def token(self, email=USER):
+        r = self.ag.cli('token', 'add', email, 'nginx')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.strip()
+
+    def basic(self, email, secret):
+        return 'Basic ' + base64.b64encode(
+            ('%s:%s' % (email, secret)).encode()).decode()
+
+    def test_bearer_and_basic_pass(self):
+        self.up()
+        tok = self.token()
+        for auth in ('Bearer ' + tok, self.basic(USER, tok)):
+            r = self.req(self.new_client(), 'GET', '/private/',
+                         headers={'Authorization': auth})
+            self.assertEqual(r.status, 200, r)
+            self.assertIn(Nginx.PRIVATE_TEXT, r.text)
+            self.assertEqual(r.header('x-auth-user'), USER)
+        r = self.req(self.new_client(), 'GET', '/auth/check',
+                     headers={'Authorization': 'Bearer ' + tok})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.header('x-auth-method'), 'token')
+
+    def test_refused_token_is_a_basic_challenge(self):
+        self.up()
+        tok = self.token()
+        for auth in ('Bearer agw_' + 'C' * 43, self.basic(USER, PASSWORD),
+                     self.basic(ADMIN, tok), 'Basic %%%'):
+            for path in ('/private/', '/staff/'):
+                r = self.req(self.new_client(), 'GET', path,
+                             headers={'Authorization': auth,
+                                      'Accept': 'text/html'})
+                self.assertEqual(r.status, 401, (auth, path, r))
+                self.assertEqual(r.header('www-authenticate'),
+                                 'Basic realm="authgw"', r)
+                self.assertIsNone(r.header('location'), r)
+                self.assertNotIn(Nginx.PRIVATE_TEXT, r.text)
+        # Without credentials a browser is still sent to the login page,
+        # and an application's own Bearer token changes nothing.
+        for h in ({}, {'Authorization': 'Bearer app-own-token'}):
+            r = self.req(self.new_client(), 'GET', '/private/', headers=h)
+            self.assertEqual(r.status, 302, r)
+            self.assertIn('/auth/login?next=%2Fprivate%2F',
+                          r.header('location'))
+
+    def test_token_role(self):
+        self.up()
+        user, admin = self.token(USER), self.token(ADMIN)
+        r = self.req(self.new_client(), 'GET', '/staff/',
+                     headers={'Authorization': 'Bearer ' + user})
+        self.assertEqual(r.status, 403, r)
+        r = self.req(self.new_client(), 'GET', '/staff/',
+                     headers={'Authorization': 'Bearer ' + admin})
+        self.assertEqual(r.status, 200, r)
+        self.assertIn(Nginx.STAFF_TEXT, r.text)
 
 
 if __name__ == '__main__':

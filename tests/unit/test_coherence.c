@@ -403,9 +403,11 @@ test_verify_use_racing_password_change_conflicts(void **state)
 	assert_int_equal(store_verify_find(st, hash, now, &v), STORE_OK);
 	assert_int_equal(store_user_set_pwhash(app_store(&f->other), f->uid,
 	    "$unit$admin"), STORE_OK);
-	assert_int_equal(store_verify_use(st, &v, now), STORE_CONFLICT);
+	assert_int_equal(store_verify_use(st, &v, now, NULL, NULL),
+	    STORE_CONFLICT);
 	assert_int_equal(store_verify_find(st, hash, now, &v), STORE_OK);
-	assert_int_equal(store_verify_use(st, &v, now), STORE_OK);
+	assert_int_equal(store_verify_use(st, &v, now, NULL, NULL),
+	    STORE_OK);
 	assert_int_equal(store_verify_find(st, hash, now, &v), STORE_NOTFOUND);
 }
 
