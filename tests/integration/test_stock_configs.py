@@ -23,6 +23,8 @@ import hashlib
 import http.client
 import os
 import re
+import shutil
+import subprocess
 import sys
 import time
 import unittest
@@ -155,6 +157,31 @@ class NginxStockConfigTest(NginxStockCase):
             if ln and ln != '}':
                 self.assertIn(ln, conf, 'README line not in nginx.conf '
                               'or nginx-snippet.conf')
+
+    def test_snippet_loads_on_its_own(self):
+        """`include snippets/authgw.conf;` alone, before any protected
+        location, is a configuration nginx accepts (the Debian package's
+        first step): anything the snippet reads, it declares."""
+        nginx = harness.require_program('nginx')
+        d = os.path.join(self.tmpdir, 'alone')
+        os.makedirs(os.path.join(d, 'snippets'))
+        harness.render_packaged(
+            os.path.join(harness.CONF_DIR, 'nginx-snippet.conf'),
+            os.path.join(d, 'snippets', 'authgw.conf'),
+            {'unix:' + harness.PACKAGED_SOCKET:
+             'unix:' + os.path.join(d, 'authgw.sock')})
+        shutil.copy(harness.nginx_fastcgi_params(nginx),
+                    os.path.join(d, 'fastcgi_params'))
+        with open(os.path.join(d, 'nginx.conf'), 'w') as f:
+            f.write('pid %s/nginx.pid;\nerror_log %s/error.log;\n'
+                    'events {}\nhttp {\n\taccess_log off;\n'
+                    '\tserver {\n\t\tlisten 127.0.0.1:%d;\n'
+                    '\t\tinclude snippets/authgw.conf;\n\t}\n}\n'
+                    % (d, d, harness.free_port()))
+        r = subprocess.run([nginx, '-t', '-p', d + '/', '-c',
+                            os.path.join(d, 'nginx.conf')],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_snippet_comment_shows_the_tested_lines(self):
         """The protected location the snippet's comment shows (the Debian
