@@ -73,13 +73,13 @@ inside() {
 	chmod "$sock_mode" "$sock"
 
 	start_nginx
-	say "authgw (pid $authgw_pid) and nginx (pid $nginx_pid) are up"
+	say "$sock (pid $authgw_pid: authgw from the first connection) and nginx (pid $nginx_pid) are up"
 
 	# The first admin: the README's command, as root, without -c.
 	printf '%s\n' 'correct horse battery staple' |
 	    authgw user add admin@example.org --admin --verified \
 	    >"$tmp/cli.log" 2>&1 || fail "authgw user add: $(cat "$tmp/cli.log")"
-	authgw user list | grep -q '^.*admin@example.org' || fail "user list"
+	authgw user list | grep -q 'admin@example.org' || fail "user list"
 	# Root ran the command line: every file beside the database is still
 	# the service's (the command dropped to 'user').
 	bad=$(find /var/lib/authgw ! -user "$svc_user" -print)
