@@ -1502,7 +1502,13 @@ class TierTest(TokenCase):
                     return RESET_LINK_RE.findall(f.read())
             except OSError:
                 return []
-        token, = wait_for(link, timeout=15, what='the reset link')
+        found = wait_for(link, timeout=15, what='the reset link')
+        # One link, though it may be in mail.out twice: the two instances
+        # here share the database and its outbox, and the SQLite outbox
+        # has no lease yet (seen once under make distcheck; the lease is
+        # issue 14's, SPEC 8).
+        self.assertEqual(len(set(found)), 1, found)
+        token = found[0]
         # Still valid until the reset itself.
         self.assert_alive()
         r = self.post_json('/auth/password/reset', {'token': token,
