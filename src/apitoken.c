@@ -1,5 +1,4 @@
 /* API tokens: their form, creation and revocation (apitoken.h). */
-#include <stdlib.h>
 #include <string.h>
 
 #include "apitoken.h"
@@ -104,22 +103,4 @@ apitoken_revoke(struct app *app, int64_t id, int64_t user_id)
 	if (cache_drop(app_cache(app), hash) == -1)
 		return SESSION_ERROR;
 	return SESSION_OK;
-}
-
-enum session_rc
-apitoken_end_user(struct app *app, int64_t user_id)
-{
-	struct store		*st;
-	struct session_hashes	 hs = SESSION_HASHES_INIT;
-	enum session_rc		 rc = SESSION_ERROR;
-
-	if ((st = app_store(app)) == NULL ||
-	    cache_reachable(app_cache(app)) == -1)
-		return SESSION_ERROR;
-	if (store_token_hashes(st, user_id, 1, session_hashes_collect, &hs) ==
-	    STORE_OK && !hs.failed &&
-	    session_hashes_drop(app, user_id, &hs) == 0)
-		rc = SESSION_OK;
-	free(hs.h);
-	return rc;
 }

@@ -50,7 +50,5 @@ enum store_rc	 apitoken_create(struct app *, int64_t user_id,
  */
 enum session_rc	 apitoken_revoke(struct app *, int64_t id, int64_t user_id);
 
-/* End every token of a user (the command line's new password). */
-enum session_rc	 apitoken_end_user(struct app *, int64_t user_id);
 
 #endif

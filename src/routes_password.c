@@ -390,39 +390,14 @@ change_refuse(struct app *app, struct request *req, struct response *resp,
 		change_page(app, req, resp, status, email, why, NULL);
 }
 
-/*
- * The request's session (hash of its cookie into hash): 0, or -1 after
- * answering 401 (a browser's GET goes to the login page) or 503.
- */
+/* The signed-in user for the change form and its POST (a browser without
+ * a session goes to the login page, and comes back). */
 static int
 change_session(struct app *app, struct request *req, struct response *resp,
     struct session *se, unsigned char *hash)
 {
-	enum session_source	 src;
-	struct buf		 url = { 0 }, next = { 0 };
-
-	switch (routeutil_session_load(app, req, 1, se, &src, hash)) {
-	case SESSION_OK:
-		return 0;
-	case SESSION_NONE:
-		break;
-	default:
-		http_resp_error(req, resp, 503, "session storage unavailable");
-		return -1;
-	}
-	if (req->wants_json || strcmp(req->method, "POST") == 0) {
-		http_resp_error(req, resp, 401, "no valid session");
-		return -1;
-	}
-	if (buf_printf(&next, "%s/password/change", app->cfg->prefix) == 0 &&
-	    routeutil_login_url(app, next.data, &url) == 0) {
-		http_resp_header(resp, "Location", "%s", url.data);
-		resp->status = 303;
-	} else
-		http_resp_error(req, resp, 401, "no valid session");
-	buf_free(&url);
-	buf_free(&next);
-	return -1;
+	return routeutil_session_or_login(app, req, resp, 1, !req->wants_json &&
+	    strcmp(req->method, "POST") != 0, "/password/change", se, hash);
 }
 
 void

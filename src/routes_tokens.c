@@ -35,37 +35,14 @@ tokens_html(const struct request *req)
 
 /*
  * The caller's session into se and its token hash into hash: 0, or -1
- * after answering (401, or for a browser 303 to the login page; 503).
+ * after answering (401, or for a browser's GET 303 to the login page; 503).
  */
 static int
 tokens_session(struct app *app, struct request *req, struct response *resp,
     struct session *se, unsigned char *hash)
 {
-	enum session_source	 src;
-	struct buf		 url = { 0 }, next = { 0 };
-
-	switch (routeutil_session_load(app, req, 0, se, &src, hash)) {
-	case SESSION_OK:
-		return 0;
-	case SESSION_NONE:
-		break;
-	default:
-		http_resp_error(req, resp, 503, "session storage unavailable");
-		return -1;
-	}
-	if (!tokens_html(req) || strcmp(req->method, "GET") != 0) {
-		http_resp_error(req, resp, 401, "no valid session");
-		return -1;
-	}
-	if (buf_printf(&next, "%s/tokens", app->cfg->prefix) == 0 &&
-	    routeutil_login_url(app, next.data, &url) == 0) {
-		http_resp_header(resp, "Location", "%s", url.data);
-		resp->status = 303;
-	} else
-		http_resp_error(req, resp, 401, "no valid session");
-	buf_free(&url);
-	buf_free(&next);
-	return -1;
+	return routeutil_session_or_login(app, req, resp, 0, tokens_html(req) &&
+	    strcmp(req->method, "GET") == 0, "/tokens", se, hash);
 }
 
 /* The walk over the user's tokens: a JSON list, or the page's rows. */

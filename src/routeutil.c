@@ -59,6 +59,34 @@ routeutil_session_load(struct app *app, const struct request *req, int fresh,
 	return rc;
 }
 
+int
+routeutil_session_or_login(struct app *app, struct request *req,
+    struct response *resp, int fresh, int redirect, const char *back,
+    struct session *se, unsigned char *hash)
+{
+	enum session_source	 src;
+	struct buf		 url = { 0 }, next = { 0 };
+
+	switch (routeutil_session_load(app, req, fresh, se, &src, hash)) {
+	case SESSION_OK:
+		return 0;
+	case SESSION_NONE:
+		break;
+	default:
+		http_resp_error(req, resp, 503, "session storage unavailable");
+		return -1;
+	}
+	if (redirect && buf_printf(&next, "%s%s", app->cfg->prefix, back) == 0 &&
+	    routeutil_login_url(app, next.data, &url) == 0) {
+		http_resp_header(resp, "Location", "%s", url.data);
+		resp->status = 303;
+	} else
+		http_resp_error(req, resp, 401, "no valid session");
+	buf_free(&url);
+	buf_free(&next);
+	return -1;
+}
+
 void
 routeutil_form_page(struct app *app, struct request *req,
     struct response *resp, const char *name, int status, struct tvar *vars,

@@ -47,6 +47,16 @@ int	routeutil_ratelimit(struct app *, struct request *, struct response *,
  * asking for a new verification link (email prefilled, may be NULL).
  */
 /*
+ * The request's session (fresh: from the store, as /refresh reads it)
+ * into se and its token hash into hash (may be NULL): 0. Otherwise -1
+ * after answering 503, or without a session 401, or with redirect a 303
+ * to the login page with next= prefix + back.
+ */
+int	routeutil_session_or_login(struct app *, struct request *,
+	    struct response *, int fresh, int redirect, const char *back,
+	    struct session *se, unsigned char *hash);
+
+/*
  * A page of www_dir (name) with vars, status given. vars[0] and vars[1]
  * are filled in here: the form's CSRF token and the prefix.
  */

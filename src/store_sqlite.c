@@ -761,6 +761,27 @@ step_row(struct store *st, sqlite3_stmt *s, const char *what,
 	return STORE_ERROR;
 }
 
+/*
+ * Step a query over its rows; row() handles each (non-zero stops). The
+ * statement is reset after. STORE_OK, or STORE_ERROR logged as what.
+ */
+static enum store_rc
+step_rows(struct store *st, sqlite3_stmt *s, const char *what,
+    int (*row)(sqlite3_stmt *, void *), void *arg)
+{
+	int	 rc;
+
+	while ((rc = sq.sqlite3_step(s)) == SQLITE_ROW)
+		if (row(s, arg) != 0)
+			break;
+	stmt_done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_log(st, what);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
 /* A single integer column (a count). */
 static void
 fill_int64(sqlite3_stmt *s, void *out)
@@ -1621,13 +1642,38 @@ store_token_touch(struct store *st, int64_t id, int64_t old, int64_t now)
 	return rc;
 }
 
+/* A callback of the caller's and its argument, for step_rows. */
+struct row_cb {
+	union {
+		store_token_cb		 token;
+		store_session_cb	 session;
+	}	 fn;
+	void	*arg;
+};
+
+static int
+token_list_row(sqlite3_stmt *s, void *arg)
+{
+	struct row_cb		*r = arg;
+	struct store_token	 t;
+
+	memset(&t, 0, sizeof(t));
+	t.id = sq.sqlite3_column_int64(s, 0);
+	t.user_id = sq.sqlite3_column_int64(s, 1);
+	col_text(s, 2, t.email, sizeof(t.email));
+	col_text(s, 3, t.name, sizeof(t.name));
+	t.created = sq.sqlite3_column_int64(s, 4);
+	t.last_used = sq.sqlite3_column_int64(s, 5);
+	t.expires = sq.sqlite3_column_int64(s, 6);
+	return r->fn.token(&t, r->arg);
+}
+
 enum store_rc
 store_token_each(struct store *st, int64_t user_id, store_token_cb cb,
     void *arg)
 {
-	sqlite3_stmt		*s;
-	struct store_token	 t;
-	int			 rc;
+	struct row_cb	 r = { .fn.token = cb, .arg = arg };
+	sqlite3_stmt	*s;
 
 	s = stmt_get(st, user_id > 0 ? SQL_TOKEN_EACH_USER : SQL_TOKEN_EACH_ALL);
 	if (s == NULL)
@@ -1636,33 +1682,25 @@ store_token_each(struct store *st, int64_t user_id, store_token_cb cb,
 		stmt_done(s);
 		return STORE_ERROR;
 	}
-	while ((rc = sq.sqlite3_step(s)) == SQLITE_ROW) {
-		memset(&t, 0, sizeof(t));
-		t.id = sq.sqlite3_column_int64(s, 0);
-		t.user_id = sq.sqlite3_column_int64(s, 1);
-		col_text(s, 2, t.email, sizeof(t.email));
-		col_text(s, 3, t.name, sizeof(t.name));
-		t.created = sq.sqlite3_column_int64(s, 4);
-		t.last_used = sq.sqlite3_column_int64(s, 5);
-		t.expires = sq.sqlite3_column_int64(s, 6);
-		if (cb(&t, arg) != 0)
-			break;
-	}
-	stmt_done(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		store_log(st, "token list");
-		return STORE_ERROR;
-	}
-	return STORE_OK;
+	return step_rows(st, s, "token list", token_list_row, &r);
+}
+
+static int
+token_row(sqlite3_stmt *s, void *arg)
+{
+	struct row_cb	*r = arg;
+	struct session	 se;
+
+	token_from_row(s, &se);
+	return r->fn.session(&se, r->arg);
 }
 
 /* Every token of user_id, in a session's shape, to cb (stops at non-zero). */
 static enum store_rc
 token_rows(struct store *st, int64_t user_id, store_session_cb cb, void *arg)
 {
+	struct row_cb	 r = { .fn.session = cb, .arg = arg };
 	sqlite3_stmt	*s;
-	struct session	 se;
-	int		 rc;
 
 	if ((s = stmt_get(st, SQL_TOKEN_OF_USER)) == NULL)
 		return STORE_ERROR;
@@ -1670,17 +1708,7 @@ token_rows(struct store *st, int64_t user_id, store_session_cb cb, void *arg)
 		stmt_done(s);
 		return STORE_ERROR;
 	}
-	while ((rc = sq.sqlite3_step(s)) == SQLITE_ROW) {
-		token_from_row(s, &se);
-		if (cb(&se, arg) != 0)
-			break;
-	}
-	stmt_done(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		store_log(st, "token rows");
-		return STORE_ERROR;
-	}
-	return STORE_OK;
+	return step_rows(st, s, "token rows", token_row, &r);
 }
 
 /* Inside a unit of work: every token of the user to cb (if not NULL),

@@ -30,9 +30,12 @@ EXTRA_DIST += \
 	tests/integration/test_password.py \
 	tests/integration/test_ratelimit.py \
 	tests/integration/test_security_check.py \
+	tests/integration/test_security_log.py \
 	tests/integration/test_security_login.py \
 	tests/integration/test_security_process.py \
 	tests/integration/test_verify.py \
 	tests/integration/test_faults.py \
 	tests/integration/test_stock_configs.py \
-	tests/integration/test_storage.py
+	tests/integration/test_storage.py \
+	tests/integration/test_tokens.py \
+	tests/integration/test_token_security.py

@@ -22,7 +22,8 @@ UNIT_TESTS = \
 	tests/unit/test_coherence \
 	tests/unit/test_hashslot \
 	tests/unit/test_seclog \
-	tests/unit/test_store
+	tests/unit/test_store \
+	tests/unit/test_apitoken
 
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
@@ -116,3 +117,7 @@ tests_unit_test_hashslot_LDADD = $(UNIT_LDADD)
 tests_unit_test_seclog_SOURCES = tests/unit/test_seclog.c
 tests_unit_test_seclog_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_seclog_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_apitoken_SOURCES = tests/unit/test_apitoken.c tests/unit/unitfix.c tests/unit/unitfix.h
+tests_unit_test_apitoken_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_apitoken_LDADD = $(UNIT_LDADD)

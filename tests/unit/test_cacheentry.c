@@ -1,4 +1,5 @@
-/* Unit tests of src/cacheentry.c: the memcached entry format. */
+/* Unit tests of src/cacheentry.c: the memcached entry format, for sessions
+ * ("s3") and API tokens ("t3"). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -150,6 +151,128 @@ test_truncations_are_refused(void **state)
 	buf_free(&b);
 }
 
+/* An API token in a session's shape (store.h): is_token, no expiry. */
+static void
+sample_token(struct session *se)
+{
+	sample(se);
+	se->is_token = 1;
+	memset(se->token_hash, 0xcd, sizeof(se->token_hash));
+	memcpy(se->public_id, "42", 3);
+	se->expires = STORE_NEVER;
+	se->last_seen = 0;
+	memcpy(se->user.role, "user", 5);
+}
+
+static void
+test_token_round_trip(void **state)
+{
+	struct session	 se, back;
+	uint64_t	 gen;
+	struct buf	 b = { NULL, 0, 0 };
+
+	(void)state;
+	sample_token(&se);
+	assert_int_equal(cacheentry_encode(&se, 9, key, &b), 0);
+	assert_memory_equal(b.data, "t3\t", 3);
+	memset(&back, 0x55, sizeof(back));
+	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
+	    key, &back, &gen), 0);
+	assert_int_equal(back.is_token, 1);
+	assert_int_equal(back.id, 42);
+	assert_string_equal(back.public_id, "42");
+	assert_int_equal(back.expires, STORE_NEVER);
+	assert_int_equal(back.last_seen, 0);
+	assert_int_equal(back.created, 1700000000);
+	assert_int_equal(back.user.id, 7);
+	assert_string_equal(back.user.role, "user");
+	assert_string_equal(back.user.email, "a@example.com");
+	assert_memory_equal(back.token_hash, se.token_hash,
+	    sizeof(se.token_hash));
+	assert_int_equal(gen, 9);
+	/* With an expiry too. */
+	se.expires = 1700000100;
+	assert_int_equal(cacheentry_encode(&se, 9, key, &b), 0);
+	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
+	    key, &back, &gen), 0);
+	assert_int_equal(back.is_token, 1);
+	assert_int_equal(back.expires, 1700000100);
+	buf_free(&b);
+}
+
+static void
+test_session_entry_says_it_is_no_token(void **state)
+{
+	struct session	 se, back;
+	uint64_t	 gen;
+	struct buf	 b = { NULL, 0, 0 };
+
+	(void)state;
+	sample(&se);
+	assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
+	assert_memory_equal(b.data, "s3\t", 3);
+	memset(&back, 0x55, sizeof(back));
+	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
+	    key, &back, &gen), 0);
+	assert_int_equal(back.is_token, 0);
+	buf_free(&b);
+}
+
+/*
+ * The kind is inside the tag: an entry of one kind rewritten as the other
+ * (by someone who can write to memcached, without the key) is refused.
+ */
+static void
+test_kind_cannot_be_switched(void **state)
+{
+	struct session	 se, back;
+	uint64_t	 gen;
+	struct buf	 b = { NULL, 0, 0 };
+	const char	*kinds[] = { "s3", "t3" };
+	int		 i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		if (i == 0)
+			sample(&se);
+		else
+			sample_token(&se);
+		assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
+		assert_memory_equal(b.data, kinds[i], 2);
+		memcpy(b.data, kinds[1 - i], 2);
+		assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
+		    key, &back, &gen), -1);
+		/* Nor any other version. */
+		memcpy(b.data, "u3", 2);
+		assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
+		    key, &back, &gen), -1);
+		/* Control: the bytes as written decode. */
+		memcpy(b.data, kinds[i], 2);
+		assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
+		    key, &back, &gen), 0);
+		assert_int_equal(back.is_token, i);
+	}
+	buf_free(&b);
+}
+
+/* A token entry under another hash (a session's, say): refused. */
+static void
+test_token_entry_under_another_hash_is_refused(void **state)
+{
+	struct session	 se, back;
+	uint64_t	 gen;
+	struct buf	 b = { NULL, 0, 0 };
+	unsigned char	 other[CRYPTO_SHA256_LEN];
+
+	(void)state;
+	sample_token(&se);
+	assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
+	memset(other, 0xab, sizeof(other));	/* sample()'s session hash */
+	assert_int_equal(cacheentry_decode(b.data, b.len, other, key, &back,
+	    &gen), -1);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -159,6 +282,10 @@ main(void)
 		cmocka_unit_test(test_malformed_fields_are_refused),
 		cmocka_unit_test(test_truncations_are_refused),
 		cmocka_unit_test(test_forged_without_the_key_is_refused),
+		cmocka_unit_test(test_token_round_trip),
+		cmocka_unit_test(test_session_entry_says_it_is_no_token),
+		cmocka_unit_test(test_kind_cannot_be_switched),
+		cmocka_unit_test(test_token_entry_under_another_hash_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,9 @@
 /*
- * The store's password-reset links, password changes, sign-in records and
- * migration runner (issue 13), against a real SQLite database in a
- * temporary directory. The test edits the database directly (sqlite3) only
- * to make the states it needs: an old schema, a migration from the future.
+ * The store's password-reset links, password changes, sign-in records,
+ * API tokens and migration runner (issue 13), against a real SQLite
+ * database in a temporary directory. The test edits the database directly
+ * (sqlite3) only to make the states it needs: an old schema, a migration
+ * from the future.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -323,6 +324,452 @@ test_reset_purge(void **state)
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM reset_tokens"), 1);
 }
 
+/*
+ * API tokens (issue 13): store_token_add/get/touch/each/hashes/del/purge,
+ * and what a password reset, a password change and a user's deletion do
+ * to them.
+ */
+
+/* A token of user uid with hash byte b, made at NOW; its id. */
+static int64_t
+add_token(struct fix *f, int64_t uid, unsigned char b, int64_t expires,
+    const unsigned char *session, int64_t max, enum store_rc want)
+{
+	unsigned char	 h[CRYPTO_SHA256_LEN];
+	char		 name[16];
+	int64_t		 id = -1;
+
+	memset(h, b, sizeof(h));
+	(void)snprintf(name, sizeof(name), "tok%u", (unsigned)b);
+	assert_int_equal(store_token_add(f->st, h, uid, name, NOW, expires,
+	    session, max, &id), want);
+	return id;
+}
+
+/* A session of user uid with hash byte b (the user's generation gen). */
+static void
+add_session(struct fix *f, int64_t uid, int64_t gen, unsigned char b,
+    struct session *se)
+{
+	memset(se, 0, sizeof(*se));
+	memset(se->token_hash, b, CRYPTO_SHA256_LEN);
+	(void)snprintf(se->public_id, sizeof(se->public_id), "pub%u",
+	    (unsigned)b);
+	se->user.id = uid;
+	se->created = se->last_seen = NOW;
+	se->expires = NOW + 100;
+	assert_int_equal(store_session_add(f->st, se, gen, 100, NULL, NULL),
+	    STORE_OK);
+}
+
+/* The generation of the user with this address. */
+static int64_t
+user_gen(struct fix *f, const char *email)
+{
+	struct user	 u;
+
+	assert_int_equal(store_user_get_email(f->st, email, &u), STORE_OK);
+	return u.gen;
+}
+
+/* Counts what a store_session_cb is given, by kind. */
+struct kinds {
+	int	 sessions, tokens;
+	int	 fail;		/* answer non-zero */
+};
+
+static int
+kinds_cb(const struct session *se, void *arg)
+{
+	struct kinds	*k = arg;
+
+	if (se->is_token)
+		k->tokens++;
+	else
+		k->sessions++;
+	return k->fail;
+}
+
+static int
+list_cb(const struct store_token *t, void *arg)
+{
+	struct store_token	*out = arg;
+	size_t			 i;
+
+	for (i = 0; out[i].id != 0; i++)
+		;
+	assert_true(i < 7);
+	out[i] = *t;
+	return 0;
+}
+
+static int
+list_stop_cb(const struct store_token *t, void *arg)
+{
+	(void)t;
+	(*(int *)arg)++;
+	return 1;
+}
+
+static void
+test_token_add_get_each(void **state)
+{
+	struct fix		*f = *state;
+	struct store_token	 l[8];
+	struct session		 se;
+	unsigned char		 h[CRYPTO_SHA256_LEN];
+	char			 idtext[24];
+	int64_t			 a, b, c, other;
+	int			 n = 0;
+
+	other = unitfix_user(&f->u, "o@example.com", "admin", 1);
+	a = add_token(f, f->uid, 1, 0, NULL, 100, STORE_OK);
+	b = add_token(f, f->uid, 2, NOW + 60, NULL, 100, STORE_OK);
+	c = add_token(f, other, 3, 0, NULL, 100, STORE_OK);
+	assert_true(a > 0 && b > a && c > b);
+	/* Stored as given: the hash, never anything else of the token. */
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens WHERE "
+	    "token_hash = zeroblob(32) OR length(token_hash) != 32"), 0);
+	assert_int_equal(sql_int(f, "SELECT last_used FROM api_tokens "
+	    "WHERE name = 'tok1'"), 0);
+	/* A token in a session's shape. */
+	memset(h, 1, sizeof(h));
+	assert_int_equal(store_token_get(f->st, h, &se), STORE_OK);
+	assert_int_equal(se.is_token, 1);
+	assert_int_equal(se.id, a);
+	assert_memory_equal(se.token_hash, h, sizeof(h));
+	assert_int_equal(se.expires, STORE_NEVER);	/* 0: never */
+	assert_int_equal(se.created, NOW);
+	assert_int_equal(se.last_seen, 0);
+	assert_int_equal(se.user.id, f->uid);
+	assert_string_equal(se.user.email, "u@example.com");
+	assert_string_equal(se.user.role, "user");
+	assert_int_equal(se.user.verified, 0);
+	assert_int_equal(se.user.disabled, 0);
+	(void)snprintf(idtext, sizeof(idtext), "%lld", (long long)a);
+	assert_string_equal(se.public_id, idtext);
+	memset(h, 2, sizeof(h));
+	assert_int_equal(store_token_get(f->st, h, &se), STORE_OK);
+	assert_int_equal(se.expires, NOW + 60);
+	memset(h, 3, sizeof(h));
+	assert_int_equal(store_token_get(f->st, h, &se), STORE_OK);
+	assert_string_equal(se.user.role, "admin");
+	assert_int_equal(se.user.verified, 1);
+	/* Unknown: not found; nor is a session's hash a token's. */
+	memset(h, 9, sizeof(h));
+	assert_int_equal(store_token_get(f->st, h, &se), STORE_NOTFOUND);
+	add_session(f, f->uid, f->user.gen, 9, &se);
+	assert_int_equal(store_token_get(f->st, h, &se), STORE_NOTFOUND);
+	/* The user's, oldest first, without their values. */
+	memset(l, 0, sizeof(l));
+	assert_int_equal(store_token_each(f->st, f->uid, list_cb, l),
+	    STORE_OK);
+	assert_int_equal(l[0].id, a);
+	assert_int_equal(l[1].id, b);
+	assert_int_equal(l[2].id, 0);
+	assert_string_equal(l[0].name, "tok1");
+	assert_string_equal(l[0].email, "u@example.com");
+	assert_int_equal(l[0].user_id, f->uid);
+	assert_int_equal(l[0].created, NOW);
+	assert_int_equal(l[0].expires, 0);
+	assert_int_equal(l[1].expires, NOW + 60);
+	assert_int_equal(l[1].last_used, 0);
+	/* Everyone's (0), and a callback may stop the walk. */
+	memset(l, 0, sizeof(l));
+	assert_int_equal(store_token_each(f->st, 0, list_cb, l), STORE_OK);
+	assert_int_equal(l[2].id, c);
+	assert_string_equal(l[2].email, "o@example.com");
+	assert_int_equal(l[3].id, 0);
+	assert_int_equal(store_token_each(f->st, 0, list_stop_cb, &n),
+	    STORE_OK);
+	assert_int_equal(n, 1);
+	/* A hash is unique. */
+	(void)add_token(f, other, 1, 0, NULL, 100, STORE_EXISTS);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 3);
+}
+
+static void
+test_token_add_needs_an_enabled_user_and_a_live_session(void **state)
+{
+	struct fix	*f = *state;
+	struct session	 mine, theirs;
+	unsigned char	 gone[CRYPTO_SHA256_LEN];
+	int64_t		 other;
+
+	other = unitfix_user(&f->u, "o@example.com", "user", 1);
+	add_session(f, f->uid, f->user.gen, 0x11, &mine);
+	add_session(f, other, user_gen(f, "o@example.com"), 0x22, &theirs);
+	memset(gone, 0x33, sizeof(gone));
+	/* A session that does not exist, or is another user's: refused. */
+	(void)add_token(f, f->uid, 1, 0, gone, 100, STORE_NOTFOUND);
+	(void)add_token(f, f->uid, 1, 0, theirs.token_hash, 100,
+	    STORE_NOTFOUND);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 0);
+	/* An unverified address (the fixture's user): not from a session
+	 * (a first registrant who does not own the address, e6920a8), but
+	 * from the command line (no session). */
+	(void)add_token(f, f->uid, 1, 0, mine.token_hash, 100,
+	    STORE_NOTFOUND);
+	assert_true(add_token(f, f->uid, 5, 0, NULL, 100, STORE_OK) > 0);
+	/* Verified, the user's own live session: made. */
+	assert_int_equal(store_user_set_verified(f->st, f->uid, 1), STORE_OK);
+	assert_true(add_token(f, f->uid, 1, 0, mine.token_hash, 100,
+	    STORE_OK) > 0);
+	/* That session ended (a reset came first): refused. */
+	assert_int_equal(store_session_del_hash(f->st, mine.token_hash),
+	    STORE_OK);
+	(void)add_token(f, f->uid, 2, 0, mine.token_hash, 100,
+	    STORE_NOTFOUND);
+	/* A disabled user: refused, with or without a session. */
+	add_session(f, f->uid, f->user.gen, 0x44, &mine);
+	assert_int_equal(store_user_set_disabled(f->st, f->uid, 1), STORE_OK);
+	(void)add_token(f, f->uid, 3, 0, NULL, 100, STORE_NOTFOUND);
+	(void)add_token(f, f->uid, 3, 0, mine.token_hash, 100,
+	    STORE_NOTFOUND);
+	/* No such user. */
+	(void)add_token(f, 9999, 4, 0, NULL, 100, STORE_NOTFOUND);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 2);
+	/* Enabled again: made. */
+	assert_int_equal(store_user_set_disabled(f->st, f->uid, 0), STORE_OK);
+	assert_true(add_token(f, f->uid, 3, 0, NULL, 100, STORE_OK) > 0);
+	/* No unit of work left open by the refusals. */
+	assert_int_equal(store_begin(f->st), STORE_OK);
+	assert_int_equal(store_commit(f->st), STORE_OK);
+}
+
+static void
+test_token_add_at_most_max(void **state)
+{
+	struct fix	*f = *state;
+	unsigned char	 h[CRYPTO_SHA256_LEN];
+	int64_t		 other, first, owner = 0;
+
+	other = unitfix_user(&f->u, "o@example.com", "user", 1);
+	first = add_token(f, f->uid, 1, 0, NULL, 3, STORE_OK);
+	(void)add_token(f, f->uid, 2, 0, NULL, 3, STORE_OK);
+	/* An expired token still counts (it is listed until purged). */
+	(void)add_token(f, f->uid, 3, NOW - 1, NULL, 3, STORE_OK);
+	(void)add_token(f, f->uid, 4, 0, NULL, 3, STORE_CONFLICT);
+	(void)add_token(f, f->uid, 4, 0, NULL, 3, STORE_CONFLICT);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 3);
+	/* Per user. */
+	(void)add_token(f, other, 5, 0, NULL, 3, STORE_OK);
+	/* One deleted: room for one, and only one. */
+	assert_int_equal(store_token_del(f->st, first, f->uid, h, &owner),
+	    STORE_OK);
+	(void)add_token(f, f->uid, 6, 0, NULL, 3, STORE_OK);
+	(void)add_token(f, f->uid, 7, 0, NULL, 3, STORE_CONFLICT);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 4);
+	/* No unit of work left open by the refusals. */
+	assert_int_equal(store_begin(f->st), STORE_OK);
+	assert_int_equal(store_commit(f->st), STORE_OK);
+}
+
+static void
+test_token_touch_only_one_writer_wins(void **state)
+{
+	struct fix	*f = *state;
+	struct session	 se;
+	unsigned char	 h[CRYPTO_SHA256_LEN];
+	int64_t		 id;
+
+	id = add_token(f, f->uid, 1, 0, NULL, 100, STORE_OK);
+	assert_int_equal(store_token_touch(f->st, id, 0, NOW + 10), STORE_OK);
+	/* Another writer that read 0 too: a conflict, nothing written. */
+	assert_int_equal(store_token_touch(f->st, id, 0, NOW + 20),
+	    STORE_CONFLICT);
+	memset(h, 1, sizeof(h));
+	assert_int_equal(store_token_get(f->st, h, &se), STORE_OK);
+	assert_int_equal(se.last_seen, NOW + 10);
+	assert_int_equal(store_token_touch(f->st, id, NOW + 10, NOW + 30),
+	    STORE_OK);
+	assert_int_equal(sql_int(f, "SELECT last_used FROM api_tokens"),
+	    NOW + 30);
+	/* No such token. */
+	assert_int_equal(store_token_touch(f->st, id + 1, 0, NOW),
+	    STORE_CONFLICT);
+}
+
+static void
+test_token_del_only_the_owners(void **state)
+{
+	struct fix	*f = *state;
+	unsigned char	 h[CRYPTO_SHA256_LEN], want[CRYPTO_SHA256_LEN];
+	int64_t		 other, a, b, owner = -1;
+
+	other = unitfix_user(&f->u, "o@example.com", "user", 1);
+	a = add_token(f, f->uid, 1, 0, NULL, 100, STORE_OK);
+	b = add_token(f, other, 2, 0, NULL, 100, STORE_OK);
+	/* Another user's id: as unknown, and nothing deleted. */
+	assert_int_equal(store_token_del(f->st, b, f->uid, h, &owner),
+	    STORE_NOTFOUND);
+	assert_int_equal(store_token_del(f->st, b + 100, f->uid, h, &owner),
+	    STORE_NOTFOUND);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 2);
+	/* The owner's: deleted, its hash and owner answered. */
+	assert_int_equal(store_token_del(f->st, a, f->uid, h, &owner),
+	    STORE_OK);
+	memset(want, 1, sizeof(want));
+	assert_memory_equal(h, want, sizeof(h));
+	assert_int_equal(owner, f->uid);
+	assert_int_equal(store_token_del(f->st, a, f->uid, h, &owner),
+	    STORE_NOTFOUND);
+	/* Anyone's (0: the command line). */
+	assert_int_equal(store_token_del(f->st, b, 0, h, &owner), STORE_OK);
+	memset(want, 2, sizeof(want));
+	assert_memory_equal(h, want, sizeof(h));
+	assert_int_equal(owner, other);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 0);
+	/* An id is never given again (the newest was deleted): an old
+	 * revocation cannot end a later token. */
+	assert_true(add_token(f, f->uid, 3, 0, NULL, 100, STORE_OK) > b);
+}
+
+static void
+test_token_hashes_and_end(void **state)
+{
+	struct fix	*f = *state;
+	struct kinds	 k = { 0, 0, 0 };
+	int64_t		 other;
+
+	other = unitfix_user(&f->u, "o@example.com", "user", 1);
+	(void)add_token(f, f->uid, 1, 0, NULL, 100, STORE_OK);
+	(void)add_token(f, f->uid, 2, NOW - 5, NULL, 100, STORE_OK);
+	(void)add_token(f, other, 3, 0, NULL, 100, STORE_OK);
+	/* Without end: every token of the user (expired too), kept. */
+	assert_int_equal(store_token_hashes(f->st, f->uid, 0, kinds_cb, &k),
+	    STORE_OK);
+	assert_int_equal(k.tokens, 2);
+	assert_int_equal(k.sessions, 0);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 3);
+	/* With end, a callback that refuses one: nothing deleted. */
+	k = (struct kinds){ 0, 0, 1 };
+	assert_int_equal(store_token_hashes(f->st, f->uid, 1, kinds_cb, &k),
+	    STORE_ERROR);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 3);
+	/* With end: passed, then deleted; the other user's stay. */
+	k = (struct kinds){ 0, 0, 0 };
+	assert_int_equal(store_token_hashes(f->st, f->uid, 1, kinds_cb, &k),
+	    STORE_OK);
+	assert_int_equal(k.tokens, 2);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 1);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens WHERE "
+	    "user_id = (SELECT id FROM users WHERE email = 'o@example.com')"),
+	    1);
+}
+
+static void
+test_token_purge(void **state)
+{
+	struct fix	*f = *state;
+	int64_t		 n = -1;
+
+	(void)add_token(f, f->uid, 1, 0, NULL, 100, STORE_OK);
+	(void)add_token(f, f->uid, 2, NOW + 10, NULL, 100, STORE_OK);
+	(void)add_token(f, f->uid, 3, NOW + 100, NULL, 100, STORE_OK);
+	assert_int_equal(store_token_purge(f->st, NOW + 9, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	/* Expired at or before the time given; never the never-expiring. */
+	assert_int_equal(store_token_purge(f->st, NOW + 10, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_token_purge(f->st, INT64_MAX, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 1);
+	assert_int_equal(sql_int(f, "SELECT expires FROM api_tokens"), 0);
+}
+
+static void
+test_reset_ends_tokens_change_keeps_them(void **state)
+{
+	struct fix		*f = *state;
+	struct session		 s[2];
+	struct store_reset	 r;
+	struct store_pwchange	 p;
+	struct kinds		 k = { 0, 0, 0 };
+	struct user		 u;
+	int64_t			 other;
+
+	other = unitfix_user(&f->u, "o@example.com", "user", 1);
+	add_session(f, f->uid, f->user.gen, 0x41, &s[0]);
+	add_session(f, f->uid, f->user.gen, 0x42, &s[1]);
+	(void)add_token(f, f->uid, 1, 0, NULL, 100, STORE_OK);
+	(void)add_token(f, f->uid, 2, NOW + 50, NULL, 100, STORE_OK);
+	(void)add_token(f, other, 3, 0, NULL, 100, STORE_OK);
+	/* A change (a session kept): the other session ends, the tokens
+	 * stay and are not passed to cb. */
+	p = (struct store_pwchange){ .user_id = f->uid, .gen = f->user.gen,
+	    .pwhash = "$unit$changed", .keep = s[0].token_hash,
+	    .mail_to = f->user.email, .mail = "notice", .now = NOW };
+	assert_int_equal(store_password_set(f->st, &p, kinds_cb, &k),
+	    STORE_OK);
+	assert_int_equal(k.sessions, 1);
+	assert_int_equal(k.tokens, 0);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 3);
+	/* A reset (no session kept): every session and token of the user,
+	 * passed to cb and ended; the other user's token stays. */
+	assert_int_equal(store_user_get_email(f->st, "u@example.com", &u),
+	    STORE_OK);
+	add_link(f, 1, u.gen, NOW + 60);
+	assert_int_equal(find_link(f, 1, NOW, &r), STORE_OK);
+	p = reset_of(&r, NOW + 1);
+	k = (struct kinds){ 0, 0, 0 };
+	assert_int_equal(store_password_set(f->st, &p, kinds_cb, &k),
+	    STORE_OK);
+	assert_int_equal(k.sessions, 1);
+	assert_int_equal(k.tokens, 2);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM sessions"), 0);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 1);
+	assert_int_equal(sql_int(f, "SELECT user_id FROM api_tokens"), other);
+}
+
+static void
+test_reset_refused_by_cb_keeps_tokens(void **state)
+{
+	struct fix		*f = *state;
+	struct store_reset	 r;
+	struct store_pwchange	 p;
+	struct kinds		 k = { 0, 0, 1 };
+
+	(void)add_token(f, f->uid, 1, 0, NULL, 100, STORE_OK);
+	add_link(f, 1, f->user.gen, NOW + 60);
+	assert_int_equal(find_link(f, 1, NOW, &r), STORE_OK);
+	p = reset_of(&r, NOW + 1);
+	/* cb must accept every one: when it cannot, nothing is written. */
+	assert_int_not_equal(store_password_set(f->st, &p, kinds_cb, &k),
+	    STORE_OK);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 1);
+	assert_int_equal(sql_int(f, "SELECT used FROM reset_tokens"), 0);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM outbox"), 0);
+}
+
+static void
+test_user_del_passes_tokens(void **state)
+{
+	struct fix	*f = *state;
+	struct session	 se;
+	struct kinds	 k = { 0, 0, 0 };
+	int64_t		 other;
+
+	other = unitfix_user(&f->u, "o@example.com", "user", 1);
+	add_session(f, f->uid, f->user.gen, 0x41, &se);
+	(void)add_token(f, f->uid, 1, 0, NULL, 100, STORE_OK);
+	(void)add_token(f, f->uid, 2, 0, NULL, 100, STORE_OK);
+	(void)add_token(f, other, 3, 0, NULL, 100, STORE_OK);
+	assert_int_equal(store_user_del(f->st, f->uid, kinds_cb, &k),
+	    STORE_OK);
+	assert_int_equal(k.sessions, 1);
+	assert_int_equal(k.tokens, 2);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 1);
+	assert_int_equal(sql_int(f, "SELECT user_id FROM api_tokens"), other);
+	/* A callback that cannot keep one: nothing deleted. */
+	k = (struct kinds){ 0, 0, 1 };
+	assert_int_equal(store_user_del(f->st, other, kinds_cb, &k),
+	    STORE_ERROR);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 1);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM users WHERE "
+	    "email = 'o@example.com'"), 1);
+}
+
 /* Reopen the fixture's database with migrations: the error, or "". */
 static const char *
 reopen(struct fix *f, char *err, size_t errsz)
@@ -341,7 +788,8 @@ reopen(struct fix *f, char *err, size_t errsz)
 }
 
 /* A database migrated by the runner before issue 13 (user_version the
- * count of migrations, no record) gets 007 and a record of 1-5 and 7. */
+ * count of migrations, no record) gets 006 and 007 and a record of 1-7.
+ * (Updated with the API tokens' 006: such a database has no api_tokens.) */
 static void
 test_migrations_from_an_old_database(void **state)
 {
@@ -349,23 +797,39 @@ test_migrations_from_an_old_database(void **state)
 	char		 err[256];
 
 	sql_exec(f, "DROP TABLE schema_migrations; DROP TABLE reset_tokens; "
-	    "DROP TABLE login_seen; PRAGMA user_version = 5");
+	    "DROP TABLE login_seen; DROP TABLE api_tokens; "
+	    "PRAGMA user_version = 5");
 	assert_string_equal(reopen(f, err, sizeof(err)), "");
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"),
-	    6);
+	    7);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations "
-	    "WHERE version = 6"), 0);
-	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations "
-	    "WHERE version = 7 AND applied > 0"), 1);
+	    "WHERE version IN (6, 7) AND applied > 0"), 2);
 	assert_int_equal(sql_int(f, "PRAGMA user_version"), 7);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM sqlite_schema "
-	    "WHERE name IN ('reset_tokens', 'login_seen')"), 2);
+	    "WHERE name IN ('reset_tokens', 'login_seen', 'api_tokens')"), 3);
 	/* The users survived. */
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM users"), 1);
 	/* Applied: nothing more to do, and store_open without migrating
 	 * accepts the database. */
 	assert_string_equal(reopen(f, err, sizeof(err)), "");
 	assert_non_null(f->st);
+}
+
+/* A database of the release before the API tokens (migrations 1-5 and 7
+ * recorded, 006 reserved): 006 is applied after 7, and the tokens work. */
+static void
+test_migrations_apply_006_after_007(void **state)
+{
+	struct fix	*f = *state;
+	char		 err[256];
+
+	sql_exec(f, "DROP TABLE api_tokens; DELETE FROM schema_migrations "
+	    "WHERE version = 6");
+	assert_string_equal(reopen(f, err, sizeof(err)), "");
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations "
+	    "WHERE version = 6 AND applied > 0"), 1);
+	assert_int_equal(sql_int(f, "PRAGMA user_version"), 7);
+	assert_true(add_token(f, f->uid, 1, 0, NULL, 100, STORE_OK) > 0);
 }
 
 /* A migration recorded that this program does not know: refused. */
@@ -422,10 +886,33 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_migrations_from_an_old_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(
+		    test_migrations_apply_006_after_007, setup, teardown),
+		cmocka_unit_test_setup_teardown(
 		    test_migrations_refuse_a_newer_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_migrations_refuse_a_newer_legacy_database, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_token_add_get_each,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_token_add_needs_an_enabled_user_and_a_live_session,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_add_at_most_max,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_token_touch_only_one_writer_wins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_del_only_the_owners,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_hashes_and_end,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_purge, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reset_ends_tokens_change_keeps_them, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reset_refused_by_cb_keeps_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_del_passes_tokens,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
