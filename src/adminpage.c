@@ -70,25 +70,13 @@ enum time_fmt {
 static void
 fmt_time(char *out, size_t outsz, int64_t t, enum time_fmt f)
 {
-	struct tm	 tm;
-	time_t		 tt = (time_t)t;
-	size_t		 n = 0;
+	static const char *const fmts[] = {
+		[TIME_FULL] = "%Y-%m-%d %H:%M:%S UTC",
+		[TIME_DAY] = "%Y-%m-%d %H:%M",
+		[TIME_HHMM] = "%H:%M",
+	};
 
-	if (gmtime_r(&tt, &tm) != NULL) {
-		switch (f) {
-		case TIME_FULL:
-			n = strftime(out, outsz, "%Y-%m-%d %H:%M:%S UTC", &tm);
-			break;
-		case TIME_DAY:
-			n = strftime(out, outsz, "%Y-%m-%d %H:%M", &tm);
-			break;
-		case TIME_HHMM:
-			n = strftime(out, outsz, "%H:%M", &tm);
-			break;
-		}
-	}
-	if (n == 0)
-		(void)util_strlcpy(out, "?", outsz);
+	(void)util_time_utc(t, fmts[f], out, outsz);
 }
 
 /* A duration for people: "3 d 4 h", "2 h 5 min", "4 min 10 s", "9 s". */

@@ -245,12 +245,7 @@ cmd_user(struct cli *c, int argc, char **argv)
 static void
 fmt_time(int64_t t, char *out, size_t outsz)
 {
-	time_t		 tt = (time_t)t;
-	struct tm	 tm;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		(void)util_strlcpy(out, "?", outsz);
+	(void)util_time_utc(t, "%Y-%m-%dT%H:%M:%SZ", out, outsz);
 }
 
 static int

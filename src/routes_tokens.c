@@ -5,7 +5,6 @@
  * Only a session manages tokens: a token cannot mint or list tokens.
  */
 #include <string.h>
-#include <time.h>
 
 #include "apitoken.h"
 #include "app.h"
@@ -57,14 +56,11 @@ struct token_list {
 static int
 cell_time(struct buf *b, int64_t t)
 {
-	struct tm	 tm;
-	time_t		 tt = (time_t)t;
-	char		 s[32];
+	char	 s[32];
 
 	if (t == 0)
 		return buf_puts(b, "<td>never</td>");
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(s, sizeof(s), "%Y-%m-%d %H:%M UTC", &tm) == 0)
+	if (util_time_utc(t, "%Y-%m-%d %H:%M UTC", s, sizeof(s)) == -1)
 		return -1;
 	return buf_printf(b, "<td>%s</td>", s);
 }

@@ -331,7 +331,7 @@ session_user_changed(struct app *app, int64_t user_id, int end_sessions)
 	/* Cached API tokens carry the role and flags too (the tokens stay:
 	 * "log out everywhere" is for browsers). Collected after the change:
 	 * a token loaded before it is among them. */
-	if (store_token_hashes(st, user_id, 0, session_hashes_collect, &hs) !=
+	if (store_token_hashes(st, user_id, session_hashes_collect, &hs) !=
 	    STORE_OK || hs.failed) {
 		/* The sessions changed (or ended) already: what was
 		 * collected leaves every tier, and the answer is an error. */

@@ -355,12 +355,9 @@ enum store_rc	 store_token_touch(struct store *, int64_t id, int64_t old,
 typedef int	 (*store_token_cb)(const struct store_token *, void *);
 enum store_rc	 store_token_each(struct store *, int64_t user_id,
 		    store_token_cb, void *);
-/*
- * The tokens of a user in a session's shape, for invalidation; with end,
- * in one unit of work that then deletes them (cb must accept every one:
- * non-zero fails the whole).
- */
-enum store_rc	 store_token_hashes(struct store *, int64_t user_id, int end,
+/* The tokens of a user in a session's shape, for invalidation (cb may
+ * stop the walk with non-zero). */
+enum store_rc	 store_token_hashes(struct store *, int64_t user_id,
 		    store_session_cb cb, void *arg);
 /*
  * Delete token id (of user_id, if > 0): STORE_NOTFOUND when there is no

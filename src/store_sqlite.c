@@ -1725,19 +1725,10 @@ token_end(struct store *st, int64_t user_id, store_session_cb cb, void *arg)
 }
 
 enum store_rc
-store_token_hashes(struct store *st, int64_t user_id, int end,
-    store_session_cb cb, void *arg)
+store_token_hashes(struct store *st, int64_t user_id, store_session_cb cb,
+    void *arg)
 {
-	if (!end)
-		return token_rows(st, user_id, cb, arg);
-	if (store_begin(st) != STORE_OK)
-		return STORE_ERROR;
-	if (token_end(st, user_id, cb, arg) != STORE_OK ||
-	    store_commit(st) != STORE_OK) {
-		store_rollback(st);
-		return STORE_ERROR;
-	}
-	return STORE_OK;
+	return token_rows(st, user_id, cb, arg);
 }
 
 /* The deleted token's hash and owner (SQL_TOKEN_DEL's RETURNING). */

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -288,4 +288,25 @@ util_open_private(const char *path, int flags, long also_uid)
 		return -1;
 	}
 	return fd;
+}
+
+int
+util_time_utc(int64_t t, const char *fmt, char *out, size_t outsz)
+{
+	time_t		 tt = (time_t)t;
+	struct tm	 tm;
+
+	size_t		 n = 0;
+
+	/* fmt is a caller's constant (util.h). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	if (gmtime_r(&tt, &tm) != NULL)
+		n = strftime(out, outsz, fmt, &tm);
+#pragma GCC diagnostic pop
+	if (n == 0) {
+		(void)util_strlcpy(out, "?", outsz);
+		return -1;
+	}
+	return 0;
 }

@@ -69,6 +69,14 @@ int	util_strcaseeq(const char *a, size_t alen, const char *b);
 
 
 
+/*
+ * t (unix time) as UTC text in the strftime format fmt (a constant of the
+ * caller's, never request data) into out. Returns
+ * 0, or -1 with out "?" when it cannot be shown (a time gmtime_r cannot
+ * express, or out too small).
+ */
+int	util_time_utc(int64_t t, const char *fmt, char *out, size_t outsz);
+
 #define UTIL_EMAIL_MAX	254
 
 /*

@@ -626,7 +626,7 @@ test_token_del_only_the_owners(void **state)
 }
 
 static void
-test_token_hashes_and_end(void **state)
+test_token_hashes(void **state)
 {
 	struct fix	*f = *state;
 	struct kinds	 k = { 0, 0, 0 };
@@ -636,26 +636,12 @@ test_token_hashes_and_end(void **state)
 	(void)add_token(f, f->uid, 1, 0, NULL, 100, STORE_OK);
 	(void)add_token(f, f->uid, 2, NOW - 5, NULL, 100, STORE_OK);
 	(void)add_token(f, other, 3, 0, NULL, 100, STORE_OK);
-	/* Without end: every token of the user (expired too), kept. */
-	assert_int_equal(store_token_hashes(f->st, f->uid, 0, kinds_cb, &k),
+	/* Every token of the user (expired too), kept. */
+	assert_int_equal(store_token_hashes(f->st, f->uid, kinds_cb, &k),
 	    STORE_OK);
 	assert_int_equal(k.tokens, 2);
 	assert_int_equal(k.sessions, 0);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 3);
-	/* With end, a callback that refuses one: nothing deleted. */
-	k = (struct kinds){ 0, 0, 1 };
-	assert_int_equal(store_token_hashes(f->st, f->uid, 1, kinds_cb, &k),
-	    STORE_ERROR);
-	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 3);
-	/* With end: passed, then deleted; the other user's stay. */
-	k = (struct kinds){ 0, 0, 0 };
-	assert_int_equal(store_token_hashes(f->st, f->uid, 1, kinds_cb, &k),
-	    STORE_OK);
-	assert_int_equal(k.tokens, 2);
-	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens"), 1);
-	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens WHERE "
-	    "user_id = (SELECT id FROM users WHERE email = 'o@example.com')"),
-	    1);
 }
 
 static void
@@ -903,7 +889,7 @@ main(void)
 		    test_token_touch_only_one_writer_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_del_only_the_owners,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_token_hashes_and_end,
+		cmocka_unit_test_setup_teardown(test_token_hashes,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_purge, setup,
 		    teardown),

@@ -262,6 +262,27 @@ test_email_length_limit(void **state)
 	expect_email(in, NULL);
 }
 
+/* util_time_utc: the text, or "?" and -1 when it cannot be shown. */
+static void
+test_time_utc(void **state)
+{
+	char	 out[32], tiny[4];
+
+	(void)state;
+	assert_int_equal(util_time_utc(0, "%Y-%m-%d %H:%M:%S", out,
+	    sizeof(out)), 0);
+	assert_string_equal(out, "1970-01-01 00:00:00");
+	assert_int_equal(util_time_utc(1795861563, "%Y-%m-%dT%H:%M:%SZ", out,
+	    sizeof(out)), 0);
+	assert_string_equal(out, "2026-11-28T10:26:03Z");
+	/* Past what gmtime_r expresses, or too long for the buffer. */
+	assert_int_equal(util_time_utc(INT64_MAX / 2, "%Y", out, sizeof(out)),
+	    -1);
+	assert_string_equal(out, "?");
+	assert_int_equal(util_time_utc(0, "%Y-%m-%d", tiny, sizeof(tiny)), -1);
+	assert_string_equal(tiny, "?");
+}
+
 int
 main(void)
 {
@@ -281,6 +302,7 @@ main(void)
 		cmocka_unit_test(test_email_refuses_what_mtas_interpret),
 		cmocka_unit_test(test_email_refuses_empty_parts),
 		cmocka_unit_test(test_email_length_limit),
+		cmocka_unit_test(test_time_utc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
