@@ -22,6 +22,9 @@
 
 #define MAIL_BACKOFF_MAX	3600	/* seconds between tries, at most */
 #define MAIL_BATCH_MAX		100	/* messages per maintenance pass */
+/* A claim outlasts mail_timeout by this much (the kill, the wait, the
+ * record), so a live sender always records before its lease runs out. */
+#define MAIL_LEASE_MARGIN	60
 
 static const char *const subjects[] = {
 	[MAIL_VERIFY] = "Confirm your email address",
@@ -260,7 +263,8 @@ mail_send_pending(const struct config *cfg, struct store *st,
 
 	for (n = 0; n < MAIL_BATCH_MAX && !*stop; n++) {
 		now = util_now();
-		if (store_outbox_next(st, now, &m) != STORE_OK)
+		if (store_outbox_claim(st, now, now + cfg->mail_timeout +
+		    MAIL_LEASE_MARGIN, &m) != STORE_OK)
 			return;
 		if (mail_run(cfg->mail_command, m.message, strlen(m.message),
 		    cfg->mail_timeout, err, sizeof(err)) == 0) {

@@ -308,9 +308,17 @@ struct store_mail {
 
 enum store_rc	 store_outbox_add(struct store *, const char *recipient,
 		    const char *message, int64_t now);
-/* The oldest pending message due at now, or STORE_NOTFOUND. */
-enum store_rc	 store_outbox_next(struct store *, int64_t now,
-		    struct store_mail *);
+/*
+ * Claim the oldest pending message due at now until lease_until, in one
+ * atomic write: its next try moves to lease_until, so no other process or
+ * host claims it while this one sends it (the lease must outlast the
+ * sending: mail_timeout and a margin). A claimer that dies before it
+ * records the outcome leaves the message to be claimed again when the
+ * lease runs out: the only way a message goes twice. STORE_NOTFOUND when
+ * none is due.
+ */
+enum store_rc	 store_outbox_claim(struct store *, int64_t now,
+		    int64_t lease_until, struct store_mail *);
 /* Sent: recorded, and the message body scrubbed. */
 enum store_rc	 store_outbox_sent(struct store *, int64_t id, int64_t now);
 /* Failed: attempts + 1, tried again at next_try. */

@@ -144,7 +144,7 @@ enum stmt_id {
 	SQL_LOGIN_SEEN_PUT,
 	SQL_LOGIN_SEEN_PURGE,
 	SQL_OUTBOX_ADD,
-	SQL_OUTBOX_NEXT,
+	SQL_OUTBOX_CLAIM,
 	SQL_OUTBOX_SENT,
 	SQL_OUTBOX_FAILED,
 	SQL_OUTBOX_COUNT,
@@ -266,8 +266,10 @@ static const char *const sql_text[SQL__COUNT] = {
 	    "WHERE l.user_id = login_seen.user_id)",
 	[SQL_OUTBOX_ADD] = "INSERT INTO outbox (created, recipient, message, "
 	    "next_try) VALUES (?, ?, ?, ?)",
-	[SQL_OUTBOX_NEXT] = "SELECT id, attempts, recipient, message FROM outbox "
-	    "WHERE sent = 0 AND next_try <= ? ORDER BY id LIMIT 1",
+	/* One statement: the claim is the write that picks the message. */
+	[SQL_OUTBOX_CLAIM] = "UPDATE outbox SET next_try = ?2 WHERE id = "
+	    "(SELECT id FROM outbox WHERE sent = 0 AND next_try <= ?1 "
+	    "ORDER BY id LIMIT 1) RETURNING id, attempts, recipient, message",
 	[SQL_OUTBOX_SENT] = "UPDATE outbox SET sent = ?, message = '', "
 	    "last_error = '' WHERE id = ? AND sent = 0",
 	[SQL_OUTBOX_FAILED] = "UPDATE outbox SET attempts = attempts + 1, "
@@ -1997,18 +1999,42 @@ fill_mail(sqlite3_stmt *s, void *out)
 }
 
 enum store_rc
-store_outbox_next(struct store *st, int64_t now, struct store_mail *m)
+store_outbox_claim(struct store *st, int64_t now, int64_t lease_until,
+    struct store_mail *m)
 {
 	sqlite3_stmt	*s;
+	int		 rc;
 
 	memset(m, 0, sizeof(*m));
-	if ((s = stmt_get(st, SQL_OUTBOX_NEXT)) == NULL)
+	if ((s = stmt_get(st, SQL_OUTBOX_CLAIM)) == NULL)
 		return STORE_ERROR;
-	if (bind_int(s, 1, now)) {
+	if (bind_int(s, 1, now) || bind_int(s, 2, lease_until)) {
 		stmt_done(s);
 		return STORE_ERROR;
 	}
-	return step_row(st, s, "outbox next", fill_mail, m);
+	/*
+	 * The row comes back from the first step; the statement (and its
+	 * autocommit transaction) is complete only at SQLITE_DONE. A claim
+	 * not known to be committed is not a claim: nothing is sent.
+	 */
+	if ((rc = sq.sqlite3_step(s)) == SQLITE_ROW) {
+		fill_mail(s, m);
+		rc = sq.sqlite3_step(s);
+		if (rc != SQLITE_DONE) {
+			crypto_cleanse(m->message, strlen(m->message));
+			free(m->message);
+			memset(m, 0, sizeof(*m));
+		}
+		stmt_done(s);
+		if (rc == SQLITE_DONE)
+			return STORE_OK;
+	} else {
+		stmt_done(s);
+		if (rc == SQLITE_DONE)
+			return STORE_NOTFOUND;
+	}
+	store_log(st, "outbox claim");
+	return STORE_ERROR;
 }
 
 enum store_rc

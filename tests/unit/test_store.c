@@ -850,6 +850,59 @@ test_migrations_refuse_a_newer_legacy_database(void **state)
 	    "WHERE name = 'schema_migrations'"), 0);
 }
 
+/*
+ * The outbox lease (SPEC 8): a claim is one atomic write, so a second
+ * process (here a second connection) finds nothing while the first sends;
+ * a claimer that dies leaves the message to the next claim after its
+ * lease; sent and failed messages are not claimed again before their time.
+ */
+static void
+test_outbox_claim_lease(void **state)
+{
+	struct fix		*f = *state;
+	struct store		*other;
+	struct store_mail	 m, m2;
+	char			 path[128], err[256];
+
+	(void)snprintf(path, sizeof(path), "%s/authgw.db", f->u.dir);
+	other = store_open(path, 0, err, sizeof(err));
+	assert_non_null(other);
+	assert_int_equal(store_outbox_add(f->st, "a@example.com", "one", NOW),
+	    STORE_OK);
+	assert_int_equal(store_outbox_add(f->st, "b@example.com", "two", NOW),
+	    STORE_OK);
+	/* Oldest first; the other process gets the next one, then none. */
+	assert_int_equal(store_outbox_claim(f->st, NOW, NOW + 90, &m),
+	    STORE_OK);
+	assert_string_equal(m.message, "one");
+	assert_int_equal(store_outbox_claim(other, NOW, NOW + 90, &m2),
+	    STORE_OK);
+	assert_string_equal(m2.message, "two");
+	free(m2.message);
+	assert_int_equal(store_outbox_claim(other, NOW + 89, NOW + 179, &m2),
+	    STORE_NOTFOUND);
+	/* "one" is sent; "two"'s claimer died: claimed again at its lease. */
+	assert_int_equal(store_outbox_sent(f->st, m.id, NOW + 1), STORE_OK);
+	free(m.message);
+	assert_int_equal(store_outbox_claim(other, NOW + 90, NOW + 180, &m2),
+	    STORE_OK);
+	assert_string_equal(m2.message, "two");
+	assert_int_equal(m2.attempts, 0);
+	/* Failed: not claimed before its next try, then claimed. */
+	assert_int_equal(store_outbox_failed(other, m2.id, NOW + 500, "x"),
+	    STORE_OK);
+	free(m2.message);
+	assert_int_equal(store_outbox_claim(f->st, NOW + 499, NOW + 589, &m),
+	    STORE_NOTFOUND);
+	assert_int_equal(store_outbox_claim(f->st, NOW + 500, NOW + 590, &m),
+	    STORE_OK);
+	assert_int_equal(m.attempts, 1);
+	free(m.message);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM outbox WHERE "
+	    "sent = 0"), 1);
+	store_close(other);
+}
+
 int
 main(void)
 {
@@ -898,6 +951,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_reset_refused_by_cb_keeps_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_del_passes_tokens,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_claim_lease,
 		    setup, teardown),
 	};
 
