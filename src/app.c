@@ -85,9 +85,9 @@ app_hash_acquire(struct app *app, struct hashslot_ticket *t)
 	t->slot = -1;
 	t->queued = 0;
 	if (app->hashslot == NULL) {
-		if (hashslot_lockpath(app->cfg->database, path,
+		if (hashslot_lockpath(config_host_base(app->cfg), path,
 		    sizeof(path)) == -1) {
-			log_error("password hashing: database path too long");
+			log_error("password hashing: lock file path too long");
 			return -1;
 		}
 		/* Workers leave one of them for checks; CGI runs and the
@@ -96,7 +96,8 @@ app_hash_acquire(struct app *app, struct hashslot_ticket *t)
 		    app->worker >= 0 ? app->cfg->workers : 1, &slots, &queue);
 		if ((app->hashslot = hashslot_open(path, slots, queue,
 		    HASHSLOT_WAIT_MS,
-		    util_file_owner(app->cfg->database), err, sizeof(err))) == NULL) {
+		    config_files_owner(app->cfg), err,
+		    sizeof(err))) == NULL) {
 			log_error("password hashing refused: %s", err);
 			return -1;
 		}

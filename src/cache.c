@@ -30,19 +30,17 @@ cache_open_keyfn(const struct config *cfg, struct stats *stats,
 {
 	struct cache	*c = xcalloc(1, sizeof(*c));
 	char		 path[CONFIG_PATH_MAX + 32], err[1024];
-	int		 n;
 
 	c->cfg = cfg;
 	c->stats = stats;
 	c->keyfn = keyfn;
 	c->keyarg = arg;
 	if (cfg->cache_entries > 0) {
-		n = snprintf(path, sizeof(path), "%s-sessions.cache",
-		    cfg->database);
-		if (n < 0 || (size_t)n >= sizeof(path))
-			log_warn("session cache: database path too long");
+		if (config_cache_path(cfg, path, sizeof(path)) == -1)
+			log_warn("session cache: its file's path is too long");
 		else if ((c->l1 = shmcache_open(path, (size_t)cfg->cache_entries,
-		    util_file_owner(cfg->database), err, sizeof(err))) == NULL)
+		    config_files_owner(cfg), err,
+		    sizeof(err))) == NULL)
 			log_warn("session cache off: %s", err);
 	}
 	return c;

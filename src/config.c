@@ -46,6 +46,7 @@ static const struct key keys[] = {
 	I64(cache_ttl, 1, YEAR),
 	INT(cache_entries, 0, 4194304),
 	I64(cache_local_ttl, 1, YEAR),
+	STR(cache_file),
 	{ "prefix", KEY_PREFIX, offsetof(struct config, prefix),
 	  sizeof(((struct config *)0)->prefix), 0, 0 },
 	{ "base_url", KEY_URL, offsetof(struct config, base_url),
@@ -347,6 +348,15 @@ config_check(const struct config *cfg, char *err, size_t errsz)
 		    "host table holds the memcached key namespace");
 		return -1;
 	}
+	/* With PostgreSQL there is no database file for this host's own
+	 * files to sit beside: they are named. */
+	if (config_database_is_uri(cfg->database) &&
+	    cfg->cache_file[0] == '\0') {
+		snprintf(err, errsz, "cache_file is required with a "
+		    "PostgreSQL database (this host's session table, e.g. "
+		    "/var/lib/authgw/sessions.cache)");
+		return -1;
+	}
 	if (cfg->session_max_lifetime < cfg->session_lifetime) {
 		snprintf(err, errsz, "session_max_lifetime (%lld) is shorter "
 		    "than session_lifetime (%lld)",
@@ -424,6 +434,37 @@ fail:
 	free(line);
 	fclose(fp);
 	return -1;
+}
+
+int
+config_database_is_uri(const char *database)
+{
+	return strncmp(database, "postgresql://", 13) == 0 ||
+	    strncmp(database, "postgres://", 11) == 0;
+}
+
+int
+config_cache_path(const struct config *cfg, char *out, size_t outsz)
+{
+	int	 n;
+
+	if (cfg->cache_file[0] != '\0')
+		return util_strlcpy(out, cfg->cache_file, outsz);
+	n = snprintf(out, outsz, "%s-sessions.cache", cfg->database);
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+const char *
+config_host_base(const struct config *cfg)
+{
+	return cfg->cache_file[0] != '\0' ? cfg->cache_file : cfg->database;
+}
+
+long
+config_files_owner(const struct config *cfg)
+{
+	return config_database_is_uri(cfg->database) ? -1 :
+	    util_file_owner(cfg->database);
 }
 
 void

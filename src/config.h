@@ -27,6 +27,8 @@ struct config {
 	int64_t	 cache_ttl;
 	int	 cache_entries;			/* host-local cache slots; 0 = off */
 	int64_t	 cache_local_ttl;		/* life of a host-local entry */
+	char	 cache_file[CONFIG_PATH_MAX];	/* the host table's file; ""
+						   = DATABASE-sessions.cache */
 	char	 prefix[256];			/* "" when "/" */
 	char	 base_url[512];			/* without trailing '/' */
 	char	 cookie_name[64];
@@ -83,5 +85,21 @@ int	config_set(struct config *cfg, const char *key, const char *value,
 
 /* Print the effective configuration in the file's own syntax. */
 void	config_print(const struct config *cfg, FILE *fp);
+
+/* 1 when database is a PostgreSQL connection URI (SPEC 3, 8). */
+int	config_database_is_uri(const char *database);
+/*
+ * This host's files: the host table (cache_file, or the database's path
+ * with "-sessions.cache") and the base name the host's lock files add a
+ * suffix to (cache_file, or the database's path). 0, or -1 when too long.
+ */
+int	config_cache_path(const struct config *cfg, char *out, size_t outsz);
+const char *config_host_base(const struct config *cfg);
+/*
+ * The other owner this host's files may have besides the effective uid:
+ * the SQLite database's owner (who can write the authority anyway, e.g.
+ * the service user when root runs the command line), -1 with PostgreSQL.
+ */
+long	config_files_owner(const struct config *cfg);
 
 #endif

@@ -430,6 +430,36 @@ test_load_cross_key_check(void **state)
 	assert_non_null(strstr(err, "session_max_lifetime"));
 }
 
+/* This host's files: beside the SQLite file, or named (SPEC 8). */
+static void
+test_cache_file_names_host_files(void **state)
+{
+	struct config	 c;
+	char		 path[CONFIG_PATH_MAX + 32];
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(LOAD("database = /srv/a.db\n", &c), 0);
+	assert_int_equal(config_cache_path(&c, path, sizeof(path)), 0);
+	assert_string_equal(path, "/srv/a.db-sessions.cache");
+	assert_string_equal(config_host_base(&c), "/srv/a.db");
+	/* PostgreSQL: no file to sit beside, so the key is required. */
+	assert_int_equal(LOAD("database = postgresql://h/authgw\n", &c), -1);
+	assert_non_null(strstr(err, "cache_file"));
+	assert_int_equal(LOAD("database = postgres://h/authgw\n"
+	    "cache_entries = 0\n", &c), -1);
+	assert_int_equal(LOAD("database = postgresql://h/authgw\n"
+	    "cache_file = /var/lib/authgw/sessions.cache\n", &c), 0);
+	assert_int_equal(config_cache_path(&c, path, sizeof(path)), 0);
+	assert_string_equal(path, "/var/lib/authgw/sessions.cache");
+	assert_string_equal(config_host_base(&c),
+	    "/var/lib/authgw/sessions.cache");
+	assert_int_equal(config_files_owner(&c), -1);
+	assert_true(config_database_is_uri("postgres://x"));
+	assert_false(config_database_is_uri("postgresql:/x"));
+	assert_false(config_database_is_uri("/var/lib/postgresql://x"));
+}
+
 static void
 test_load_missing_file_names_path(void **state)
 {
@@ -522,6 +552,7 @@ main(void)
 		cmocka_unit_test(test_load_overlong_line_rejected),
 		cmocka_unit_test(test_load_nul_byte_rejected),
 		cmocka_unit_test(test_load_cross_key_check),
+		cmocka_unit_test(test_cache_file_names_host_files),
 		cmocka_unit_test(test_load_missing_file_names_path),
 		cmocka_unit_test(test_load_metrics_allow_checked),
 		cmocka_unit_test(test_load_memcached_needs_host_table),
