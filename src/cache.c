@@ -270,6 +270,6 @@ cache_memcached_state(struct cache *c, int probe)
 	if (cache_mc(c) == NULL)
 		return "off";
 	if (probe)
-		(void)memc_get(c->mc, "authgw:probe", 16, &c->val);
+		memc_probe(c->mc, &c->val);
 	return memc_up(c->mc) ? "ok" : "down";
 }

@@ -36,6 +36,11 @@
 	MEMC_FUNC(memcached_strerror) \
 	MEMC_FUNC(memcached_quit) \
 	MEMC_FUNC(memcached_get) \
+	MEMC_FUNC(memcached_generate_hash) \
+	MEMC_FUNC(memcached_server_count) \
+	MEMC_FUNC(memcached_server_instance_by_position) \
+	MEMC_FUNC(memcached_server_name) \
+	MEMC_FUNC(memcached_server_port) \
 	MEMC_FUNC(memcached_set) \
 	MEMC_FUNC(memcached_delete)
 
@@ -86,11 +91,65 @@ memc_load(char *err, size_t errsz)
 	return -1;
 }
 
-struct memc {
-	memcached_st	*mc;
-	int64_t		 open_until;	/* breaker open until (mono us) */
-	int64_t		 backoff;	/* current back-off (us) */
+/*
+ * A breaker per server of the pool: a dead or frozen server costs the
+ * first call (a refused connection, or the 100 ms time-out) and then
+ * nothing until its back-off runs out; the keys it holds miss to the
+ * database meanwhile, the other servers keep serving theirs. Keys are not
+ * moved to the survivors (no auto-eject): a server that comes back holds
+ * only entries it held before, which the generations refuse when an
+ * invalidation could not reach it (doc/design.md, "memcached pool").
+ */
+struct memc_node {
+	int64_t	 open_until;	/* breaker open until (mono us), 0 closed */
+	int64_t	 backoff;	/* current back-off (us) */
+	char	 name[80];	/* host:port, for the log */
+	char	 probe[32];	/* a key that lives on it, "" none found */
 };
+
+struct memc {
+	memcached_st		*mc;
+	uint32_t		 n;
+	struct memc_node	*node;
+};
+
+/* Name the servers; 0, or -1 when the list is empty. */
+static int
+memc_nodes(struct memc *m)
+{
+	const memcached_instance_st	*in;
+	uint32_t			 i;
+
+	if ((m->n = lib.memcached_server_count(m->mc)) == 0)
+		return -1;
+	m->node = xcalloc(m->n, sizeof(*m->node));
+	for (i = 0; i < m->n; i++) {
+		in = lib.memcached_server_instance_by_position(m->mc, i);
+		(void)snprintf(m->node[i].name, sizeof(m->node[i].name),
+		    "%s:%u", in ? lib.memcached_server_name(in) : "?",
+		    in ? (unsigned)lib.memcached_server_port(in) : 0);
+	}
+	return 0;
+}
+
+/* A probe key for each server (after the distribution is set). */
+static void
+memc_probe_keys(struct memc *m)
+{
+	char		 key[32];
+	uint32_t	 i, left = m->n;
+	unsigned	 k;
+
+	for (k = 0; left > 0 && k < 64 * m->n; k++) {
+		(void)snprintf(key, sizeof(key), "authgw:probe:%u", k);
+		i = lib.memcached_generate_hash(m->mc, key, strlen(key));
+		if (i < m->n && m->node[i].probe[0] == '\0') {
+			(void)util_strlcpy(m->node[i].probe, key,
+			    sizeof(m->node[i].probe));
+			left--;
+		}
+	}
+}
 
 struct memc *
 memc_open(const char *servers, char *err, size_t errsz)
@@ -106,16 +165,22 @@ memc_open(const char *servers, char *err, size_t errsz)
 	}
 	m = xcalloc(1, sizeof(*m));
 	if ((m->mc = lib.memcached_create(NULL)) == NULL ||
-	    lib.memcached_server_push(m->mc, list) != MEMCACHED_SUCCESS) {
+	    lib.memcached_server_push(m->mc, list) != MEMCACHED_SUCCESS ||
+	    memc_nodes(m) == -1) {
 		snprintf(err, errsz, "memcached: cannot set up '%s'", servers);
 		lib.memcached_server_list_free(list);
 		memc_close(m);
 		return NULL;
 	}
 	lib.memcached_server_list_free(list);
-	/* Consistent hashing: a server leaving moves only its own keys. */
+	/*
+	 * Consistent hashing, libketama's (MD5 points of "host:port"): every
+	 * host and every process puts a key on the same server whatever the
+	 * order of the list, and a server leaving the list moves only its
+	 * own keys.
+	 */
 	lib.memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_DISTRIBUTION,
-	    MEMCACHED_DISTRIBUTION_CONSISTENT);
+	    MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA);
 	lib.memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
 	lib.memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_NO_BLOCK, 1);
 	lib.memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT,
@@ -126,8 +191,17 @@ memc_open(const char *servers, char *err, size_t errsz)
 	    MEMC_IO_TIMEOUT_US);
 	lib.memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_RCV_TIMEOUT,
 	    MEMC_IO_TIMEOUT_US);
-	/* Our breaker decides when to retry, not libmemcached's. */
+	/*
+	 * Our breakers decide when a server is tried again, not
+	 * libmemcached's retry and dead time-outs; and a failed server is
+	 * never ejected (its keys would move to the survivors and move back
+	 * when it returns, to the entries it kept while it was away).
+	 */
 	lib.memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 0);
+	lib.memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, 0);
+	lib.memcached_behavior_set(m->mc, MEMCACHED_BEHAVIOR_AUTO_EJECT_HOSTS,
+	    0);
+	memc_probe_keys(m);
 	return m;
 }
 
@@ -138,43 +212,61 @@ memc_close(struct memc *m)
 		return;
 	if (m->mc != NULL)
 		lib.memcached_free(m->mc);
+	free(m->node);
 	free(m);
 }
 
 int
 memc_up(struct memc *m)
 {
-	return m->open_until == 0;
+	uint32_t	 i;
+
+	for (i = 0; i < m->n; i++)
+		if (m->node[i].open_until != 0)
+			return 0;
+	return 1;
+}
+
+/* The server a key lives on. */
+static struct memc_node *
+memc_node_of(struct memc *m, const char *key)
+{
+	uint32_t	 i = lib.memcached_generate_hash(m->mc, key, strlen(key));
+
+	return &m->node[i < m->n ? i : 0];
 }
 
 /* 1 if a call may go to the network now (closed, or time for a probe). */
 static int
-breaker_allows(struct memc *m)
+breaker_allows(const struct memc_node *nd)
 {
-	return m->open_until == 0 || util_mono_usec() >= m->open_until;
+	return nd->open_until == 0 || util_mono_usec() >= nd->open_until;
 }
 
 static void
-breaker_result(struct memc *m, int ok, const char *what, memcached_return_t rc)
+breaker_result(struct memc *m, struct memc_node *nd, int ok, const char *what,
+    memcached_return_t rc)
 {
 	if (ok) {
-		if (m->open_until != 0)
-			log_info("memcached answers again");
-		m->open_until = 0;
-		m->backoff = 0;
+		if (nd->open_until != 0)
+			log_info("memcached %s answers again", nd->name);
+		nd->open_until = 0;
+		nd->backoff = 0;
 		return;
 	}
-	if (m->open_until == 0)
-		log_warn("memcached %s failed (%s): using SQLite alone", what,
-		    lib.memcached_strerror(m->mc, rc));
-	if (m->backoff == 0)
-		m->backoff = MEMC_BACKOFF_MIN_US;
-	else if (m->backoff < MEMC_BACKOFF_MAX_US / 2)
-		m->backoff *= 2;
+	if (nd->open_until == 0)
+		log_warn("memcached %s: %s failed (%s): its keys go to the "
+		    "database", nd->name, what, lib.memcached_strerror(m->mc,
+		    rc));
+	if (nd->backoff == 0)
+		nd->backoff = MEMC_BACKOFF_MIN_US;
+	else if (nd->backoff < MEMC_BACKOFF_MAX_US / 2)
+		nd->backoff *= 2;
 	else
-		m->backoff = MEMC_BACKOFF_MAX_US;
-	m->open_until = util_mono_usec() + m->backoff;
-	/* Drop the connections: a frozen server leaves them half-used. */
+		nd->backoff = MEMC_BACKOFF_MAX_US;
+	nd->open_until = util_mono_usec() + nd->backoff;
+	/* Drop the connections: a frozen server leaves them half-used (the
+	 * others' are made again at their next call, on a LAN cheaply). */
 	lib.memcached_quit(m->mc);
 }
 
@@ -186,19 +278,21 @@ memc_get(struct memc *m, const char *key, size_t maxlen, struct buf *out)
 	size_t			 len;
 	char			*v;
 
+	struct memc_node	*nd = memc_node_of(m, key);
+
 	buf_reset(out);
-	if (!breaker_allows(m))
+	if (!breaker_allows(nd))
 		return MEMC_DOWN;
 	v = lib.memcached_get(m->mc, key, strlen(key), &len, &flags, &rc);
 	if (v == NULL) {
 		if (rc == MEMCACHED_NOTFOUND) {
-			breaker_result(m, 1, "get", rc);
+			breaker_result(m, nd, 1, "get", rc);
 			return MEMC_MISS;
 		}
-		breaker_result(m, 0, "get", rc);
+		breaker_result(m, nd, 0, "get", rc);
 		return MEMC_DOWN;
 	}
-	breaker_result(m, 1, "get", rc);
+	breaker_result(m, nd, 1, "get", rc);
 	if (len > maxlen || buf_append(out, v, len) == -1) {
 		free(v);
 		return MEMC_MISS;	/* not ours, or no memory: a miss */
@@ -212,33 +306,46 @@ memc_set(struct memc *m, const char *key, const char *val, size_t len,
     int64_t ttl)
 {
 	memcached_return_t	 rc;
+	struct memc_node	*nd = memc_node_of(m, key);
 
-	if (!breaker_allows(m))
+	if (!breaker_allows(nd))
 		return MEMC_DOWN;
 	if (ttl < 1)
 		ttl = 1;
 	rc = lib.memcached_set(m->mc, key, strlen(key), val, len, (time_t)ttl,
 	    0);
 	/* A full server refusing a store is not down. */
-	breaker_result(m, rc == MEMCACHED_SUCCESS || rc == MEMCACHED_NOTSTORED ||
-	    rc == MEMCACHED_E2BIG || rc == MEMCACHED_MEMORY_ALLOCATION_FAILURE ||
+	breaker_result(m, nd, rc == MEMCACHED_SUCCESS ||
+	    rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_E2BIG ||
+	    rc == MEMCACHED_MEMORY_ALLOCATION_FAILURE ||
 	    rc == MEMCACHED_SERVER_MEMORY_ALLOCATION_FAILURE, "set", rc);
 	return rc == MEMCACHED_SUCCESS ? MEMC_OK :
-	    memc_up(m) ? MEMC_MISS : MEMC_DOWN;
+	    nd->open_until == 0 ? MEMC_MISS : MEMC_DOWN;
 }
 
 enum memc_rc
 memc_del(struct memc *m, const char *key)
 {
 	memcached_return_t	 rc;
+	struct memc_node	*nd = memc_node_of(m, key);
 
-	if (!breaker_allows(m))
+	if (!breaker_allows(nd))
 		return MEMC_DOWN;
 	rc = lib.memcached_delete(m->mc, key, strlen(key), 0);
 	if (rc == MEMCACHED_SUCCESS || rc == MEMCACHED_NOTFOUND) {
-		breaker_result(m, 1, "delete", rc);
+		breaker_result(m, nd, 1, "delete", rc);
 		return rc == MEMCACHED_SUCCESS ? MEMC_OK : MEMC_MISS;
 	}
-	breaker_result(m, 0, "delete", rc);
+	breaker_result(m, nd, 0, "delete", rc);
 	return MEMC_DOWN;
+}
+
+void
+memc_probe(struct memc *m, struct buf *scratch)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < m->n; i++)
+		if (m->node[i].probe[0] != '\0')
+			(void)memc_get(m, m->node[i].probe, 16, scratch);
 }

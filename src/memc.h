@@ -1,8 +1,10 @@
 /*
- * The only module that includes libmemcached: get, set and delete with
- * short time-outs behind a circuit breaker. When memcached fails, the
- * breaker opens and calls return MEMC_DOWN at once, without touching the
- * network, until a probe after a back-off finds it answering again.
+ * The only module that includes libmemcached: get, set and delete on a
+ * pool of servers (consistent hashing, libketama's), with short time-outs
+ * behind a circuit breaker per server. When a server fails, its breaker
+ * opens and calls for its keys return MEMC_DOWN at once, without touching
+ * the network, until a call after a back-off finds it answering again;
+ * the other servers go on serving their keys.
  */
 #ifndef AUTHGW_MEMC_H
 #define AUTHGW_MEMC_H
@@ -32,7 +34,10 @@ enum memc_rc	 memc_set(struct memc *, const char *key, const char *val,
 		    size_t len, int64_t ttl);
 enum memc_rc	 memc_del(struct memc *, const char *key);
 
-/* 1 while the breaker is closed (memcached answering), 0 while open. */
+/* 1 while every server's breaker is closed (all answering), 0 if not. */
 int		 memc_up(struct memc *);
+/* Ask each server (those whose breaker is open only after their back-off):
+ * for /healthz. scratch receives what comes back. */
+void		 memc_probe(struct memc *, struct buf *scratch);
 
 #endif

@@ -262,6 +262,63 @@ class CacheTest(harness.TestCase):
         self.assertEqual(ag2.check(t).status, 401)
 
 
+class PoolTest(harness.TestCase):
+    """A pool of two memcached (issue 14): keys spread by consistent
+    hashing, and a frozen server costs only its own keys."""
+
+    def start_pool(self):
+        self.nodes = [self.track(Memcached(self.tmpdir).start())
+                      for _ in range(2)]
+        ag = self.authgw(memcached=','.join(n.addr for n in self.nodes),
+                         cache_local_ttl=1, workers=1)
+        self.dump_logs_on_failure(ag)
+        ag.add_user(USER, PASSWORD)
+        ag.start()
+        return ag
+
+    def node_of(self, token):
+        key = token_key_hex(token)
+        held = [i for i, n in enumerate(self.nodes)
+                if key in n.command('lru_crawler metadump all')]
+        self.assertEqual(len(held), 1, held)
+        return held[0]
+
+    def test_keys_spread_and_a_frozen_node_costs_only_its_keys(self):
+        ag = self.start_pool()
+        tokens = [ag.login_cookie(USER, PASSWORD) for _ in range(12)]
+        for t in tokens:
+            self.assertEqual(ag.check(t).header('x-auth-source'), 'db')
+        on = {0: [], 1: []}
+        for t in tokens:
+            on[self.node_of(t)].append(t)
+        # 12 keys on one server of two: one chance in 2048.
+        self.assertTrue(on[0] and on[1], on)
+        time.sleep(1.2)                 # the host table's entries aged out
+        self.nodes[1].pause()
+        try:
+            # The first key of the frozen server costs its time-out, and
+            # opens its breaker: the database answers.
+            r = ag.check(on[1][0])
+            self.assertEqual((r.status, r.header('x-auth-source')),
+                             (200, 'db'), r)
+            # The other server's keys are still served from memcached.
+            for t in on[0]:
+                r = ag.check(t)
+                self.assertEqual((r.status, r.header('x-auth-source')),
+                                 (200, 'cache'), r)
+            t0 = time.monotonic()
+            for t in on[1][1:]:
+                self.assertEqual(ag.check(t).status, 200)
+            # Skipped, not waited for (each wait would be 100 ms or more).
+            self.assertLess(time.monotonic() - t0, 0.1 * len(on[1]))
+            self.assertEqual(ag.fcgi('/auth/healthz').json()['memcached'],
+                             'down')
+        finally:
+            self.nodes[1].resume()
+        wait_for(lambda: ag.fcgi('/auth/healthz').json()['memcached'] ==
+                 'ok', timeout=5, what='the pool answering again')
+
+
 class CgiCacheTest(harness.TestCase):
     """Plain CGI runs (issue 12, section 3): a check the host table answers
     opens neither the database nor memcached; the runs that need memcached
