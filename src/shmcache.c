@@ -31,6 +31,9 @@ struct shm_header {
 	_Atomic uint64_t	 generation;	/* bumped by a clear */
 	_Atomic uint64_t	 unused;	/* was the epoch of version 1 */
 	_Atomic uint64_t	 namespace;	/* memcached key namespace */
+	_Atomic int64_t		 listener_beat;	/* CLOCK_MONOTONIC us of the
+						   listener's last beat, 0
+						   down (was zero-filled) */
 };
 
 struct shm_slot {
@@ -399,4 +402,24 @@ void
 shmcache_namespace_bump(struct shmcache *c)
 {
 	atomic_fetch_add(&c->hdr->namespace, 1);
+}
+
+void
+shmcache_namespace_set(struct shmcache *c, uint64_t ns)
+{
+	atomic_store(&c->hdr->namespace, ns);
+}
+
+void
+shmcache_listener_beat(struct shmcache *c, int64_t mono_us)
+{
+	atomic_store(&c->hdr->listener_beat, mono_us);
+}
+
+int
+shmcache_listener_alive(struct shmcache *c, int64_t mono_us)
+{
+	int64_t	 beat = atomic_load(&c->hdr->listener_beat);
+
+	return beat != 0 && mono_us - beat <= SHMCACHE_BEAT_MAX_US;
 }

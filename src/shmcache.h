@@ -75,8 +75,23 @@ void		 shmcache_drop_user(struct shmcache *, int64_t user_id,
  * generation moves, so no refill that began before it caches anything. */
 void		 shmcache_clear(struct shmcache *);
 
-/* The memcached key namespace shared by this host's processes. */
+/* The memcached key namespace shared by this host's processes (with
+ * several hosts, a copy of the authority's: shmcache_namespace_set). */
 uint64_t	 shmcache_namespace(struct shmcache *);
 void		 shmcache_namespace_bump(struct shmcache *);
+void		 shmcache_namespace_set(struct shmcache *, uint64_t);
+
+/*
+ * With several hosts (SPEC 8) the table is trusted only while this host's
+ * listener hears the authority's invalidations: the listener beats (with
+ * util_mono_usec()) at least every SHMCACHE_BEAT_MAX_US / 4 while its
+ * connection LISTENs, and beats 0 when it loses it; the table is alive
+ * while the last beat is at most SHMCACHE_BEAT_MAX_US old. A listener
+ * that hangs or dies stops beating, and the table goes untrusted by
+ * itself.
+ */
+#define SHMCACHE_BEAT_MAX_US	1000000
+void		 shmcache_listener_beat(struct shmcache *, int64_t mono_us);
+int		 shmcache_listener_alive(struct shmcache *, int64_t mono_us);
 
 #endif

@@ -204,6 +204,40 @@ test_namespace_bump_changes_it(void **state)
 	shmcache_close(c);
 }
 
+/* The namespace copied from the authority reaches every opener. */
+static void
+test_namespace_set_is_shared(void **state)
+{
+	struct shmcache	*a = open_table(64), *b = open_table(64);
+
+	(void)state;
+	shmcache_namespace_set(a, 0x1234abcdULL);
+	assert_int_equal(shmcache_namespace(b), 0x1234abcdULL);
+	shmcache_close(a);
+	shmcache_close(b);
+}
+
+/* The listener's beat: alive only while fresh, and down when it says so
+ * or stops beating (a hung or dead listener). */
+static void
+test_listener_beat(void **state)
+{
+	struct shmcache	*a = open_table(64), *b = open_table(64);
+	int64_t		 t = 5000000;
+
+	(void)state;
+	assert_false(shmcache_listener_alive(b, t));	/* never beaten */
+	shmcache_listener_beat(a, t);
+	assert_true(shmcache_listener_alive(b, t));
+	assert_true(shmcache_listener_alive(b, t + SHMCACHE_BEAT_MAX_US));
+	assert_false(shmcache_listener_alive(b, t + SHMCACHE_BEAT_MAX_US + 1));
+	shmcache_listener_beat(a, t + 10);
+	shmcache_listener_beat(a, 0);
+	assert_false(shmcache_listener_alive(b, t + 10));
+	shmcache_close(a);
+	shmcache_close(b);
+}
+
 /* A set holds SHMCACHE_WAYS entries; more evict, never mix up. */
 static void
 test_full_set_evicts_but_never_confuses(void **state)
@@ -388,6 +422,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_drop_user_and_clear,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_namespace_bump_changes_it,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_namespace_set_is_shared,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listener_beat,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_full_set_evicts_but_never_confuses, setup, teardown),
