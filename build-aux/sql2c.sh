@@ -3,12 +3,18 @@
 # { version, text }. The version is the file's number, so a number may be
 # missing (a migration reserved for a branch that has not landed yet):
 # the store applies every migration it has not recorded, in order.
+#   sql2c.sh [-n NAME] FILE...   NAME: the array's (default migrations)
 set -eu
+name=migrations
+if [ "${1:-}" = "-n" ]; then
+	name=$2
+	shift 2
+fi
 echo "/* Generated from the sql/ migrations by build-aux/sql2c.sh: do not edit. */"
 echo "static const struct migration {"
 echo "	int		 version;"
 echo "	const char	*sql;"
-echo "} migrations[] = {"
+echo "} $name[] = {"
 last=0
 for f in "$@"; do
 	b=$(basename "$f")

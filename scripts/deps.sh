@@ -4,8 +4,8 @@
 set -eu
 
 build="build-essential autoconf automake pkg-config libfcgi-dev
-libsqlite3-dev libmemcached-dev libssl-dev libjansson-dev libcmocka-dev"
-test="$build sqlite3 python3 nginx-light lighttpd apache2
+libsqlite3-dev libpq-dev libmemcached-dev libssl-dev libjansson-dev libcmocka-dev"
+test="$build sqlite3 postgresql python3 nginx-light lighttpd apache2
 libapache2-mod-fcgid spawn-fcgi memcached curl clang libclang-rt-14-dev
 msmtp chromium fail2ban wrk"
 demo="$build nginx-light memcached"

@@ -3,9 +3,10 @@
  * tokens, the mail outbox, the server secret. This interface speaks the
  * project's terms only (no engine type, no SQL): an engine implements it
  * in a file of its own that is the only includer of its library.
- * store_sqlite.c is the SQLite engine (the embedded default); a
- * PostgreSQL engine is to sit behind the same header (SPEC section 8,
- * doc/design.md "Layers"). Every engine prepares its statements once per
+ * store_sqlite.c is the SQLite engine (the embedded default),
+ * store_pg.c the PostgreSQL one (SPEC section 8, doc/design.md "Layers",
+ * "PostgreSQL engine"); store.c picks one by the database value and
+ * passes each call on. Every engine prepares its statements once per
  * connection and binds every value.
  */
 #ifndef AUTHGW_STORE_H
@@ -68,11 +69,15 @@ struct session {
 
 /*
  * Open (creating if needed) the database named by the configuration's
- * database value and apply pending migrations if migrate is set. Returns
+ * database value (a PostgreSQL connection URI, postgresql:// or
+ * postgres://, or else an SQLite file) and apply pending migrations if
+ * migrate is set. Returns
  * NULL with a reason in err on failure. A handle is used by one process
  * and never crosses a fork.
  */
 struct store	*store_open(const char *path, int migrate, char *err, size_t errsz);
+/* 1 if database names PostgreSQL (a postgresql:// or postgres:// URI). */
+int		 store_is_pg(const char *database);
 void		 store_close(struct store *);
 
 /* Schema version after migrations, or -1. */
@@ -379,5 +384,50 @@ enum store_rc	 store_token_purge(struct store *, int64_t now, int64_t *count);
 /* Delete attempts at or before before. */
 enum store_rc	 store_attempts_purge(struct store *, int64_t before,
 		    int64_t *count);
+
+/*
+ * Invalidation notices (doc/design.md, "PostgreSQL engine"): with
+ * PostgreSQL every change that must invalidate cached sessions or tokens
+ * sends its items on a channel, in its own transaction (delivered at
+ * commit). An item is "h " and 64 hex digits (one session or API token
+ * hash), "u " and a user id (every entry of that user) or "*" (every
+ * entry). store_listen starts listening on this handle's connection and
+ * returns the descriptor to poll for input, or -1 (an error, or an engine
+ * without notices: SQLite). store_listen_read consumes what arrived and
+ * passes each item to cb: STORE_OK, or STORE_ERROR when the connection is
+ * lost (notices may have been missed: forget every cached entry, then
+ * store_listen again).
+ */
+typedef void	 (*store_item_cb)(void *arg, const char *item);
+int		 store_listen(struct store *);
+enum store_rc	 store_listen_read(struct store *, store_item_cb cb, void *arg);
+
+/*
+ * The memcached key namespace, kept in the authority so every host uses
+ * the same keys: *ns gets it (0 before the first bump). store_namespace_bump
+ * moves it by one, atomically, and *ns gets the new value.
+ */
+enum store_rc	 store_namespace_get(struct store *, uint64_t *ns);
+enum store_rc	 store_namespace_bump(struct store *, uint64_t *ns);
+
+#define STORE_HOST_NAME_MAX	255
+
+/* One host's heartbeat, for /admin's table of hosts. */
+struct store_host {
+	char	 name[STORE_HOST_NAME_MAX + 1];
+	int64_t	 started;	/* when its master started */
+	int64_t	 seen;		/* its last heartbeat */
+	int64_t	 checks;
+	int64_t	 cache_hits;
+	int64_t	 cache_misses;
+	int64_t	 workers;
+};
+
+/* Insert or replace the row of h->name with h. */
+enum store_rc	 store_host_beat(struct store *, const struct store_host *h);
+/* Hosts seen at or after since, by name; cb may stop with non-zero. */
+typedef int	 (*store_host_cb)(const struct store_host *, void *);
+enum store_rc	 store_host_each(struct store *, int64_t since, store_host_cb,
+		    void *);
 
 #endif

@@ -1,9 +1,8 @@
 /*
- * The SQLite engine of the store (store.h): the only module that includes
- * SQLite (loaded with dlopen by the first store_open). WAL mode, a busy
- * time-out, the numbered migrations of sql/
- * compiled in, every statement prepared once per connection and every value
- * bound.
+ * The SQLite engine of the store (store.h, behind store.c): the only
+ * module that includes SQLite (loaded with dlopen by the first open).
+ * WAL mode, a busy time-out, the numbered migrations of sql/ compiled in,
+ * every statement prepared once per connection and every value bound.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "log.h"
 #include "migrations.h"
 #include "store.h"
+#include "store_engine.h"
 #include "util.h"
 
 /* The file configure found the program would link (libsqlite3.so.0). */
@@ -158,6 +158,10 @@ enum stmt_id {
 	SQL_TOKEN_DEL_USER,
 	SQL_TOKEN_DEL,
 	SQL_TOKEN_PURGE,
+	SQL_NAMESPACE_GET,
+	SQL_NAMESPACE_BUMP,
+	SQL_HOST_BEAT,
+	SQL_HOST_EACH,
 	SQL_BEGIN_IMMEDIATE,
 	SQL_COMMIT,
 	SQL_ROLLBACK,
@@ -298,37 +302,66 @@ static const char *const sql_text[SQL__COUNT] = {
 	    "(?2 <= 0 OR user_id = ?2) RETURNING token_hash, user_id",
 	[SQL_TOKEN_PURGE] =
 	    "DELETE FROM api_tokens WHERE expires != 0 AND expires <= ?",
+	[SQL_NAMESPACE_GET] =
+	    "SELECT value FROM shared WHERE key = 'namespace'",
+	[SQL_NAMESPACE_BUMP] = "INSERT INTO shared (key, value) VALUES "
+	    "('namespace', 1) ON CONFLICT (key) DO UPDATE SET "
+	    "value = value + 1 RETURNING value",
+	[SQL_HOST_BEAT] = "INSERT INTO hosts (name, started, seen, checks, "
+	    "cache_hits, cache_misses, workers) VALUES (?, ?, ?, ?, ?, ?, ?) "
+	    "ON CONFLICT (name) DO UPDATE SET started = excluded.started, "
+	    "seen = excluded.seen, checks = excluded.checks, "
+	    "cache_hits = excluded.cache_hits, "
+	    "cache_misses = excluded.cache_misses, workers = excluded.workers",
+	[SQL_HOST_EACH] = "SELECT name, started, seen, checks, cache_hits, "
+	    "cache_misses, workers FROM hosts WHERE seen >= ? ORDER BY name",
 	[SQL_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
 	[SQL_COMMIT] = "COMMIT",
 	[SQL_ROLLBACK] = "ROLLBACK",
 };
 
-struct store {
+struct sqlite_store {
+	struct store	 base;		/* first: the engine's table */
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[SQL__COUNT];
 	char		 path[CONFIG_PATH_MAX];	/* for store_ping's probe */
 };
 
+/* The SQLite handle of a store handle (base is its first member). */
+#define SQ(st)	((struct sqlite_store *)(st))
+
+/* Used before their definitions, and the table at the end. */
+static enum store_rc	 sqlite_begin(struct store *);
+static enum store_rc	 sqlite_commit(struct store *);
+static void		 sqlite_rollback(struct store *);
+static void		 sqlite_close(struct store *);
+static enum store_rc	 sqlite_secret_get(struct store *, unsigned char [32]);
+static enum store_rc	 sqlite_session_each(struct store *, int64_t,
+			    store_session_cb, void *);
+static enum store_rc	 sqlite_outbox_add(struct store *, const char *,
+			    const char *, int64_t);
+static const struct store_engine	sqlite_engine;
+
 static void
 store_log(struct store *st, const char *what)
 {
-	log_error("sqlite: %s: %s", what, sq.sqlite3_errmsg(st->db));
+	log_error("sqlite: %s: %s", what, sq.sqlite3_errmsg(SQ(st)->db));
 }
 
 /* The prepared statement id, reset and with bindings cleared. */
 static sqlite3_stmt *
 stmt_get(struct store *st, enum stmt_id id)
 {
-	sqlite3_stmt	*s = st->stmt[id];
+	sqlite3_stmt	*s = SQ(st)->stmt[id];
 
 	if (s == NULL) {
-		if (sq.sqlite3_prepare_v3(st->db, sql_text[id], -1,
-		    SQLITE_PREPARE_PERSISTENT, &st->stmt[id], NULL) !=
+		if (sq.sqlite3_prepare_v3(SQ(st)->db, sql_text[id], -1,
+		    SQLITE_PREPARE_PERSISTENT, &SQ(st)->stmt[id], NULL) !=
 		    SQLITE_OK) {
 			store_log(st, "prepare");
 			return NULL;
 		}
-		s = st->stmt[id];
+		s = SQ(st)->stmt[id];
 	}
 	return s;
 }
@@ -387,7 +420,7 @@ exec(struct store *st, const char *sql)
 {
 	char	*msg = NULL;
 
-	if (sq.sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	if (sq.sqlite3_exec(SQ(st)->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		log_error("sqlite: %s", msg ? msg : "exec failed");
 		sq.sqlite3_free(msg);
 		return -1;
@@ -408,7 +441,7 @@ query_int(struct store *st, const char *sql)
 	sqlite3_stmt	*s;
 	int64_t		 v = -1;
 
-	if (sq.sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+	if (sq.sqlite3_prepare_v2(SQ(st)->db, sql, -1, &s, NULL) != SQLITE_OK)
 		return -1;
 	if (sq.sqlite3_step(s) == SQLITE_ROW)
 		v = sq.sqlite3_column_int64(s, 0);
@@ -455,7 +488,7 @@ migrations_state(struct store *st, int *newer)
 	}
 	if (rc != 1)
 		return -1;
-	if (sq.sqlite3_prepare_v2(st->db, "SELECT version FROM schema_migrations",
+	if (sq.sqlite3_prepare_v2(SQ(st)->db, "SELECT version FROM schema_migrations",
 	    -1, &s, NULL) != SQLITE_OK)
 		return -1;
 	while ((rc = sq.sqlite3_step(s)) == SQLITE_ROW) {
@@ -566,42 +599,45 @@ store_migrate(struct store *st, char *err, size_t errsz)
 	}
 	return 0;
 fail:
-	snprintf(err, errsz, "migration failed: %s", sq.sqlite3_errmsg(st->db));
+	snprintf(err, errsz, "migration failed: %s", sq.sqlite3_errmsg(SQ(st)->db));
 	return -1;
 }
 
 struct store *
-store_open(const char *path, int migrate, char *err, size_t errsz)
+store_sqlite_open(const char *path, int migrate, char *err, size_t errsz)
 {
-	struct store	*st;
-	unsigned char	 secret[32];
-	int		 newer;
+	struct sqlite_store	*sst;
+	struct store		*st;
+	unsigned char		 secret[32];
+	int			 newer;
 
-	st = xcalloc(1, sizeof(*st));
-	if (util_strlcpy(st->path, path, sizeof(st->path)) == -1) {
+	sst = xcalloc(1, sizeof(*sst));
+	sst->base.engine = &sqlite_engine;
+	st = &sst->base;
+	if (util_strlcpy(SQ(st)->path, path, sizeof(SQ(st)->path)) == -1) {
 		snprintf(err, errsz, "database path too long");
 		goto fail;
 	}
 	if (sq_load(err, errsz) == -1)
 		goto fail;
-	if (sq.sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+	if (sq.sqlite3_open_v2(path, &SQ(st)->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errsz, "%s: %s", path,
-		    st->db ? sq.sqlite3_errmsg(st->db) : "cannot open");
+		    SQ(st)->db ? sq.sqlite3_errmsg(SQ(st)->db) : "cannot open");
 		goto fail;
 	}
-	sq.sqlite3_extended_result_codes(st->db, 1);
-	sq.sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	sq.sqlite3_extended_result_codes(SQ(st)->db, 1);
+	sq.sqlite3_busy_timeout(SQ(st)->db, STORE_BUSY_TIMEOUT_MS);
 	if (exec(st, "PRAGMA journal_mode = WAL") == -1 ||
 	    exec(st, "PRAGMA synchronous = NORMAL") == -1 ||
 	    exec(st, "PRAGMA foreign_keys = ON") == -1) {
-		snprintf(err, errsz, "%s: %s", path, sq.sqlite3_errmsg(st->db));
+		snprintf(err, errsz, "%s: %s", path, sq.sqlite3_errmsg(SQ(st)->db));
 		goto fail;
 	}
 	if (migrate && store_migrate(st, err, errsz) == -1)
 		goto fail;
 	/* The secret exists before any request: a check never writes it. */
-	if (migrate && store_secret_get(st, secret) != STORE_OK) {
+	if (migrate && sqlite_secret_get(st, secret) != STORE_OK) {
 		snprintf(err, errsz, "%s: cannot create the secret", path);
 		goto fail;
 	}
@@ -614,27 +650,27 @@ store_open(const char *path, int migrate, char *err, size_t errsz)
 	}
 	return st;
 fail:
-	store_close(st);
+	sqlite_close(st);
 	return NULL;
 }
 
-void
-store_close(struct store *st)
+static void
+sqlite_close(struct store *st)
 {
 	size_t	 i;
 
 	if (st == NULL)
 		return;
-	if (st->db != NULL) {	/* else libsqlite3 may not be loaded */
+	if (SQ(st)->db != NULL) {	/* else libsqlite3 may not be loaded */
 		for (i = 0; i < SQL__COUNT; i++)
-			sq.sqlite3_finalize(st->stmt[i]);
-		sq.sqlite3_close(st->db);
+			sq.sqlite3_finalize(SQ(st)->stmt[i]);
+		sq.sqlite3_close(SQ(st)->db);
 	}
 	free(st);
 }
 
-int
-store_schema_version(struct store *st)
+static int
+sqlite_schema_version(struct store *st)
 {
 	return user_version(st);
 }
@@ -651,8 +687,8 @@ static const char	probe_sql[] =
 	"SELECT id FROM users LIMIT 1; "
 	"SELECT id FROM sessions LIMIT 1";
 
-int
-store_ping(struct store *st)
+static int
+sqlite_ping(struct store *st)
 {
 	sqlite3_stmt	*s;
 	sqlite3		*db = NULL;
@@ -664,7 +700,7 @@ store_ping(struct store *st)
 	stmt_done(s);
 	if (!rc)
 		return 0;
-	rc = sq.sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READONLY |
+	rc = sq.sqlite3_open_v2(SQ(st)->path, &db, SQLITE_OPEN_READONLY |
 	    SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK;
 	if (rc) {
 		sq.sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
@@ -676,8 +712,8 @@ store_ping(struct store *st)
 	return rc;
 }
 
-enum store_rc
-store_secret_get(struct store *st, unsigned char out[32])
+static enum store_rc
+sqlite_secret_get(struct store *st, unsigned char out[32])
 {
 	sqlite3_stmt	*s;
 	unsigned char	 fresh[32];
@@ -711,8 +747,8 @@ store_secret_get(struct store *st, unsigned char out[32])
 	return STORE_ERROR;
 }
 
-enum store_rc
-store_user_add(struct store *st, const char *email, const char *pwhash,
+static enum store_rc
+sqlite_user_add(struct store *st, const char *email, const char *pwhash,
     const char *role, int verified, int64_t now, int64_t *id)
 {
 	sqlite3_stmt	*s;
@@ -727,7 +763,7 @@ store_user_add(struct store *st, const char *email, const char *pwhash,
 		return STORE_ERROR;
 	}
 	if ((rc = step_done(st, s, "user add")) == STORE_OK && id != NULL)
-		*id = sq.sqlite3_last_insert_rowid(st->db);
+		*id = sq.sqlite3_last_insert_rowid(SQ(st)->db);
 	return rc;
 }
 
@@ -797,8 +833,8 @@ fill_user(sqlite3_stmt *s, void *out)
 	user_from_row(s, out);
 }
 
-enum store_rc
-store_user_get_email(struct store *st, const char *email, struct user *u)
+static enum store_rc
+sqlite_user_get_email(struct store *st, const char *email, struct user *u)
 {
 	sqlite3_stmt	*s;
 
@@ -827,19 +863,19 @@ user_update(struct store *st, enum stmt_id id, int64_t uid, const char *text,
 		return STORE_ERROR;
 	}
 	if ((rc = step_done(st, s, "user update")) == STORE_OK &&
-	    sq.sqlite3_changes(st->db) == 0)
+	    sq.sqlite3_changes(SQ(st)->db) == 0)
 		rc = STORE_NOTFOUND;
 	return rc;
 }
 
-enum store_rc
-store_user_set_pwhash(struct store *st, int64_t id, const char *h)
+static enum store_rc
+sqlite_user_set_pwhash(struct store *st, int64_t id, const char *h)
 {
 	return user_update(st, SQL_USER_SET_PWHASH, id, h, 0);
 }
 
-enum store_rc
-store_user_rehash(struct store *st, int64_t id, int64_t gen, const char *h)
+static enum store_rc
+sqlite_user_rehash(struct store *st, int64_t id, int64_t gen, const char *h)
 {
 	sqlite3_stmt	*s;
 	enum store_rc	 rc;
@@ -851,25 +887,25 @@ store_user_rehash(struct store *st, int64_t id, int64_t gen, const char *h)
 		return STORE_ERROR;
 	}
 	if ((rc = step_done(st, s, "user rehash")) == STORE_OK &&
-	    sq.sqlite3_changes(st->db) == 0)
+	    sq.sqlite3_changes(SQ(st)->db) == 0)
 		rc = STORE_CONFLICT;
 	return rc;
 }
 
-enum store_rc
-store_user_set_role(struct store *st, int64_t id, const char *role)
+static enum store_rc
+sqlite_user_set_role(struct store *st, int64_t id, const char *role)
 {
 	return user_update(st, SQL_USER_SET_ROLE, id, role, 0);
 }
 
-enum store_rc
-store_user_set_verified(struct store *st, int64_t id, int v)
+static enum store_rc
+sqlite_user_set_verified(struct store *st, int64_t id, int v)
 {
 	return user_update(st, SQL_USER_SET_VERIFIED, id, NULL, v ? 1 : 0);
 }
 
-enum store_rc
-store_user_set_disabled(struct store *st, int64_t id, int v)
+static enum store_rc
+sqlite_user_set_disabled(struct store *st, int64_t id, int v)
 {
 	return user_update(st, SQL_USER_SET_DISABLED, id, NULL, v ? 1 : 0);
 }
@@ -889,7 +925,7 @@ exec_int(struct store *st, enum stmt_id id, int64_t v, int64_t *changes)
 	}
 	rc = step_done(st, s, "delete");
 	if (changes != NULL)
-		*changes = sq.sqlite3_changes(st->db);
+		*changes = sq.sqlite3_changes(SQ(st)->db);
 	return rc;
 }
 
@@ -918,34 +954,34 @@ static enum store_rc	token_end(struct store *, int64_t, store_session_cb,
 			    void *);
 
 /* The user and every session of theirs in one unit of work; see store.h. */
-enum store_rc
-store_user_del(struct store *st, int64_t id, store_session_cb cb, void *arg)
+static enum store_rc
+sqlite_user_del(struct store *st, int64_t id, store_session_cb cb, void *arg)
 {
 	struct strict_cb	 s = { cb, arg, 0 };
 	int64_t			 n = 0;
 
-	if (store_begin(st) != STORE_OK)
+	if (sqlite_begin(st) != STORE_OK)
 		return STORE_ERROR;
 	if (exec_int(st, SQL_USER_GEN_BUMP, id, NULL) != STORE_OK ||
-	    store_session_each(st, id, strict_each, &s) != STORE_OK ||
+	    sqlite_session_each(st, id, strict_each, &s) != STORE_OK ||
 	    s.failed || token_rows(st, id, strict_each, &s) != STORE_OK ||
 	    s.failed || exec_int(st, SQL_USER_DEL, id, &n) != STORE_OK) {
-		store_rollback(st);
+		sqlite_rollback(st);
 		return STORE_ERROR;
 	}
 	if (n == 0) {
-		store_rollback(st);
+		sqlite_rollback(st);
 		return STORE_NOTFOUND;
 	}
-	if (store_commit(st) != STORE_OK) {
-		store_rollback(st);
+	if (sqlite_commit(st) != STORE_OK) {
+		sqlite_rollback(st);
 		return STORE_ERROR;
 	}
 	return STORE_OK;
 }
 
-enum store_rc
-store_user_each(struct store *st, store_user_cb cb, void *arg)
+static enum store_rc
+sqlite_user_each(struct store *st, store_user_cb cb, void *arg)
 {
 	sqlite3_stmt	*s;
 	struct user	 u;
@@ -986,9 +1022,9 @@ session_insert(struct store *st, struct session *se, int64_t gen)
 	}
 	if ((rc = step_done(st, s, "session add")) != STORE_OK)
 		return rc;
-	if (sq.sqlite3_changes(st->db) == 0)
+	if (sq.sqlite3_changes(SQ(st)->db) == 0)
 		return STORE_CONFLICT;
-	se->id = sq.sqlite3_last_insert_rowid(st->db);
+	se->id = sq.sqlite3_last_insert_rowid(SQ(st)->db);
 	return STORE_OK;
 }
 
@@ -1030,25 +1066,25 @@ session_trim(struct store *st, int64_t user_id, int64_t max,
 	return step_done(st, s, "session trim");
 }
 
-enum store_rc
-store_session_add(struct store *st, struct session *se, int64_t gen,
+static enum store_rc
+sqlite_session_add(struct store *st, struct session *se, int64_t gen,
     int64_t max, store_session_cb ended, void *arg)
 {
 	enum store_rc	 rc;
 
-	if (store_begin(st) != STORE_OK)
+	if (sqlite_begin(st) != STORE_OK)
 		return STORE_ERROR;
 	if ((rc = session_insert(st, se, gen)) != STORE_OK)
 		goto fail;
 	if ((rc = session_trim(st, se->user.id, max, ended, arg)) != STORE_OK)
 		goto fail;
-	if (store_commit(st) != STORE_OK) {
+	if (sqlite_commit(st) != STORE_OK) {
 		rc = STORE_ERROR;
 		goto fail;
 	}
 	return STORE_OK;
 fail:
-	store_rollback(st);
+	sqlite_rollback(st);
 	return rc;
 }
 
@@ -1081,8 +1117,8 @@ fill_session(sqlite3_stmt *s, void *out)
 	session_from_row(s, out);
 }
 
-enum store_rc
-store_session_get(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
+static enum store_rc
+sqlite_session_get(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
     struct session *se)
 {
 	sqlite3_stmt	*s;
@@ -1096,8 +1132,8 @@ store_session_get(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
 	return step_row(st, s, "session get", fill_session, se);
 }
 
-enum store_rc
-store_session_get_public(struct store *st, const char *public_id,
+static enum store_rc
+sqlite_session_get_public(struct store *st, const char *public_id,
     struct session *se)
 {
 	sqlite3_stmt	*s;
@@ -1111,8 +1147,8 @@ store_session_get_public(struct store *st, const char *public_id,
 	return step_row(st, s, "session get", fill_session, se);
 }
 
-enum store_rc
-store_session_extend(struct store *st, int64_t id, int64_t old_expires,
+static enum store_rc
+sqlite_session_extend(struct store *st, int64_t id, int64_t old_expires,
     int64_t new_expires, int64_t now)
 {
 	sqlite3_stmt	*s;
@@ -1126,13 +1162,13 @@ store_session_extend(struct store *st, int64_t id, int64_t old_expires,
 		return STORE_ERROR;
 	}
 	if ((rc = step_done(st, s, "session extend")) == STORE_OK &&
-	    sq.sqlite3_changes(st->db) == 0)
+	    sq.sqlite3_changes(SQ(st)->db) == 0)
 		rc = STORE_CONFLICT;
 	return rc;
 }
 
-enum store_rc
-store_session_del_hash(struct store *st,
+static enum store_rc
+sqlite_session_del_hash(struct store *st,
     const unsigned char hash[CRYPTO_SHA256_LEN])
 {
 	sqlite3_stmt	*s;
@@ -1145,32 +1181,32 @@ store_session_del_hash(struct store *st,
 		return STORE_ERROR;
 	}
 	if ((rc = step_done(st, s, "session delete")) == STORE_OK &&
-	    sq.sqlite3_changes(st->db) == 0)
+	    sq.sqlite3_changes(SQ(st)->db) == 0)
 		rc = STORE_NOTFOUND;
 	return rc;
 }
 
-enum store_rc
-store_session_end_user(struct store *st, int64_t user_id,
+static enum store_rc
+sqlite_session_end_user(struct store *st, int64_t user_id,
     store_session_cb cb, void *arg)
 {
 	struct strict_cb	 s = { cb, arg, 0 };
 
-	if (store_begin(st) != STORE_OK)
+	if (sqlite_begin(st) != STORE_OK)
 		return STORE_ERROR;
 	if (exec_int(st, SQL_USER_GEN_BUMP, user_id, NULL) != STORE_OK ||
-	    store_session_each(st, user_id, strict_each, &s) != STORE_OK ||
+	    sqlite_session_each(st, user_id, strict_each, &s) != STORE_OK ||
 	    s.failed ||
 	    exec_int(st, SQL_SESSION_DEL_USER, user_id, NULL) !=
-	    STORE_OK || store_commit(st) != STORE_OK) {
-		store_rollback(st);
+	    STORE_OK || sqlite_commit(st) != STORE_OK) {
+		sqlite_rollback(st);
 		return STORE_ERROR;
 	}
 	return STORE_OK;
 }
 
-enum store_rc
-store_session_each(struct store *st, int64_t user_id, store_session_cb cb,
+static enum store_rc
+sqlite_session_each(struct store *st, int64_t user_id, store_session_cb cb,
     void *arg)
 {
 	sqlite3_stmt	*s;
@@ -1198,14 +1234,14 @@ store_session_each(struct store *st, int64_t user_id, store_session_cb cb,
 	return STORE_OK;
 }
 
-enum store_rc
-store_session_purge(struct store *st, int64_t now, int64_t *count)
+static enum store_rc
+sqlite_session_purge(struct store *st, int64_t now, int64_t *count)
 {
 	return exec_int(st, SQL_SESSION_PURGE, now, count);
 }
 
-enum store_rc
-store_session_count_live(struct store *st, int64_t now, int64_t *count)
+static enum store_rc
+sqlite_session_count_live(struct store *st, int64_t now, int64_t *count)
 {
 	sqlite3_stmt	*s;
 
@@ -1261,8 +1297,8 @@ attempts_count(struct store *st, struct store_attempt *a, size_t n,
 	return limited;
 }
 
-enum store_rc
-store_attempts_take(struct store *st, struct store_attempt *a, size_t n,
+static enum store_rc
+sqlite_attempts_take(struct store *st, struct store_attempt *a, size_t n,
     int64_t now, int64_t window)
 {
 	sqlite3_stmt	*s;
@@ -1287,7 +1323,7 @@ store_attempts_take(struct store *st, struct store_attempt *a, size_t n,
 		}
 		if (step_done(st, s, "attempt add") != STORE_OK)
 			goto fail;
-		a[i].id = sq.sqlite3_last_insert_rowid(st->db);
+		a[i].id = sq.sqlite3_last_insert_rowid(SQ(st)->db);
 	}
 	if (run_simple(st, SQL_COMMIT, "commit") != STORE_OK)
 		goto fail;
@@ -1299,14 +1335,14 @@ rollback:
 	return rc < 0 ? STORE_ERROR : STORE_CONFLICT;
 }
 
-enum store_rc
-store_attempt_del(struct store *st, int64_t id)
+static enum store_rc
+sqlite_attempt_del(struct store *st, int64_t id)
 {
 	return exec_int(st, SQL_ATTEMPT_DEL, id, NULL);
 }
 
-enum store_rc
-store_attempts_clear(struct store *st, int kind, const char *key)
+static enum store_rc
+sqlite_attempts_clear(struct store *st, int kind, const char *key)
 {
 	sqlite3_stmt	*s;
 
@@ -1319,32 +1355,32 @@ store_attempts_clear(struct store *st, int kind, const char *key)
 	return step_done(st, s, "attempt clear");
 }
 
-enum store_rc
-store_attempts_purge(struct store *st, int64_t before, int64_t *count)
+static enum store_rc
+sqlite_attempts_purge(struct store *st, int64_t before, int64_t *count)
 {
 	return exec_int(st, SQL_ATTEMPT_PURGE, before, count);
 }
 
-enum store_rc
-store_begin(struct store *st)
+static enum store_rc
+sqlite_begin(struct store *st)
 {
 	return run_simple(st, SQL_BEGIN_IMMEDIATE, "begin");
 }
 
-enum store_rc
-store_commit(struct store *st)
+static enum store_rc
+sqlite_commit(struct store *st)
 {
 	return run_simple(st, SQL_COMMIT, "commit");
 }
 
-void
-store_rollback(struct store *st)
+static void
+sqlite_rollback(struct store *st)
 {
 	(void)run_simple(st, SQL_ROLLBACK, "rollback");
 }
 
-enum store_rc
-store_verify_add(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
+static enum store_rc
+sqlite_verify_add(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
     int64_t user_id, int64_t now, int64_t expires, const char *pwhash)
 {
 	sqlite3_stmt	*s;
@@ -1370,8 +1406,8 @@ fill_verify(sqlite3_stmt *s, void *out)
 	col_text(s, 9, v->pwhash, sizeof(v->pwhash));
 }
 
-enum store_rc
-store_verify_find(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
+static enum store_rc
+sqlite_verify_find(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
     int64_t now, struct store_verify *v)
 {
 	sqlite3_stmt	*s;
@@ -1427,7 +1463,7 @@ verify_claim(struct store *st, int64_t id, int64_t user_id, int64_t gen,
 	if (step_done(st, s, "verify mark") != STORE_OK)
 		return STORE_ERROR;
 	/* Used concurrently, or expired since it was read. */
-	if (sq.sqlite3_changes(st->db) == 0)
+	if (sq.sqlite3_changes(SQ(st)->db) == 0)
 		return STORE_NOTFOUND;
 	if ((s = stmt_get(st, SQL_VERIFY_USER)) == NULL)
 		return STORE_ERROR;
@@ -1443,14 +1479,14 @@ verify_claim(struct store *st, int64_t id, int64_t user_id, int64_t gen,
 	return vu.gen == gen ? STORE_OK : STORE_CONFLICT;
 }
 
-enum store_rc
-store_verify_use(struct store *st, const struct store_verify *v, int64_t now,
+static enum store_rc
+sqlite_verify_use(struct store *st, const struct store_verify *v, int64_t now,
     store_session_cb cb, void *arg)
 {
 	sqlite3_stmt	*s;
 	enum store_rc	 rc;
 
-	if (store_begin(st) != STORE_OK)
+	if (sqlite_begin(st) != STORE_OK)
 		return STORE_ERROR;
 	if ((rc = verify_claim(st, v->id, v->user.id, v->user.gen, now)) !=
 	    STORE_OK)
@@ -1458,9 +1494,9 @@ store_verify_use(struct store *st, const struct store_verify *v, int64_t now,
 	rc = STORE_ERROR;
 	/* A password set by the link is the owner's claim: API tokens made
 	 * before it (by whoever knew the earlier one) end with it. */
-	if (store_user_set_verified(st, v->user.id, 1) != STORE_OK ||
+	if (sqlite_user_set_verified(st, v->user.id, 1) != STORE_OK ||
 	    (v->pwhash[0] != '\0' &&
-	    (store_user_set_pwhash(st, v->user.id, v->pwhash) != STORE_OK ||
+	    (sqlite_user_set_pwhash(st, v->user.id, v->pwhash) != STORE_OK ||
 	    token_end(st, v->user.id, cb, arg) != STORE_OK)))
 		goto fail;
 	/* Every other link of the user dies, with its pending password. */
@@ -1471,16 +1507,16 @@ store_verify_use(struct store *st, const struct store_verify *v, int64_t now,
 		goto fail;
 	}
 	if (step_done(st, s, "verify retire") != STORE_OK ||
-	    store_commit(st) != STORE_OK)
+	    sqlite_commit(st) != STORE_OK)
 		goto fail;
 	return STORE_OK;
 fail:
-	store_rollback(st);
+	sqlite_rollback(st);
 	return rc;
 }
 
-enum store_rc
-store_reset_add(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
+static enum store_rc
+sqlite_reset_add(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
     int64_t user_id, int64_t gen, int64_t now, int64_t expires)
 {
 	sqlite3_stmt	*s;
@@ -1506,8 +1542,8 @@ fill_reset(sqlite3_stmt *s, void *out)
 	r->gen = sq.sqlite3_column_int64(s, 9);
 }
 
-enum store_rc
-store_reset_find(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
+static enum store_rc
+sqlite_reset_find(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
     int64_t now, struct store_reset *r)
 {
 	sqlite3_stmt	*s;
@@ -1525,8 +1561,8 @@ store_reset_find(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
 	return rc;
 }
 
-enum store_rc
-store_reset_purge(struct store *st, int64_t now, int64_t *count)
+static enum store_rc
+sqlite_reset_purge(struct store *st, int64_t now, int64_t *count)
 {
 	return exec_int(st, SQL_RESET_PURGE, now, count);
 }
@@ -1562,8 +1598,8 @@ fill_token(sqlite3_stmt *s, void *out)
 	token_from_row(s, out);
 }
 
-enum store_rc
-store_token_add(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
+static enum store_rc
+sqlite_token_add(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
     int64_t user_id, const char *name, int64_t now, int64_t expires,
     const unsigned char *session, int64_t max, int64_t *id)
 {
@@ -1572,7 +1608,7 @@ store_token_add(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
 	enum store_rc	 rc = STORE_ERROR;
 	int		 b;
 
-	if (store_begin(st) != STORE_OK)
+	if (sqlite_begin(st) != STORE_OK)
 		return STORE_ERROR;
 	if ((s = stmt_get(st, SQL_TOKEN_COUNT)) == NULL)
 		goto fail;
@@ -1599,20 +1635,20 @@ store_token_add(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
 	if ((rc = step_done(st, s, "token add")) != STORE_OK)
 		goto fail;
 	rc = STORE_NOTFOUND;
-	if (sq.sqlite3_changes(st->db) == 0)
+	if (sq.sqlite3_changes(SQ(st)->db) == 0)
 		goto fail;
-	*id = sq.sqlite3_last_insert_rowid(st->db);
+	*id = sq.sqlite3_last_insert_rowid(SQ(st)->db);
 	rc = STORE_ERROR;
-	if (store_commit(st) != STORE_OK)
+	if (sqlite_commit(st) != STORE_OK)
 		goto fail;
 	return STORE_OK;
 fail:
-	store_rollback(st);
+	sqlite_rollback(st);
 	return rc;
 }
 
-enum store_rc
-store_token_get(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
+static enum store_rc
+sqlite_token_get(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
     struct session *se)
 {
 	sqlite3_stmt	*s;
@@ -1626,8 +1662,8 @@ store_token_get(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN],
 	return step_row(st, s, "token get", fill_token, se);
 }
 
-enum store_rc
-store_token_touch(struct store *st, int64_t id, int64_t old, int64_t now)
+static enum store_rc
+sqlite_token_touch(struct store *st, int64_t id, int64_t old, int64_t now)
 {
 	sqlite3_stmt	*s;
 	enum store_rc	 rc;
@@ -1639,7 +1675,7 @@ store_token_touch(struct store *st, int64_t id, int64_t old, int64_t now)
 		return STORE_ERROR;
 	}
 	if ((rc = step_done(st, s, "token touch")) == STORE_OK &&
-	    sq.sqlite3_changes(st->db) == 0)
+	    sq.sqlite3_changes(SQ(st)->db) == 0)
 		rc = STORE_CONFLICT;
 	return rc;
 }
@@ -1670,8 +1706,8 @@ token_list_row(sqlite3_stmt *s, void *arg)
 	return r->fn.token(&t, r->arg);
 }
 
-enum store_rc
-store_token_each(struct store *st, int64_t user_id, store_token_cb cb,
+static enum store_rc
+sqlite_token_each(struct store *st, int64_t user_id, store_token_cb cb,
     void *arg)
 {
 	struct row_cb	 r = { .fn.token = cb, .arg = arg };
@@ -1726,8 +1762,8 @@ token_end(struct store *st, int64_t user_id, store_session_cb cb, void *arg)
 	return exec_int(st, SQL_TOKEN_DEL_USER, user_id, NULL);
 }
 
-enum store_rc
-store_token_hashes(struct store *st, int64_t user_id, store_session_cb cb,
+static enum store_rc
+sqlite_token_hashes(struct store *st, int64_t user_id, store_session_cb cb,
     void *arg)
 {
 	return token_rows(st, user_id, cb, arg);
@@ -1750,8 +1786,8 @@ fill_token_gone(sqlite3_stmt *s, void *out)
 	*g->owner = sq.sqlite3_column_int64(s, 1);
 }
 
-enum store_rc
-store_token_del(struct store *st, int64_t id, int64_t user_id,
+static enum store_rc
+sqlite_token_del(struct store *st, int64_t id, int64_t user_id,
     unsigned char hash[CRYPTO_SHA256_LEN], int64_t *owner)
 {
 	struct token_gone	 g = { hash, owner };
@@ -1767,8 +1803,8 @@ store_token_del(struct store *st, int64_t id, int64_t user_id,
 	return step_row(st, s, "token revoke", fill_token_gone, &g);
 }
 
-enum store_rc
-store_token_purge(struct store *st, int64_t now, int64_t *count)
+static enum store_rc
+sqlite_token_purge(struct store *st, int64_t now, int64_t *count)
 {
 	return exec_int(st, SQL_TOKEN_PURGE, now, count);
 }
@@ -1787,7 +1823,7 @@ reset_claim(struct store *st, int64_t id, int64_t now)
 	}
 	if (step_done(st, s, "reset mark") != STORE_OK)
 		return STORE_ERROR;
-	return sq.sqlite3_changes(st->db) == 0 ? STORE_NOTFOUND : STORE_OK;
+	return sq.sqlite3_changes(SQ(st)->db) == 0 ? STORE_NOTFOUND : STORE_OK;
 }
 
 /*
@@ -1817,7 +1853,7 @@ pwchange_check(struct store *st, const struct store_pwchange *p)
 		return STORE_CONFLICT;
 	if (p->keep == NULL)
 		return STORE_OK;
-	if ((rc = store_session_get(st, p->keep, &se)) != STORE_OK)
+	if ((rc = sqlite_session_get(st, p->keep, &se)) != STORE_OK)
 		return rc;
 	return se.user.id == p->user_id ? STORE_OK : STORE_NOTFOUND;
 }
@@ -1853,7 +1889,7 @@ pwchange_end_sessions(struct store *st, const struct store_pwchange *p,
 	struct keep_cb	 k = { p->keep, cb, arg, 0 };
 	sqlite3_stmt	*s;
 
-	if (store_session_each(st, p->user_id, keep_each, &k) != STORE_OK ||
+	if (sqlite_session_each(st, p->user_id, keep_each, &k) != STORE_OK ||
 	    k.failed)
 		return STORE_ERROR;
 	if (p->keep == NULL)
@@ -1875,7 +1911,7 @@ pwchange_reset_extras(struct store *st, const struct store_pwchange *p)
 {
 	sqlite3_stmt	*s;
 
-	if (store_user_set_verified(st, p->user_id, 1) != STORE_OK)
+	if (sqlite_user_set_verified(st, p->user_id, 1) != STORE_OK)
 		return STORE_ERROR;
 	if ((s = stmt_get(st, SQL_VERIFY_RETIRE)) == NULL)
 		return STORE_ERROR;
@@ -1886,20 +1922,20 @@ pwchange_reset_extras(struct store *st, const struct store_pwchange *p)
 	return step_done(st, s, "verify retire");
 }
 
-enum store_rc
-store_password_set(struct store *st, const struct store_pwchange *p,
+static enum store_rc
+sqlite_password_set(struct store *st, const struct store_pwchange *p,
     store_session_cb cb, void *arg)
 {
 	enum store_rc	 rc;
 
-	if (store_begin(st) != STORE_OK)
+	if (sqlite_begin(st) != STORE_OK)
 		return STORE_ERROR;
 	if ((p->reset_id != 0 &&
 	    (rc = reset_claim(st, p->reset_id, p->now)) != STORE_OK) ||
 	    (rc = pwchange_check(st, p)) != STORE_OK)
 		goto fail;
 	rc = STORE_ERROR;
-	if (store_user_set_pwhash(st, p->user_id, p->pwhash) != STORE_OK ||
+	if (sqlite_user_set_pwhash(st, p->user_id, p->pwhash) != STORE_OK ||
 	    (p->reset_id != 0 && pwchange_reset_extras(st, p) != STORE_OK))
 		goto fail;
 	/* A reset (no session kept) ends the API tokens too (SPEC 4), in
@@ -1908,12 +1944,12 @@ store_password_set(struct store *st, const struct store_pwchange *p,
 	    (p->keep == NULL && token_end(st, p->user_id, cb, arg) !=
 	    STORE_OK) ||
 	    (p->mail != NULL &&
-	    store_outbox_add(st, p->mail_to, p->mail, p->now) != STORE_OK) ||
-	    store_commit(st) != STORE_OK)
+	    sqlite_outbox_add(st, p->mail_to, p->mail, p->now) != STORE_OK) ||
+	    sqlite_commit(st) != STORE_OK)
 		goto fail;
 	return STORE_OK;
 fail:
-	store_rollback(st);
+	sqlite_rollback(st);
 	return rc;
 }
 
@@ -1932,8 +1968,8 @@ fill_seen(sqlite3_stmt *s, void *out)
 	r->rows = sq.sqlite3_column_int64(s, 1);
 }
 
-enum store_rc
-store_login_seen(struct store *st, int64_t user_id, const char *addr,
+static enum store_rc
+sqlite_login_seen(struct store *st, int64_t user_id, const char *addr,
     const unsigned char ua_hash[CRYPTO_SHA256_LEN], int64_t now,
     int64_t since, int *notify)
 {
@@ -1964,14 +2000,14 @@ store_login_seen(struct store *st, int64_t user_id, const char *addr,
 	return STORE_OK;
 }
 
-enum store_rc
-store_login_seen_purge(struct store *st, int64_t before, int64_t *count)
+static enum store_rc
+sqlite_login_seen_purge(struct store *st, int64_t before, int64_t *count)
 {
 	return exec_int(st, SQL_LOGIN_SEEN_PURGE, before, count);
 }
 
-enum store_rc
-store_outbox_add(struct store *st, const char *recipient, const char *message,
+static enum store_rc
+sqlite_outbox_add(struct store *st, const char *recipient, const char *message,
     int64_t now)
 {
 	sqlite3_stmt	*s;
@@ -1998,8 +2034,8 @@ fill_mail(sqlite3_stmt *s, void *out)
 	m->message = xstrdup(msg ? (const char *)msg : "");
 }
 
-enum store_rc
-store_outbox_claim(struct store *st, int64_t now, int64_t lease_until,
+static enum store_rc
+sqlite_outbox_claim(struct store *st, int64_t now, int64_t lease_until,
     struct store_mail *m)
 {
 	sqlite3_stmt	*s;
@@ -2037,8 +2073,8 @@ store_outbox_claim(struct store *st, int64_t now, int64_t lease_until,
 	return STORE_ERROR;
 }
 
-enum store_rc
-store_outbox_sent(struct store *st, int64_t id, int64_t now)
+static enum store_rc
+sqlite_outbox_sent(struct store *st, int64_t id, int64_t now)
 {
 	sqlite3_stmt	*s;
 
@@ -2051,8 +2087,8 @@ store_outbox_sent(struct store *st, int64_t id, int64_t now)
 	return step_done(st, s, "outbox sent");
 }
 
-enum store_rc
-store_outbox_failed(struct store *st, int64_t id, int64_t next_try,
+static enum store_rc
+sqlite_outbox_failed(struct store *st, int64_t id, int64_t next_try,
     const char *error)
 {
 	sqlite3_stmt	*s;
@@ -2067,8 +2103,8 @@ store_outbox_failed(struct store *st, int64_t id, int64_t next_try,
 	return step_done(st, s, "outbox failed");
 }
 
-enum store_rc
-store_outbox_count(struct store *st, int64_t *pending)
+static enum store_rc
+sqlite_outbox_count(struct store *st, int64_t *pending)
 {
 	sqlite3_stmt	*s;
 
@@ -2077,3 +2113,166 @@ store_outbox_count(struct store *st, int64_t *pending)
 	/* count(*) always yields a row: NOTFOUND cannot come back. */
 	return step_row(st, s, "outbox count", fill_int64, pending);
 }
+
+/* SQLite has no notices: one host, one table, nothing to hear. */
+static int
+sqlite_listen(struct store *st)
+{
+	(void)st;
+	return -1;
+}
+
+static enum store_rc
+sqlite_listen_read(struct store *st, store_item_cb cb, void *arg)
+{
+	(void)st;
+	(void)cb;
+	(void)arg;
+	return STORE_ERROR;
+}
+
+static enum store_rc
+sqlite_namespace_get(struct store *st, uint64_t *ns)
+{
+	sqlite3_stmt	*s;
+	int64_t		 v = 0;
+	enum store_rc	 rc;
+
+	if ((s = stmt_get(st, SQL_NAMESPACE_GET)) == NULL)
+		return STORE_ERROR;
+	if ((rc = step_row(st, s, "namespace", fill_int64, &v)) == STORE_ERROR)
+		return rc;
+	*ns = (uint64_t)v;	/* none yet: 0 */
+	return STORE_OK;
+}
+
+static enum store_rc
+sqlite_namespace_bump(struct store *st, uint64_t *ns)
+{
+	sqlite3_stmt	*s;
+	int64_t		 v = 0;
+	enum store_rc	 rc;
+
+	if ((s = stmt_get(st, SQL_NAMESPACE_BUMP)) == NULL)
+		return STORE_ERROR;
+	/* One statement: atomic; the write is done by the first step. */
+	if ((rc = step_row(st, s, "namespace bump", fill_int64, &v)) !=
+	    STORE_OK)
+		return STORE_ERROR;
+	*ns = (uint64_t)v;
+	return STORE_OK;
+}
+
+static enum store_rc
+sqlite_host_beat(struct store *st, const struct store_host *h)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt_get(st, SQL_HOST_BEAT)) == NULL)
+		return STORE_ERROR;
+	if (bind_text(s, 1, h->name) || bind_int(s, 2, h->started) ||
+	    bind_int(s, 3, h->seen) || bind_int(s, 4, h->checks) ||
+	    bind_int(s, 5, h->cache_hits) || bind_int(s, 6, h->cache_misses) ||
+	    bind_int(s, 7, h->workers)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return step_done(st, s, "host beat");
+}
+
+/* A callback of the caller's for the hosts' rows. */
+struct host_rows {
+	store_host_cb	 cb;
+	void		*arg;
+};
+
+static int
+host_row(sqlite3_stmt *s, void *arg)
+{
+	struct host_rows	*r = arg;
+	struct store_host	 h;
+
+	memset(&h, 0, sizeof(h));
+	col_text(s, 0, h.name, sizeof(h.name));
+	h.started = sq.sqlite3_column_int64(s, 1);
+	h.seen = sq.sqlite3_column_int64(s, 2);
+	h.checks = sq.sqlite3_column_int64(s, 3);
+	h.cache_hits = sq.sqlite3_column_int64(s, 4);
+	h.cache_misses = sq.sqlite3_column_int64(s, 5);
+	h.workers = sq.sqlite3_column_int64(s, 6);
+	return r->cb(&h, r->arg);
+}
+
+static enum store_rc
+sqlite_host_each(struct store *st, int64_t since, store_host_cb cb, void *arg)
+{
+	struct host_rows	 r = { cb, arg };
+	sqlite3_stmt		*s;
+
+	if ((s = stmt_get(st, SQL_HOST_EACH)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, since)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return step_rows(st, s, "host list", host_row, &r);
+}
+
+static const struct store_engine sqlite_engine = {
+	.close = sqlite_close,
+	.schema_version = sqlite_schema_version,
+	.secret_get = sqlite_secret_get,
+	.ping = sqlite_ping,
+	.user_add = sqlite_user_add,
+	.user_get_email = sqlite_user_get_email,
+	.user_set_pwhash = sqlite_user_set_pwhash,
+	.user_rehash = sqlite_user_rehash,
+	.user_set_role = sqlite_user_set_role,
+	.user_set_verified = sqlite_user_set_verified,
+	.user_set_disabled = sqlite_user_set_disabled,
+	.user_del = sqlite_user_del,
+	.user_each = sqlite_user_each,
+	.session_add = sqlite_session_add,
+	.session_get = sqlite_session_get,
+	.session_get_public = sqlite_session_get_public,
+	.session_extend = sqlite_session_extend,
+	.session_del_hash = sqlite_session_del_hash,
+	.session_end_user = sqlite_session_end_user,
+	.session_each = sqlite_session_each,
+	.session_purge = sqlite_session_purge,
+	.session_count_live = sqlite_session_count_live,
+	.attempts_take = sqlite_attempts_take,
+	.attempt_del = sqlite_attempt_del,
+	.attempts_clear = sqlite_attempts_clear,
+	.begin = sqlite_begin,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
+	.verify_add = sqlite_verify_add,
+	.verify_find = sqlite_verify_find,
+	.verify_use = sqlite_verify_use,
+	.reset_add = sqlite_reset_add,
+	.reset_find = sqlite_reset_find,
+	.password_set = sqlite_password_set,
+	.reset_purge = sqlite_reset_purge,
+	.login_seen = sqlite_login_seen,
+	.login_seen_purge = sqlite_login_seen_purge,
+	.outbox_add = sqlite_outbox_add,
+	.outbox_claim = sqlite_outbox_claim,
+	.outbox_sent = sqlite_outbox_sent,
+	.outbox_failed = sqlite_outbox_failed,
+	.outbox_count = sqlite_outbox_count,
+	.token_add = sqlite_token_add,
+	.token_get = sqlite_token_get,
+	.token_touch = sqlite_token_touch,
+	.token_each = sqlite_token_each,
+	.token_hashes = sqlite_token_hashes,
+	.token_del = sqlite_token_del,
+	.token_purge = sqlite_token_purge,
+	.attempts_purge = sqlite_attempts_purge,
+	.listen = sqlite_listen,
+	.listen_read = sqlite_listen_read,
+	.namespace_get = sqlite_namespace_get,
+	.namespace_bump = sqlite_namespace_bump,
+	.host_beat = sqlite_host_beat,
+	.host_each = sqlite_host_each,
+};

@@ -774,8 +774,9 @@ reopen(struct fix *f, char *err, size_t errsz)
 }
 
 /* A database migrated by the runner before issue 13 (user_version the
- * count of migrations, no record) gets 006 and 007 and a record of 1-7.
- * (Updated with the API tokens' 006: such a database has no api_tokens.) */
+ * count of migrations, no record) gets 006, 007 and 009 and a record of
+ * 1-7 and 9. (Updated with the API tokens' 006: such a database has no
+ * api_tokens; with 009: nor shared and hosts.) */
 static void
 test_migrations_from_an_old_database(void **state)
 {
@@ -784,13 +785,13 @@ test_migrations_from_an_old_database(void **state)
 
 	sql_exec(f, "DROP TABLE schema_migrations; DROP TABLE reset_tokens; "
 	    "DROP TABLE login_seen; DROP TABLE api_tokens; "
-	    "PRAGMA user_version = 5");
+	    "DROP TABLE shared; DROP TABLE hosts; PRAGMA user_version = 5");
 	assert_string_equal(reopen(f, err, sizeof(err)), "");
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"),
-	    7);
+	    8);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations "
-	    "WHERE version IN (6, 7) AND applied > 0"), 2);
-	assert_int_equal(sql_int(f, "PRAGMA user_version"), 7);
+	    "WHERE version IN (6, 7, 9) AND applied > 0"), 3);
+	assert_int_equal(sql_int(f, "PRAGMA user_version"), 9);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM sqlite_schema "
 	    "WHERE name IN ('reset_tokens', 'login_seen', 'api_tokens')"), 3);
 	/* The users survived. */
@@ -814,7 +815,7 @@ test_migrations_apply_006_after_007(void **state)
 	assert_string_equal(reopen(f, err, sizeof(err)), "");
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations "
 	    "WHERE version = 6 AND applied > 0"), 1);
-	assert_int_equal(sql_int(f, "PRAGMA user_version"), 7);
+	assert_int_equal(sql_int(f, "PRAGMA user_version"), 9);
 	assert_true(add_token(f, f->uid, 1, 0, NULL, 100, STORE_OK) > 0);
 }
 

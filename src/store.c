@@ -1,0 +1,364 @@
+/*
+ * The store's front: picks the engine by the database value (a
+ * PostgreSQL connection URI, else an SQLite file) and passes every call
+ * on to the engine the handle was opened with (store_engine.h).
+ */
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+
+#include "store.h"
+#include "store_engine.h"
+
+int
+store_is_pg(const char *database)
+{
+	return strncasecmp(database, "postgresql://", 13) == 0 ||
+	    strncasecmp(database, "postgres://", 11) == 0;
+}
+
+struct store *
+store_open(const char *database, int migrate, char *err, size_t errsz)
+{
+	if (store_is_pg(database))
+		return store_pg_open(database, migrate, err, errsz);
+	return store_sqlite_open(database, migrate, err, errsz);
+}
+
+void
+store_close(struct store *st)
+{
+	if (st != NULL)
+		st->engine->close(st);
+}
+
+int
+store_schema_version(struct store *st)
+{
+	return st->engine->schema_version(st);
+}
+
+enum store_rc
+store_secret_get(struct store *st, unsigned char out[32])
+{
+	return st->engine->secret_get(st, out);
+}
+
+int
+store_ping(struct store *st)
+{
+	return st->engine->ping(st);
+}
+
+enum store_rc
+store_user_add(struct store *st, const char *email, const char *pwhash, const char *role, int verified, int64_t now, int64_t *id)
+{
+	return st->engine->user_add(st, email, pwhash, role, verified, now, id);
+}
+
+enum store_rc
+store_user_get_email(struct store *st, const char *email, struct user *u)
+{
+	return st->engine->user_get_email(st, email, u);
+}
+
+enum store_rc
+store_user_set_pwhash(struct store *st, int64_t id, const char *s)
+{
+	return st->engine->user_set_pwhash(st, id, s);
+}
+
+enum store_rc
+store_user_rehash(struct store *st, int64_t id, int64_t gen, const char *s)
+{
+	return st->engine->user_rehash(st, id, gen, s);
+}
+
+enum store_rc
+store_user_set_role(struct store *st, int64_t id, const char *s)
+{
+	return st->engine->user_set_role(st, id, s);
+}
+
+enum store_rc
+store_user_set_verified(struct store *st, int64_t id, int v)
+{
+	return st->engine->user_set_verified(st, id, v);
+}
+
+enum store_rc
+store_user_set_disabled(struct store *st, int64_t id, int v)
+{
+	return st->engine->user_set_disabled(st, id, v);
+}
+
+enum store_rc
+store_user_del(struct store *st, int64_t id, store_session_cb cb, void *arg)
+{
+	return st->engine->user_del(st, id, cb, arg);
+}
+
+enum store_rc
+store_user_each(struct store *st, store_user_cb cb, void *arg)
+{
+	return st->engine->user_each(st, cb, arg);
+}
+
+enum store_rc
+store_session_add(struct store *st, struct session *se, int64_t gen, int64_t max, store_session_cb ended, void *arg)
+{
+	return st->engine->session_add(st, se, gen, max, ended, arg);
+}
+
+enum store_rc
+store_session_get(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN], struct session *se)
+{
+	return st->engine->session_get(st, hash, se);
+}
+
+enum store_rc
+store_session_get_public(struct store *st, const char *public_id, struct session *se)
+{
+	return st->engine->session_get_public(st, public_id, se);
+}
+
+enum store_rc
+store_session_extend(struct store *st, int64_t id, int64_t old_expires, int64_t new_expires, int64_t now)
+{
+	return st->engine->session_extend(st, id, old_expires, new_expires, now);
+}
+
+enum store_rc
+store_session_del_hash(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN])
+{
+	return st->engine->session_del_hash(st, hash);
+}
+
+enum store_rc
+store_session_end_user(struct store *st, int64_t user_id, store_session_cb cb, void *arg)
+{
+	return st->engine->session_end_user(st, user_id, cb, arg);
+}
+
+enum store_rc
+store_session_each(struct store *st, int64_t user_id, store_session_cb cb, void *arg)
+{
+	return st->engine->session_each(st, user_id, cb, arg);
+}
+
+enum store_rc
+store_session_purge(struct store *st, int64_t now, int64_t *count)
+{
+	return st->engine->session_purge(st, now, count);
+}
+
+enum store_rc
+store_session_count_live(struct store *st, int64_t now, int64_t *count)
+{
+	return st->engine->session_count_live(st, now, count);
+}
+
+enum store_rc
+store_attempts_take(struct store *st, struct store_attempt *a, size_t n, int64_t now, int64_t window)
+{
+	return st->engine->attempts_take(st, a, n, now, window);
+}
+
+enum store_rc
+store_attempt_del(struct store *st, int64_t id)
+{
+	return st->engine->attempt_del(st, id);
+}
+
+enum store_rc
+store_attempts_clear(struct store *st, int kind, const char *key)
+{
+	return st->engine->attempts_clear(st, kind, key);
+}
+
+enum store_rc
+store_begin(struct store *st)
+{
+	return st->engine->begin(st);
+}
+
+enum store_rc
+store_commit(struct store *st)
+{
+	return st->engine->commit(st);
+}
+
+void
+store_rollback(struct store *st)
+{
+	st->engine->rollback(st);
+}
+
+enum store_rc
+store_verify_add(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN], int64_t user_id, int64_t now, int64_t expires, const char *pwhash)
+{
+	return st->engine->verify_add(st, hash, user_id, now, expires, pwhash);
+}
+
+enum store_rc
+store_verify_find(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN], int64_t now, struct store_verify *v)
+{
+	return st->engine->verify_find(st, hash, now, v);
+}
+
+enum store_rc
+store_verify_use(struct store *st, const struct store_verify *v, int64_t now, store_session_cb cb, void *arg)
+{
+	return st->engine->verify_use(st, v, now, cb, arg);
+}
+
+enum store_rc
+store_reset_add(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN], int64_t user_id, int64_t gen, int64_t now, int64_t expires)
+{
+	return st->engine->reset_add(st, hash, user_id, gen, now, expires);
+}
+
+enum store_rc
+store_reset_find(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN], int64_t now, struct store_reset *r)
+{
+	return st->engine->reset_find(st, hash, now, r);
+}
+
+enum store_rc
+store_password_set(struct store *st, const struct store_pwchange *p, store_session_cb cb, void *arg)
+{
+	return st->engine->password_set(st, p, cb, arg);
+}
+
+enum store_rc
+store_reset_purge(struct store *st, int64_t now, int64_t *count)
+{
+	return st->engine->reset_purge(st, now, count);
+}
+
+enum store_rc
+store_login_seen(struct store *st, int64_t user_id, const char *addr, const unsigned char ua_hash[CRYPTO_SHA256_LEN], int64_t now, int64_t since, int *notify)
+{
+	return st->engine->login_seen(st, user_id, addr, ua_hash, now, since, notify);
+}
+
+enum store_rc
+store_login_seen_purge(struct store *st, int64_t before, int64_t *count)
+{
+	return st->engine->login_seen_purge(st, before, count);
+}
+
+enum store_rc
+store_outbox_add(struct store *st, const char *recipient, const char *message, int64_t now)
+{
+	return st->engine->outbox_add(st, recipient, message, now);
+}
+
+enum store_rc
+store_outbox_claim(struct store *st, int64_t now, int64_t lease_until,
+    struct store_mail *m)
+{
+	return st->engine->outbox_claim(st, now, lease_until, m);
+}
+
+enum store_rc
+store_outbox_sent(struct store *st, int64_t id, int64_t now)
+{
+	return st->engine->outbox_sent(st, id, now);
+}
+
+enum store_rc
+store_outbox_failed(struct store *st, int64_t id, int64_t next_try, const char *error)
+{
+	return st->engine->outbox_failed(st, id, next_try, error);
+}
+
+enum store_rc
+store_outbox_count(struct store *st, int64_t *pending)
+{
+	return st->engine->outbox_count(st, pending);
+}
+
+enum store_rc
+store_token_add(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN], int64_t user_id, const char *name, int64_t now, int64_t expires, const unsigned char *session, int64_t max, int64_t *id)
+{
+	return st->engine->token_add(st, hash, user_id, name, now, expires, session, max, id);
+}
+
+enum store_rc
+store_token_get(struct store *st, const unsigned char hash[CRYPTO_SHA256_LEN], struct session *se)
+{
+	return st->engine->token_get(st, hash, se);
+}
+
+enum store_rc
+store_token_touch(struct store *st, int64_t id, int64_t old, int64_t now)
+{
+	return st->engine->token_touch(st, id, old, now);
+}
+
+enum store_rc
+store_token_each(struct store *st, int64_t user_id, store_token_cb cb, void *arg)
+{
+	return st->engine->token_each(st, user_id, cb, arg);
+}
+
+enum store_rc
+store_token_hashes(struct store *st, int64_t user_id, store_session_cb cb, void *arg)
+{
+	return st->engine->token_hashes(st, user_id, cb, arg);
+}
+
+enum store_rc
+store_token_del(struct store *st, int64_t id, int64_t user_id, unsigned char hash[CRYPTO_SHA256_LEN], int64_t *owner)
+{
+	return st->engine->token_del(st, id, user_id, hash, owner);
+}
+
+enum store_rc
+store_token_purge(struct store *st, int64_t now, int64_t *count)
+{
+	return st->engine->token_purge(st, now, count);
+}
+
+enum store_rc
+store_attempts_purge(struct store *st, int64_t before, int64_t *count)
+{
+	return st->engine->attempts_purge(st, before, count);
+}
+
+int
+store_listen(struct store *st)
+{
+	return st->engine->listen(st);
+}
+
+enum store_rc
+store_listen_read(struct store *st, store_item_cb cb, void *arg)
+{
+	return st->engine->listen_read(st, cb, arg);
+}
+
+enum store_rc
+store_namespace_get(struct store *st, uint64_t *ns)
+{
+	return st->engine->namespace_get(st, ns);
+}
+
+enum store_rc
+store_namespace_bump(struct store *st, uint64_t *ns)
+{
+	return st->engine->namespace_bump(st, ns);
+}
+
+enum store_rc
+store_host_beat(struct store *st, const struct store_host *h)
+{
+	return st->engine->host_beat(st, h);
+}
+
+enum store_rc
+store_host_each(struct store *st, int64_t since, store_host_cb cb, void *arg)
+{
+	return st->engine->host_each(st, since, cb, arg);
+}
