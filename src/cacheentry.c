@@ -73,16 +73,6 @@ field_int(const char *p, size_t len, int64_t min, int64_t max, int64_t *out)
 	return util_parse_int64(p, len, min, max, out);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 cacheentry_decode(const char *p, size_t len,
     const unsigned char hash[CRYPTO_SHA256_LEN],
@@ -94,7 +84,6 @@ cacheentry_decode(const char *p, size_t len,
 	unsigned char	 h[CRYPTO_SHA256_LEN];
 	char		 tag[CACHEENTRY_TAG_LEN + 1];
 	int64_t		 v, g, verified, disabled;
-	int		 hi, lo;
 
 	if (p == NULL || len <= CACHEENTRY_TAG_LEN + 1 || len > CACHEENTRY_MAX)
 		return -1;
@@ -122,12 +111,8 @@ cacheentry_decode(const char *p, size_t len,
 	    memcmp(f[0], CACHEENTRY_VERSION_TOKEN, 2) != 0) ||
 	    flen[1] != 2 * CRYPTO_SHA256_LEN)
 		return -1;
-	for (i = 0; i < CRYPTO_SHA256_LEN; i++) {
-		if ((hi = hexval(f[1][2 * i])) < 0 ||
-		    (lo = hexval(f[1][2 * i + 1])) < 0)
-			return -1;
-		h[i] = (unsigned char)(hi << 4 | lo);
-	}
+	if (crypto_unhex(f[1], flen[1], h, sizeof(h)) == -1)
+		return -1;
 	if (!crypto_memeq(h, hash, sizeof(h)))
 		return -1;	/* misplaced or forged: authenticates no one */
 	memset(se, 0, sizeof(*se));

@@ -195,3 +195,30 @@ crypto_hex(const unsigned char *in, size_t len, char *out)
 	}
 	out[2 * len] = '\0';
 }
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+crypto_unhex(const char *s, size_t slen, unsigned char *out, size_t outlen)
+{
+	size_t	 i;
+	int	 hi, lo;
+
+	if (slen != 2 * outlen)
+		return -1;
+	for (i = 0; i < outlen; i++) {
+		if ((hi = hexval(s[2 * i])) < 0 ||
+		    (lo = hexval(s[2 * i + 1])) < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}

@@ -47,5 +47,9 @@ int	crypto_b64url_decode(const char *in, size_t len, unsigned char *out,
 
 /* Lower-case hex of (in, len) into out (2*len+1). */
 void	crypto_hex(const unsigned char *in, size_t len, char *out);
+/* The bytes of exactly 2*outlen lower-case hex digits (s, slen) into
+ * out: 0, or -1 (anything else: another length, another character). */
+int	crypto_unhex(const char *s, size_t slen, unsigned char *out,
+	    size_t outlen);
 
 #endif

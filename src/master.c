@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "listener.h"
 #include "log.h"
 #include "maint.h"
 #include "master.h"
@@ -313,7 +314,8 @@ reap(int stopping, struct stats *stats)
 	int64_t	 lived;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (maint_reaped(pid, status))
+		if (maint_reaped(pid, status) ||
+		    listener_reaped(pid, status, now_ms()))
 			continue;
 		for (i = 0; i < DRAINING_MAX; i++)
 			if (draining[i] == pid)
@@ -368,7 +370,7 @@ children_alive(void)
 	for (i = 0; i < DRAINING_MAX; i++)
 		if (draining[i] != 0)
 			return 1;
-	return 0;
+	return listener_running();
 }
 
 static void
@@ -376,10 +378,12 @@ signal_children(int sig, int include_slots)
 {
 	int	 i;
 
-	if (include_slots)
+	if (include_slots) {
 		for (i = 0; i < CONFIG_WORKERS_MAX; i++)
 			if (slots[i].pid != 0)
 				(void)kill(slots[i].pid, sig);
+		listener_signal(sig);
+	}
 	for (i = 0; i < DRAINING_MAX; i++)
 		if (draining[i] != 0)
 			(void)kill(draining[i], sig);
@@ -420,6 +424,8 @@ reload(struct config *cfg, struct stats *stats, int fd,
 			(void)worker_start(cfg, stats, i, fd, oldmask);
 	}
 	signal_children(SIGTERM, 0);
+	/* Started again with the new configuration once it is gone. */
+	listener_signal(SIGTERM);
 	drain_deadline_ms = now_ms() + DRAIN_MAX_MS;
 	log_info("reloaded %s: %d workers", cfg->path, cfg->workers);
 }
@@ -484,6 +490,8 @@ next_wake(int64_t now, int64_t next_maint, int stopping)
 			wake = slots[i].respawn_ms;
 	if ((stopping || draining_any()) && now + DRAIN_RESEND_MS < wake)
 		wake = now + DRAIN_RESEND_MS;
+	if (!stopping && listener_next_ms() != 0 && listener_next_ms() < wake)
+		wake = listener_next_ms();
 	return wake;
 }
 
@@ -506,6 +514,7 @@ master_duties(struct config *cfg, struct stats *stats, int fd,
 		if (slots[i].pid == 0 && slots[i].respawn_ms != 0 &&
 		    slots[i].respawn_ms <= now)
 			(void)worker_start(cfg, stats, i, fd, oldmask);
+	listener_start(cfg, stats, now);
 	if (now >= *next_maint) {
 		maint_run(cfg, stats);
 		stats_tick(stats, util_now());
@@ -576,6 +585,7 @@ master_run(struct config *cfg, int fd, int inherited)
 	install_master_signals(&oldmask);
 	for (i = 0; i < cfg->workers; i++)
 		(void)worker_start(cfg, stats, i, fd, &oldmask);
+	listener_start(cfg, stats, now_ms());
 	log_info("serving with %d workers", cfg->workers);
 	master_loop(cfg, stats, fd, &oldmask);
 	close(fd);
