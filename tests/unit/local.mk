@@ -107,8 +107,10 @@ tests_unit_test_coherence_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/unitfix.c tests/unit/unitfix.h
 tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS)
-# It reads the database itself, as an outside observer: linked to SQLite.
-tests_unit_test_store_LDADD = $(UNIT_LDADD) $(SQLITE_LIBS)
+# It reads the database itself, as an outside observer: linked to SQLite
+# and libpq. tests/unit/store_pg.sh runs it again against a PostgreSQL it
+# starts (tests/pgtest.sh).
+tests_unit_test_store_LDADD = $(UNIT_LDADD) $(SQLITE_LIBS) $(PQ_LIBS)
 
 tests_unit_test_hashslot_SOURCES = tests/unit/test_hashslot.c
 tests_unit_test_hashslot_CFLAGS = $(UNIT_CFLAGS)
@@ -121,3 +123,15 @@ tests_unit_test_seclog_LDADD = $(UNIT_LDADD)
 tests_unit_test_apitoken_SOURCES = tests/unit/test_apitoken.c tests/unit/unitfix.c tests/unit/unitfix.h
 tests_unit_test_apitoken_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_apitoken_LDADD = $(UNIT_LDADD)
+
+# PostgreSQL (issue 14): test_store and test_store_pg against a server
+# store_pg.sh starts (tests/pgtest.sh); test_store_pg alone skips.
+tests_unit_test_store_pg_SOURCES = tests/unit/test_store_pg.c
+tests_unit_test_store_pg_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_store_pg_LDADD = $(UNIT_LDADD) $(PQ_LIBS) -lpthread
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_store_pg
+TESTS += tests/unit/store_pg.sh
+endif
+EXTRA_DIST += tests/unit/store_pg.sh tests/pgtest.sh

@@ -1,9 +1,11 @@
 /*
  * The store's password-reset links, password changes, sign-in records,
- * API tokens and migration runner (issue 13), against a real SQLite
- * database in a temporary directory. The test edits the database directly
- * (sqlite3) only to make the states it needs: an old schema, a migration
- * from the future.
+ * API tokens and migration runner (issue 13), the shared state of
+ * migration 009 (issue 14), against a real SQLite database in a temporary
+ * directory, or, with AUTHGW_TEST_PG_URI set (tests/unit/store_pg.sh), the
+ * same tests against that PostgreSQL database, emptied before each. The
+ * test reads the database directly (sqlite3, libpq) and edits it only to
+ * make the states it needs: an old schema, a migration from the future.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "app.h"
@@ -30,12 +33,52 @@ struct fix {
 	struct user	 user;
 };
 
+/* The PostgreSQL database under test, or NULL: SQLite. */
+static const char	*pg_uri;
+
+/* Run sql on the PostgreSQL database; its first value as an integer
+ * (a boolean as 0 or 1), or -1. */
+static int64_t
+pg_sql(const char *sql)
+{
+	PGconn		*c = PQconnectdb(pg_uri);
+	PGresult	*r;
+	const char	*v;
+	int64_t		 n = -1;
+
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK &&
+	    PQresultStatus(r) != PGRES_COMMAND_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) {
+		v = PQgetvalue(r, 0, 0);
+		n = strcmp(v, "t") == 0 ? 1 : strcmp(v, "f") == 0 ? 0 :
+		    strtoll(v, NULL, 10);
+	}
+	PQclear(r);
+	PQfinish(c);
+	return n;
+}
+
+/* The database the fixture opens: its file, or the URI. */
+static void
+db_name(struct fix *f, char *out, size_t outsz)
+{
+	(void)snprintf(out, outsz, "%s%s%s", pg_uri ? pg_uri : f->u.dir,
+	    pg_uri ? "" : "/", pg_uri ? "" : "authgw.db");
+}
+
 static int
 setup(void **state)
 {
 	struct fix	*f = calloc(1, sizeof(*f));
+	const char	*kv[] = { "database", pg_uri, NULL };
 
-	if (f == NULL || unitfix_setup(&f->u, NULL) == -1) {
+	if (pg_uri != NULL)
+		(void)pg_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+	if (f == NULL || unitfix_setup(&f->u, pg_uri ? kv : NULL) == -1) {
 		free(f);
 		return -1;
 	}
@@ -67,6 +110,8 @@ sql_int(struct fix *f, const char *sql)
 	sqlite3_stmt	*s;
 	int64_t		 v = -1;
 
+	if (pg_uri != NULL)
+		return pg_sql(sql);
 	(void)snprintf(path, sizeof(path), "%s/authgw.db", f->u.dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
@@ -84,6 +129,10 @@ sql_exec(struct fix *f, const char *sql)
 	char	 path[128];
 	sqlite3	*db;
 
+	if (pg_uri != NULL) {
+		(void)pg_sql(sql);
+		return;
+	}
 	(void)snprintf(path, sizeof(path), "%s/authgw.db", f->u.dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
@@ -428,8 +477,10 @@ test_token_add_get_each(void **state)
 	c = add_token(f, other, 3, 0, NULL, 100, STORE_OK);
 	assert_true(a > 0 && b > a && c > b);
 	/* Stored as given: the hash, never anything else of the token. */
-	assert_int_equal(sql_int(f, "SELECT count(*) FROM api_tokens WHERE "
-	    "token_hash = zeroblob(32) OR length(token_hash) != 32"), 0);
+	assert_int_equal(sql_int(f, pg_uri ? "SELECT count(*) FROM api_tokens "
+	    "WHERE token_hash = decode(repeat('00', 32), 'hex') OR "
+	    "length(token_hash) != 32" : "SELECT count(*) FROM api_tokens "
+	    "WHERE token_hash = zeroblob(32) OR length(token_hash) != 32"), 0);
 	assert_int_equal(sql_int(f, "SELECT last_used FROM api_tokens "
 	    "WHERE name = 'tok1'"), 0);
 	/* A token in a session's shape. */
@@ -760,11 +811,11 @@ test_user_del_passes_tokens(void **state)
 static const char *
 reopen(struct fix *f, char *err, size_t errsz)
 {
-	char		 path[128];
+	char		 path[CONFIG_PATH_MAX];
 	struct store	*st;
 
 	app_free(&f->u.app);
-	(void)snprintf(path, sizeof(path), "%s/authgw.db", f->u.dir);
+	db_name(f, path, sizeof(path));
 	err[0] = '\0';
 	if ((st = store_open(path, 1, err, errsz)) != NULL)
 		store_close(st);
@@ -783,6 +834,8 @@ test_migrations_from_an_old_database(void **state)
 	struct fix	*f = *state;
 	char		 err[256];
 
+	if (pg_uri != NULL)
+		skip();		/* SQLite's history: no such PostgreSQL */
 	sql_exec(f, "DROP TABLE schema_migrations; DROP TABLE reset_tokens; "
 	    "DROP TABLE login_seen; DROP TABLE api_tokens; "
 	    "DROP TABLE shared; DROP TABLE hosts; PRAGMA user_version = 5");
@@ -815,7 +868,8 @@ test_migrations_apply_006_after_007(void **state)
 	assert_string_equal(reopen(f, err, sizeof(err)), "");
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations "
 	    "WHERE version = 6 AND applied > 0"), 1);
-	assert_int_equal(sql_int(f, "PRAGMA user_version"), 9);
+	assert_int_equal(sql_int(f, pg_uri ? "SELECT max(version) FROM "
+	    "schema_migrations" : "PRAGMA user_version"), 9);
 	assert_true(add_token(f, f->uid, 1, 0, NULL, 100, STORE_OK) > 0);
 }
 
@@ -843,6 +897,8 @@ test_migrations_refuse_a_newer_legacy_database(void **state)
 	struct fix	*f = *state;
 	char		 err[256];
 
+	if (pg_uri != NULL)
+		skip();		/* SQLite's history: no such PostgreSQL */
 	sql_exec(f, "DROP TABLE schema_migrations; DROP TABLE reset_tokens; "
 	    "DROP TABLE login_seen; PRAGMA user_version = 9");
 	assert_non_null(strstr(reopen(f, err, sizeof(err)), "newer"));
@@ -957,5 +1013,9 @@ main(void)
 		    setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	pg_uri = getenv("AUTHGW_TEST_PG_URI");
+	if (pg_uri != NULL && *pg_uri == '\0')
+		pg_uri = NULL;
+	return cmocka_run_group_tests_name(pg_uri ? "store (PostgreSQL)" :
+	    "store (SQLite)", tests, NULL, NULL);
 }
