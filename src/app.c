@@ -53,12 +53,36 @@ app_cache_key(void *arg, unsigned char *key)
 	return 0;
 }
 
+/* With several hosts, the memcached key namespace is the authority's. */
+static int
+app_namespace_get(void *arg, uint64_t *ns)
+{
+	struct store	*st = app_store(arg);
+
+	return st != NULL && store_namespace_get(st, ns) == STORE_OK ? 0 : -1;
+}
+
+static int
+app_namespace_bump(void *arg, uint64_t *ns)
+{
+	struct store	*st = app_store(arg);
+
+	return st != NULL && store_namespace_bump(st, ns) == STORE_OK ? 0 : -1;
+}
+
+static const struct cache_authority app_authority = {
+	app_namespace_get,
+	app_namespace_bump
+};
+
 struct cache *
 app_cache(struct app *app)
 {
-	if (app->cache == NULL)
+	if (app->cache == NULL) {
 		app->cache = cache_open_keyfn(app->cfg, app->stats,
 		    app_cache_key, app);
+		cache_set_authority(app->cache, &app_authority, app);
+	}
 	return app->cache;
 }
 

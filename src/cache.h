@@ -43,6 +43,21 @@ struct cache	*cache_open(const struct config *, struct stats *,
 struct cache	*cache_open_keyfn(const struct config *, struct stats *,
 		    cache_key_fn keyfn, void *arg);
 void		 cache_close(struct cache *);
+/* Open memcached (and ask for its key) now rather than at first use. */
+void		 cache_warm(struct cache *);
+
+/*
+ * With several hosts (a PostgreSQL authority, SPEC 8) the memcached key
+ * namespace is the authority's: how to read it and move it (0, or -1).
+ */
+struct cache_authority {
+	int	(*namespace_get)(void *arg, uint64_t *ns);
+	int	(*namespace_bump)(void *arg, uint64_t *ns);
+};
+void		 cache_set_authority(struct cache *,
+		    const struct cache_authority *, void *arg);
+/* 1 while this host's listener hears the authority (its table trusted). */
+int		 cache_listener_alive(struct cache *);
 
 /*
  * 1 and se filled on a hit valid at now under the hash's current

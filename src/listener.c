@@ -162,7 +162,7 @@ namespace_copy(struct listener *l)
 
 	if (store_namespace_get(l->st, &ns) != STORE_OK)
 		return -1;
-	shmcache_namespace_set(l->l1, ns);
+	shmcache_authority_ns_set(l->l1, ns);
 	return 0;
 }
 
@@ -201,6 +201,13 @@ item_apply(struct listener *l, const char *item)
 			return rc;
 		}
 	}
+	if (item[0] == 'n' && item[1] == ' ' &&
+	    util_parse_int64(item + 2, strlen(item + 2), 0, INT64_MAX,
+	    &uid) == 0) {
+		/* The key namespace moved: the table itself stays. */
+		shmcache_authority_ns_set(l->l1, (uint64_t)uid);
+		return 0;
+	}
 	if (strcmp(item, "*") != 0)
 		log_warn("listener: unknown notice item: forgetting every "
 		    "cached entry");
@@ -230,10 +237,16 @@ disconnect(struct listener *l, const char *why)
 static int
 connect_listen(struct listener *l)
 {
-	char	 err[512];
+	char	 uri[CONFIG_PATH_MAX + 64], err[512];
+	int	 n;
 
-	if ((l->st = store_open(l->cfg->database, 0, err, sizeof(err))) ==
-	    NULL) {
+	/* Named in pg_stat_activity (unless the URI names it otherwise). */
+	n = snprintf(uri, sizeof(uri), "%s%sfallback_application_name="
+	    "authgw-listener", l->cfg->database,
+	    strchr(l->cfg->database, '?') != NULL ? "&" : "?");
+	if (n < 0 || (size_t)n >= sizeof(uri))
+		(void)util_strlcpy(uri, l->cfg->database, sizeof(uri));
+	if ((l->st = store_open(uri, 0, err, sizeof(err))) == NULL) {
 		log_debug("listener: %s", err);
 		return -1;
 	}

@@ -42,6 +42,7 @@
 	MEMC_FUNC(memcached_server_name) \
 	MEMC_FUNC(memcached_server_port) \
 	MEMC_FUNC(memcached_set) \
+	MEMC_FUNC(memcached_add) \
 	MEMC_FUNC(memcached_delete)
 
 static struct {
@@ -301,9 +302,10 @@ memc_get(struct memc *m, const char *key, size_t maxlen, struct buf *out)
 	return MEMC_OK;
 }
 
-enum memc_rc
-memc_set(struct memc *m, const char *key, const char *val, size_t len,
-    int64_t ttl)
+/* set or add (only when the key is absent). */
+static enum memc_rc
+memc_store(struct memc *m, const char *key, const char *val, size_t len,
+    int64_t ttl, int add)
 {
 	memcached_return_t	 rc;
 	struct memc_node	*nd = memc_node_of(m, key);
@@ -312,15 +314,32 @@ memc_set(struct memc *m, const char *key, const char *val, size_t len,
 		return MEMC_DOWN;
 	if (ttl < 1)
 		ttl = 1;
-	rc = lib.memcached_set(m->mc, key, strlen(key), val, len, (time_t)ttl,
-	    0);
-	/* A full server refusing a store is not down. */
+	rc = (add ? lib.memcached_add : lib.memcached_set)(m->mc, key,
+	    strlen(key), val, len, (time_t)ttl, 0);
+	/* A full server refusing a store is not down, nor is a key that
+	 * add finds present. */
 	breaker_result(m, nd, rc == MEMCACHED_SUCCESS ||
-	    rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_E2BIG ||
+	    rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DATA_EXISTS ||
+	    rc == MEMCACHED_E2BIG ||
 	    rc == MEMCACHED_MEMORY_ALLOCATION_FAILURE ||
-	    rc == MEMCACHED_SERVER_MEMORY_ALLOCATION_FAILURE, "set", rc);
+	    rc == MEMCACHED_SERVER_MEMORY_ALLOCATION_FAILURE, add ? "add" :
+	    "set", rc);
 	return rc == MEMCACHED_SUCCESS ? MEMC_OK :
 	    nd->open_until == 0 ? MEMC_MISS : MEMC_DOWN;
+}
+
+enum memc_rc
+memc_set(struct memc *m, const char *key, const char *val, size_t len,
+    int64_t ttl)
+{
+	return memc_store(m, key, val, len, ttl, 0);
+}
+
+enum memc_rc
+memc_add(struct memc *m, const char *key, const char *val, size_t len,
+    int64_t ttl)
+{
+	return memc_store(m, key, val, len, ttl, 1);
 }
 
 enum memc_rc

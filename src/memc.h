@@ -32,6 +32,9 @@ enum memc_rc	 memc_get(struct memc *, const char *key, size_t maxlen,
 		    struct buf *out);
 enum memc_rc	 memc_set(struct memc *, const char *key, const char *val,
 		    size_t len, int64_t ttl);
+/* Store only when the key is absent: MEMC_MISS when it is present. */
+enum memc_rc	 memc_add(struct memc *, const char *key, const char *val,
+		    size_t len, int64_t ttl);
 enum memc_rc	 memc_del(struct memc *, const char *key);
 
 /* 1 while every server's breaker is closed (all answering), 0 if not. */

@@ -434,7 +434,14 @@ route_healthz(struct app *app, struct request *req, struct response *resp)
 	struct jobj	*j = jobj_new();
 	int		 ok = st != NULL && store_ping(st);
 
-	jobj_str(j, "sqlite", ok ? "ok" : "error");
+	if (config_database_is_uri(app->cfg->database)) {
+		/* SPEC 8: with PostgreSQL, the authority and this host's
+		 * listener. */
+		jobj_str(j, "postgresql", ok ? "ok" : "error");
+		jobj_str(j, "listener", cache_listener_alive(app_cache(app)) ?
+		    "ok" : "down");
+	} else
+		jobj_str(j, "sqlite", ok ? "ok" : "error");
 	jobj_str(j, "memcached", cache_memcached_state(app_cache(app), 1));
 	resp->status = ok ? 200 : 503;
 	resp->content_type = "application/json";

@@ -34,6 +34,8 @@ struct shm_header {
 	_Atomic int64_t		 listener_beat;	/* CLOCK_MONOTONIC us of the
 						   listener's last beat, 0
 						   down (was zero-filled) */
+	_Atomic uint64_t	 authority_ns;	/* the authority's namespace
+						   + 1; 0 not known yet */
 };
 
 struct shm_slot {
@@ -404,10 +406,26 @@ shmcache_namespace_bump(struct shmcache *c)
 	atomic_fetch_add(&c->hdr->namespace, 1);
 }
 
-void
-shmcache_namespace_set(struct shmcache *c, uint64_t ns)
+uint64_t
+shmcache_authority_ns(struct shmcache *c)
 {
-	atomic_store(&c->hdr->namespace, ns);
+	return atomic_load(&c->hdr->authority_ns);
+}
+
+void
+shmcache_authority_ns_set(struct shmcache *c, uint64_t ns)
+{
+	atomic_store(&c->hdr->authority_ns, ns + 1);
+}
+
+void
+shmcache_authority_ns_raise(struct shmcache *c, uint64_t ns)
+{
+	uint64_t	 cur = atomic_load(&c->hdr->authority_ns);
+
+	while (cur < ns + 1 &&
+	    !atomic_compare_exchange_weak(&c->hdr->authority_ns, &cur, ns + 1))
+		;
 }
 
 void

@@ -75,11 +75,19 @@ void		 shmcache_drop_user(struct shmcache *, int64_t user_id,
  * generation moves, so no refill that began before it caches anything. */
 void		 shmcache_clear(struct shmcache *);
 
-/* The memcached key namespace shared by this host's processes (with
- * several hosts, a copy of the authority's: shmcache_namespace_set). */
+/* The memcached key namespace shared by this host's processes. */
 uint64_t	 shmcache_namespace(struct shmcache *);
 void		 shmcache_namespace_bump(struct shmcache *);
-void		 shmcache_namespace_set(struct shmcache *, uint64_t);
+/*
+ * With several hosts the namespace is the authority's (store.h): this
+ * host's copy, plus one, 0 while not known. The listener sets it when it
+ * connects and when it hears of a bump; a worker that asked the authority
+ * itself only raises it (the authority's only grows, so a slow worker
+ * never puts an older value back).
+ */
+uint64_t	 shmcache_authority_ns(struct shmcache *);
+void		 shmcache_authority_ns_set(struct shmcache *, uint64_t ns);
+void		 shmcache_authority_ns_raise(struct shmcache *, uint64_t ns);
 
 /*
  * With several hosts (SPEC 8) the table is trusted only while this host's

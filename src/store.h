@@ -390,8 +390,9 @@ enum store_rc	 store_attempts_purge(struct store *, int64_t before,
  * PostgreSQL every change that must invalidate cached sessions or tokens
  * sends its items on a channel, in its own transaction (delivered at
  * commit). An item is "h " and 64 hex digits (one session or API token
- * hash), "u " and a user id (every entry of that user) or "*" (every
- * entry). store_listen starts listening on this handle's connection and
+ * hash), "u " and a user id (every entry of that user), "*" (every
+ * entry) or "n " and the memcached key namespace's new value
+ * (store_namespace_bump). store_listen starts listening on this handle's connection and
  * returns the descriptor to poll for input, or -1 (an error, or an engine
  * without notices: SQLite). store_listen_read consumes what arrived and
  * passes each item to cb: STORE_OK, or STORE_ERROR when the connection is
@@ -405,7 +406,8 @@ enum store_rc	 store_listen_read(struct store *, store_item_cb cb, void *arg);
 /*
  * The memcached key namespace, kept in the authority so every host uses
  * the same keys: *ns gets it (0 before the first bump). store_namespace_bump
- * moves it by one, atomically, and *ns gets the new value.
+ * moves it by one, atomically, and *ns gets the new value (announced to
+ * every listener with PostgreSQL).
  */
 enum store_rc	 store_namespace_get(struct store *, uint64_t *ns);
 enum store_rc	 store_namespace_bump(struct store *, uint64_t *ns);

@@ -157,7 +157,7 @@ enum stmt_id {
 	PG_LOGIN_SEEN_PUT,
 	PG_LOGIN_SEEN_PURGE,
 	PG_OUTBOX_ADD,
-	PG_OUTBOX_NEXT,
+	PG_OUTBOX_CLAIM,
 	PG_OUTBOX_SENT,
 	PG_OUTBOX_FAILED,
 	PG_OUTBOX_COUNT,
@@ -293,8 +293,12 @@ static const char *const pg_sql[PG__COUNT] = {
 	    "FROM login_seen m WHERE m.user_id = l.user_id)",
 	[PG_OUTBOX_ADD] = "INSERT INTO outbox (created, recipient, message, "
 	    "next_try) VALUES ($1, $2, $3, $1)",
-	[PG_OUTBOX_NEXT] = "SELECT id, attempts, recipient, message FROM "
-	    "outbox WHERE sent = 0 AND next_try <= $1 ORDER BY id LIMIT 1",
+	/* One statement, so one atomic claim; SKIP LOCKED: two hosts
+	 * claiming at once take two messages, not one twice. */
+	[PG_OUTBOX_CLAIM] = "UPDATE outbox SET next_try = $2 WHERE id = "
+	    "(SELECT id FROM outbox WHERE sent = 0 AND next_try <= $1 "
+	    "ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+	    "RETURNING id, attempts, recipient, message",
 	[PG_OUTBOX_SENT] = "UPDATE outbox SET sent = $1, message = '', "
 	    "last_error = '' WHERE id = $2 AND sent = 0",
 	[PG_OUTBOX_FAILED] = "UPDATE outbox SET attempts = attempts + 1, "
@@ -327,9 +331,11 @@ static const char *const pg_sql[PG__COUNT] = {
 	    "DELETE FROM api_tokens WHERE expires != 0 AND expires <= $1",
 	[PG_NOTIFY] = "SELECT pg_notify('" PG_CHANNEL "', $1)",
 	[PG_NAMESPACE_GET] = "SELECT value FROM shared WHERE key = 'namespace'",
-	[PG_NAMESPACE_BUMP] = "INSERT INTO shared (key, value) VALUES "
-	    "('namespace', 1) ON CONFLICT (key) DO UPDATE SET "
-	    "value = shared.value + 1 RETURNING value",
+	/* Every host's listener hears the new value ("n <value>"). */
+	[PG_NAMESPACE_BUMP] = "WITH b AS (INSERT INTO shared (key, value) "
+	    "VALUES ('namespace', 1) ON CONFLICT (key) DO UPDATE SET "
+	    "value = shared.value + 1 RETURNING value) SELECT b.value FROM b, "
+	    "LATERAL pg_notify('" PG_CHANNEL "', 'n ' || b.value)",
 	[PG_HOST_BEAT] = "INSERT INTO hosts (name, started, seen, checks, "
 	    "cache_hits, cache_misses, workers) VALUES ($1, $2, $3, $4, $5, "
 	    "$6, $7) ON CONFLICT (name) DO UPDATE SET "
@@ -1845,13 +1851,15 @@ fill_mail(PGresult *r, int row, void *out)
 }
 
 static enum store_rc
-pg_outbox_next(struct store *st, int64_t now, struct store_mail *m)
+pg_outbox_claim(struct store *st, int64_t now, int64_t lease_until,
+    struct store_mail *m)
 {
 	struct args	 a = { .n = 0 };
 
 	memset(m, 0, sizeof(*m));
 	arg_int(&a, now);
-	return pg_rows(st, PG_OUTBOX_NEXT, &a, fill_mail, m, 1);
+	arg_int(&a, lease_until);
+	return pg_rows(st, PG_OUTBOX_CLAIM, &a, fill_mail, m, 1);
 }
 
 static enum store_rc
@@ -2228,7 +2236,7 @@ static const struct store_engine pg_engine = {
 	.login_seen = pg_login_seen,
 	.login_seen_purge = pg_login_seen_purge,
 	.outbox_add = pg_outbox_add,
-	.outbox_next = pg_outbox_next,
+	.outbox_claim = pg_outbox_claim,
 	.outbox_sent = pg_outbox_sent,
 	.outbox_failed = pg_outbox_failed,
 	.outbox_count = pg_outbox_count,

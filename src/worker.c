@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "cache.h"
 #include "config.h"
 #include "fcgi.h"
 #include "maint.h"
@@ -52,6 +53,11 @@ worker_main(const struct config *cfg, struct stats *stats, int slot, int fd,
 		_exit(0);
 	atomic_store(&stats->w[slot].pid, (int64_t)getpid());
 	app_init(&app, cfg, stats, slot);
+	/* With several hosts memcached must answer while the authority is
+	 * down (SPEC 8): its tag key comes from the authority, so take it
+	 * now, while it can be had. */
+	if (config_database_is_uri(cfg->database))
+		cache_warm(app_cache(&app));
 	rc = fcgi_serve(&app, fd, cfg->io_timeout, NULL, NULL);
 	app_free(&app);
 	_exit(rc == 0 ? 0 : 1);

@@ -682,6 +682,75 @@ class Nginx(ServerProcess):
                 '-e', self.error_log, '-g', 'daemon off;']
 
 
+# ---------------------------------------------------------------- PostgreSQL
+
+class PostgreSQL:
+    """A throw-away PostgreSQL server (tests/pgtest.sh: initdb as the
+    postgres user into tmpdir/pg, fsync off, a unix socket only); .uri is
+    authgw's database value. Skipped where PostgreSQL is not installed,
+    except under CI=true (CI installs it: a missing server fails)."""
+
+    def __init__(self, tmpdir):
+        self.script = os.path.join(SRC_DIR, 'tests', 'pgtest.sh')
+        self.dir = os.path.join(tmpdir, 'pg')
+        self.uri = None
+        if subprocess.run(['sh', self.script, 'bindir'],
+                          capture_output=True).returncode != 0:
+            if os.environ.get('CI') == 'true':
+                raise AssertionError('PostgreSQL is not installed')
+            raise unittest.SkipTest('PostgreSQL is not installed')
+
+    @property
+    def pid(self):
+        try:
+            with open(os.path.join(self.dir, 'data', 'postmaster.pid')) as f:
+                return int(f.readline())
+        except (OSError, ValueError):
+            return None
+
+    def start(self):
+        if self.uri is None:
+            r = subprocess.run(['sh', self.script, 'start', self.dir],
+                               capture_output=True, text=True, timeout=120)
+            if r.returncode != 0:
+                raise AssertionError('PostgreSQL did not start: ' + r.stderr)
+            self.uri = r.stdout.strip()
+        else:
+            # Again, on the same data directory (after stop()).
+            bindir = subprocess.run(['sh', self.script, 'bindir'],
+                                    capture_output=True, text=True,
+                                    check=True).stdout.strip()
+            # The options tests/pgtest.sh starts it with.
+            opts = ("-c fsync=off -c synchronous_commit=off "
+                    "-c full_page_writes=off -c listen_addresses='' "
+                    "-c unix_socket_directories='%s' -c max_connections=50"
+                    % self.dir)
+            argv = [os.path.join(bindir, 'pg_ctl'), '-D',
+                    os.path.join(self.dir, 'data'), '-l',
+                    os.path.join(self.dir, 'server.log'), '-w', '-o', opts,
+                    'start']
+            if os.geteuid() == 0:
+                argv = ['runuser', '-u', 'postgres', '--'] + argv
+            subprocess.run(argv, check=True, capture_output=True, timeout=60)
+        return self
+
+    def psql(self, sql):
+        """Run sql; returns the rows as lists of strings."""
+        r = subprocess.run(['psql', '-X', '-q', '-A', '-t', '-F', '\t',
+                            '-v', 'ON_ERROR_STOP=1', self.uri, '-c', sql],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError('psql: %s' % r.stderr)
+        return [line.split('\t') for line in r.stdout.splitlines() if line]
+
+    def stop(self):
+        if self.uri is None:
+            return None
+        subprocess.run(['sh', self.script, 'stop', self.dir],
+                       capture_output=True, timeout=60)
+        return 0
+
+
 # ---------------------------------------------------------------- memcached
 
 class Memcached:

@@ -204,15 +204,25 @@ test_namespace_bump_changes_it(void **state)
 	shmcache_close(c);
 }
 
-/* The namespace copied from the authority reaches every opener. */
+/* The authority's namespace reaches every opener; a raise never lowers
+ * it, a set (the listener's) does. */
 static void
-test_namespace_set_is_shared(void **state)
+test_authority_namespace(void **state)
 {
 	struct shmcache	*a = open_table(64), *b = open_table(64);
 
 	(void)state;
-	shmcache_namespace_set(a, 0x1234abcdULL);
-	assert_int_equal(shmcache_namespace(b), 0x1234abcdULL);
+	assert_int_equal(shmcache_authority_ns(b), 0);	/* not known */
+	shmcache_authority_ns_raise(a, 0);
+	assert_int_equal(shmcache_authority_ns(b), 1);
+	shmcache_authority_ns_set(a, 7);
+	assert_int_equal(shmcache_authority_ns(b), 8);
+	shmcache_authority_ns_raise(b, 5);
+	assert_int_equal(shmcache_authority_ns(a), 8);
+	shmcache_authority_ns_raise(b, 9);
+	assert_int_equal(shmcache_authority_ns(a), 10);
+	shmcache_authority_ns_set(b, 2);	/* a new database */
+	assert_int_equal(shmcache_authority_ns(a), 3);
 	shmcache_close(a);
 	shmcache_close(b);
 }
@@ -423,7 +433,7 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_namespace_bump_changes_it,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_namespace_set_is_shared,
+		cmocka_unit_test_setup_teardown(test_authority_namespace,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listener_beat,
 		    setup, teardown),

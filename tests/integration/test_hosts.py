@@ -1,0 +1,289 @@
+"""Several hosts (SPEC 8, issue 14): authgw instances in directories of
+their own (each its own host table, its own master, workers and listener)
+sharing one PostgreSQL as the authority, started by the test
+(tests/pgtest.sh: initdb as the postgres user, a unix socket in a
+temporary directory), and a memcached pool.
+
+Each "host" here is an instance on this machine with its own table file:
+what makes hosts separate for authgw is exactly that (nothing else is
+shared but the authority and memcached).
+"""
+
+import base64
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import harness
+from harness import Memcached, wait_for
+
+USER = 'user@example.com'
+OTHER = 'other@example.com'
+PASSWORD = 'correct horse battery'
+LISTENER_RE = re.compile(r'authgw\[(\d+)\]: info: listener: listening')
+
+
+class HostsCase(harness.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.pg = self.track(harness.PostgreSQL(self.tmpdir)).start()
+
+    def host(self, name, start=True, **conf):
+        d = os.path.join(self.tmpdir, name)
+        os.mkdir(d)
+        conf.setdefault('cache_file', os.path.join(d, 'sessions.cache'))
+        ag = self.track(harness.Authgw(d, database=self.pg.uri, **conf))
+        self.addCleanup(self.assert_no_sanitizer_reports, ag)
+        self.dump_logs_on_failure(ag)
+        if start:
+            ag.start()
+        return ag
+
+    def hosts(self, n=2, **conf):
+        hs = [self.host('host%d' % i, start=False, **conf) for i in range(n)]
+        hs[0].add_user(USER, PASSWORD)
+        hs[0].add_user(OTHER, PASSWORD, admin=True)
+        for h in hs:
+            h.start()
+        for h in hs:
+            self.wait_listening(h)
+        return hs
+
+    def healthz(self, ag):
+        return ag.fcgi('/auth/healthz').json()
+
+    def wait_listening(self, ag):
+        wait_for(lambda: self.healthz(ag).get('listener') == 'ok',
+                 timeout=10, what='the listener of %s' % ag.tmpdir)
+
+    def listener_pid(self, ag):
+        with open(ag.log_path, errors='replace') as f:
+            pids = LISTENER_RE.findall(f.read())
+        self.assertTrue(pids, 'no listener in the log')
+        return int(pids[-1])
+
+    def cached(self, ag, token):
+        """Check until the host answers from its cache."""
+        wait_for(lambda: ag.check(token).header('x-auth-source') == 'cache',
+                 timeout=5, what='a cached answer')
+
+    def post_json(self, ag, path, token=None, body=None):
+        h = {'Content-Type': 'application/json',
+             'Accept': 'application/json'}
+        if token is not None:
+            h['Cookie'] = '%s=%s' % (ag.cookie_name, token)
+        return ag.fcgi(path, 'POST', headers=h,
+                       body=json.dumps(body or {}).encode())
+
+
+class SharedTest(HostsCase):
+
+    def test_health_names_postgresql_and_the_listener(self):
+        a, = self.hosts(1)
+        self.assertEqual(self.healthz(a), {'postgresql': 'ok',
+                                           'listener': 'ok',
+                                           'memcached': 'off'})
+
+    def test_users_and_sessions_are_shared(self):
+        a, b = self.hosts()
+        t = a.login_cookie(USER, PASSWORD)
+        r = b.check(t)
+        self.assertEqual((r.status, r.header('x-auth-user')), (200, USER), r)
+        # A user added by the command line on one host logs in on another.
+        b.add_user('third@example.com', PASSWORD)
+        self.assertEqual(a.check(a.login_cookie('third@example.com',
+                                                PASSWORD)).status, 200)
+
+    def test_logout_on_one_host_refused_on_the_other(self):
+        a, b = self.hosts()
+        t = a.login_cookie(USER, PASSWORD)
+        self.cached(b, t)
+        self.assertEqual(self.post_json(a, '/auth/logout', t).status, 200)
+        # B's table held it: only the listener's notice takes it out.
+        wait_for(lambda: b.check(t).status == 401, timeout=5,
+                 what='the logout heard on host B')
+
+    def test_disable_and_role_change_heard_by_every_host(self):
+        a, b = self.hosts()
+        t = a.login_cookie(USER, PASSWORD)
+        self.cached(b, t)
+        self.assertEqual(a.cli('user', 'role', USER, 'admin').returncode, 0)
+        wait_for(lambda: b.check(t).header('x-auth-role') == 'admin',
+                 timeout=5, what='the role change on host B')
+        self.assertEqual(a.cli('user', 'disable', USER).returncode, 0)
+        wait_for(lambda: b.check(t).status == 401, timeout=5,
+                 what='the disabling on host B')
+
+    def test_rate_limit_counts_across_hosts(self):
+        a, b = self.hosts(login_max_per_account=4)
+        for ag in (a, b, a, b):
+            r = self.post_json(ag, '/auth/login', body={
+                'email': USER, 'password': 'wrong password!'})
+            self.assertEqual(r.status, 401, r)
+        for ag in (a, b):
+            r = self.post_json(ag, '/auth/login', body={
+                'email': USER, 'password': PASSWORD})
+            self.assertEqual(r.status, 429, r)
+
+    def test_each_mail_sent_once_by_three_hosts(self):
+        hs = self.hosts(3, maintenance_interval=1)
+        n = 12
+        for i in range(n):
+            r = self.post_json(hs[i % 3], '/auth/register', body={
+                'email': 'new%d@example.com' % i, 'password': PASSWORD})
+            self.assertIn(r.status, (200, 201, 202), r)
+
+        def sent():
+            rows = self.pg.psql('SELECT count(*) FROM outbox WHERE sent = 0')
+            return rows[0][0] == '0'
+        wait_for(sent, timeout=30, what='the outbox sent')
+        got = []
+        for h in hs:
+            try:
+                with open(os.path.join(h.tmpdir, 'mail.out')) as f:
+                    got += re.findall(r'^To: (\S+)', f.read(), re.M)
+            except OSError:
+                pass
+        self.assertEqual(sorted(got), sorted(
+            'new%d@example.com' % i for i in range(n)))
+
+    def test_hosts_starting_together_migrate_once(self):
+        hs = [self.host('h%d' % i, start=False) for i in range(3)]
+        for h in hs:
+            h.start(wait=False)
+        for h in hs:
+            wait_for(lambda h=h: os.path.exists(h.listen), timeout=20,
+                     what='host up')
+        rows = self.pg.psql('SELECT version, count(*) FROM '
+                            'schema_migrations GROUP BY version')
+        self.assertTrue(rows)
+        self.assertTrue(all(c == '1' for _, c in rows), rows)
+        for h in hs:
+            self.assertEqual(self.healthz(h)['postgresql'], 'ok')
+
+
+class ListenerTest(HostsCase):
+
+    def test_listener_gap_untrusts_the_table(self):
+        """The listener stopped (SIGSTOP: no beat) and its connection
+        ended by the server: the host does not trust its table while it
+        cannot hear, so a logout made meanwhile is refused at once; the
+        listener comes back, LISTENs and forgets the table."""
+        a, b = self.hosts()
+        t = a.login_cookie(USER, PASSWORD)
+        keep = a.login_cookie(USER, PASSWORD)
+        self.cached(b, t)
+        self.cached(b, keep)
+        pid = self.listener_pid(b)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            wait_for(lambda: self.healthz(b)['listener'] == 'down',
+                     timeout=5, what='the table untrusted')
+            self.pg.psql("SELECT pg_terminate_backend(pid) FROM "
+                         "pg_stat_activity WHERE application_name = "
+                         "'authgw-listener'")
+            self.assertEqual(self.post_json(a, '/auth/logout', t).status,
+                             200)
+            # No notice reaches B, yet B refuses: it asks the authority.
+            r = b.check(t)
+            self.assertEqual(r.status, 401, r)
+            r = b.check(keep)
+            self.assertEqual((r.status, r.header('x-auth-source')),
+                             (200, 'db'), r)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        self.wait_listening(b)
+        self.assertEqual(b.check(t).status, 401)
+        self.cached(b, keep)
+
+    def test_listener_killed_is_restarted(self):
+        a, b = self.hosts()
+        pid = self.listener_pid(b)
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: self.listener_pid(b) != pid, timeout=10,
+                 what='a new listener')
+        self.wait_listening(b)
+        t = a.login_cookie(USER, PASSWORD)
+        self.cached(b, t)
+        self.assertEqual(self.post_json(a, '/auth/logout', t).status, 200)
+        wait_for(lambda: b.check(t).status == 401, timeout=5,
+                 what='the logout heard by the new listener')
+
+
+class OutageTest(HostsCase):
+
+    def test_postgresql_down_then_back(self):
+        mc = self.track(Memcached(self.tmpdir).start())
+        a, b = self.hosts(memcached=mc.addr)
+        t = a.login_cookie(USER, PASSWORD)
+        self.cached(b, t)
+        self.pg.stop()
+        # memcached still vouches for it; anything needing the authority
+        # answers 503, never 401, and keeps the cookie.
+        wait_for(lambda: self.healthz(b).get('listener') == 'down',
+                 timeout=10, what='the listener down')
+        r = b.check(t)
+        self.assertEqual(r.status, 200, r)
+        r = self.post_json(b, '/auth/login', body={'email': USER,
+                                                   'password': PASSWORD})
+        self.assertEqual(r.status, 503, r)
+        self.assertIsNone(r.header('set-cookie'), r)
+        self.pg.start()
+        self.wait_listening(b)
+
+        def login():
+            r = self.post_json(a, '/auth/login', body={
+                'email': USER, 'password': PASSWORD})
+            self.assertIn(r.status, (200, 503), r)
+            return r.status == 200
+        # Each process connects again by itself (its back-off: 2 s at most).
+        wait_for(login, timeout=10, what='a login after the outage')
+
+    def test_no_memcached_and_postgresql_down_is_503(self):
+        a, b = self.hosts()
+        t = a.login_cookie(USER, PASSWORD)
+        self.cached(b, t)
+        self.pg.stop()
+        wait_for(lambda: self.healthz(b).get('listener') == 'down',
+                 timeout=10, what='the listener down')
+        r = b.check(t)
+        self.assertEqual(r.status, 503, r)
+        self.pg.start()
+        self.wait_listening(b)
+        self.assertEqual(b.check(t).status, 200)
+
+
+class PoolAcrossHostsTest(HostsCase):
+
+    def test_invalidation_missing_a_frozen_node_moves_the_namespace(self):
+        """A logout whose tombstone cannot reach the server holding the
+        entry moves the authority's namespace: the server's old entry is
+        never read again by any host, after it comes back."""
+        nodes = [self.track(Memcached(self.tmpdir).start())
+                 for _ in range(2)]
+        a, b = self.hosts(memcached=','.join(n.addr for n in nodes),
+                          cache_local_ttl=1)
+        t = a.login_cookie(USER, PASSWORD)
+        self.cached(b, t)
+        key = hashlib.sha256(base64.urlsafe_b64decode(
+            t + '=' * (-len(t) % 4))).hexdigest()
+        held = [n for n in nodes
+                if key in n.command('lru_crawler metadump all')]
+        self.assertEqual(len(held), 1)
+        held[0].pause()
+        try:
+            self.assertEqual(self.post_json(a, '/auth/logout', t).status,
+                             200)
+        finally:
+            held[0].resume()
+        time.sleep(1.2)                 # B's table entry aged out
+        for _ in range(3):
+            self.assertEqual(b.check(t).status, 401)
+        rows = self.pg.psql("SELECT value FROM shared WHERE key = "
+                            "'namespace'")
+        self.assertTrue(rows and int(rows[0][0]) >= 1, rows)
