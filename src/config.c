@@ -429,6 +429,7 @@ fail:
 void
 config_print(const struct config *cfg, FILE *fp)
 {
+	char		 shown[CONFIG_PATH_MAX];
 	size_t		 i;
 	const char	*p;
 
@@ -440,6 +441,11 @@ config_print(const struct config *cfg, FILE *fp)
 		switch (keys[i].type) {
 		case KEY_STR:
 		case KEY_URL:
+			/* A password in the database URI is never shown. */
+			if (strcmp(keys[i].name, "database") == 0) {
+				(void)util_uri_redact(p, shown, sizeof(shown));
+				p = shown;
+			}
 			fprintf(fp, "%s\n", p);
 			break;
 		case KEY_PREFIX:
