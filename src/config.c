@@ -7,6 +7,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "store.h"
 #include "util.h"
 
 enum key_type {
@@ -350,7 +351,7 @@ config_check(const struct config *cfg, char *err, size_t errsz)
 	}
 	/* With PostgreSQL there is no database file for this host's own
 	 * files to sit beside: they are named. */
-	if (config_database_is_uri(cfg->database) &&
+	if (store_is_pg(cfg->database) &&
 	    cfg->cache_file[0] == '\0') {
 		snprintf(err, errsz, "cache_file is required with a "
 		    "PostgreSQL database (this host's session table, e.g. "
@@ -437,13 +438,6 @@ fail:
 }
 
 int
-config_database_is_uri(const char *database)
-{
-	return strncmp(database, "postgresql://", 13) == 0 ||
-	    strncmp(database, "postgres://", 11) == 0;
-}
-
-int
 config_cache_path(const struct config *cfg, char *out, size_t outsz)
 {
 	int	 n;
@@ -463,13 +457,14 @@ config_host_base(const struct config *cfg)
 long
 config_files_owner(const struct config *cfg)
 {
-	return config_database_is_uri(cfg->database) ? -1 :
+	return store_is_pg(cfg->database) ? -1 :
 	    util_file_owner(cfg->database);
 }
 
 void
 config_print(const struct config *cfg, FILE *fp)
 {
+	char		 shown[CONFIG_PATH_MAX];
 	size_t		 i;
 	const char	*p;
 
@@ -481,6 +476,11 @@ config_print(const struct config *cfg, FILE *fp)
 		switch (keys[i].type) {
 		case KEY_STR:
 		case KEY_URL:
+			/* A password in the database URI is never shown. */
+			if (strcmp(keys[i].name, "database") == 0) {
+				(void)util_uri_redact(p, shown, sizeof(shown));
+				p = shown;
+			}
 			fprintf(fp, "%s\n", p);
 			break;
 		case KEY_PREFIX:

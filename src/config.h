@@ -86,8 +86,6 @@ int	config_set(struct config *cfg, const char *key, const char *value,
 /* Print the effective configuration in the file's own syntax. */
 void	config_print(const struct config *cfg, FILE *fp);
 
-/* 1 when database is a PostgreSQL connection URI (SPEC 3, 8). */
-int	config_database_is_uri(const char *database);
 /*
  * This host's files: the host table (cache_file, or the database's path
  * with "-sessions.cache") and the base name the host's lock files add a

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -308,5 +309,86 @@ util_time_utc(int64_t t, const char *fmt, char *out, size_t outsz)
 		(void)util_strlcpy(out, "?", outsz);
 		return -1;
 	}
+	return 0;
+}
+
+/* Mark the value of every password= parameter of s (len) hidden. */
+static void
+redact_params(const char *s, size_t len, unsigned char *hide)
+{
+	size_t	 i, j;
+
+	for (i = 1; i + 9 <= len; i++) {
+		if ((s[i - 1] != '?' && s[i - 1] != '&') ||
+		    !util_bytes_caseeq(s + i, "password=", 9))
+			continue;
+		for (j = i + 9; j < len && s[j] != '&'; j++)
+			hide[j] = 1;
+	}
+}
+
+/*
+ * Mark the password of the user part hidden: from the first ':' after
+ * the scheme to the last '@' before the first '/' (libpq ends the user
+ * part at an '@' before any '/'; the last one hides a raw '@' too).
+ */
+static void
+redact_userinfo(const char *s, size_t len, size_t start, unsigned char *hide)
+{
+	size_t	 i, at = 0, colon = 0;
+
+	for (i = start; i < len && s[i] != '/'; i++) {
+		if (s[i] == '@')
+			at = i;
+		else if (s[i] == ':' && colon == 0)
+			colon = i;
+	}
+	if (at == 0 || colon == 0 || colon > at)
+		return;
+	for (i = colon + 1; i < at; i++)
+		hide[i] = 1;
+}
+
+int
+util_uri_redact(const char *in, char *out, size_t outsz)
+{
+	unsigned char	*hide;
+	size_t		 len = strlen(in), i, used = 0, start;
+	int		 rc = 0;
+
+	if (strncasecmp(in, "postgresql://", 13) == 0)
+		start = 13;
+	else if (strncasecmp(in, "postgres://", 11) == 0)
+		start = 11;
+	else
+		start = 0;
+	hide = xcalloc(len + 1, 1);
+	if (start > 0) {
+		redact_userinfo(in, len, start, hide);
+		redact_params(in, len, hide);
+	}
+	for (i = 0; i < len && rc == 0; i++) {
+		if (hide[i] && i > 0 && hide[i - 1])
+			continue;
+		if (hide[i])
+			rc = outsz - used > 3 ? 0 : -1;
+		else
+			rc = outsz - used > 1 ? 0 : -1;
+		if (rc == -1)
+			break;
+		if (hide[i]) {
+			memcpy(out + used, "***", 3);
+			used += 3;
+		} else
+			out[used++] = in[i];
+	}
+	free(hide);
+	if (outsz == 0)
+		return -1;
+	if (rc == -1) {
+		(void)util_strlcpy(out, "(too long)", outsz);
+		return -1;
+	}
+	out[used] = '\0';
 	return 0;
 }

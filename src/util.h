@@ -77,6 +77,17 @@ int	util_strcaseeq(const char *a, size_t alen, const char *b);
  */
 int	util_time_utc(int64_t t, const char *fmt, char *out, size_t outsz);
 
+/*
+ * The database value as it may be shown (check-config, logs): in a
+ * postgresql:// or postgres:// URI the password of the user part
+ * (user:PASSWORD@host) and the value of every password= parameter of
+ * the query become "***"; anything else is copied. When several '@'
+ * occur, the user part ends at the last one (a password with a raw '@'
+ * stays hidden). Returns 0, or -1 with out "(too long)" (truncated text
+ * could show part of a password).
+ */
+int	util_uri_redact(const char *in, char *out, size_t outsz);
+
 #define UTIL_EMAIL_MAX	254
 
 /*

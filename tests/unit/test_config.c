@@ -455,9 +455,9 @@ test_cache_file_names_host_files(void **state)
 	assert_string_equal(config_host_base(&c),
 	    "/var/lib/authgw/sessions.cache");
 	assert_int_equal(config_files_owner(&c), -1);
-	assert_true(config_database_is_uri("postgres://x"));
-	assert_false(config_database_is_uri("postgresql:/x"));
-	assert_false(config_database_is_uri("/var/lib/postgresql://x"));
+	assert_true(store_is_pg("postgres://x"));
+	assert_false(store_is_pg("postgresql:/x"));
+	assert_false(store_is_pg("/var/lib/postgresql://x"));
 }
 
 static void
@@ -530,6 +530,31 @@ test_load_memcached_needs_host_table(void **state)
 	assert_int_equal(LOAD("memcached = 127.0.0.1:11211\n", &c), 0);
 }
 
+/* check-config never shows the password of a database URI (issue 14). */
+static void
+test_print_hides_database_password(void **state)
+{
+	struct config	 cfg;
+	char		 why[256], text[8192];
+	FILE		*fp;
+	size_t		 n;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(config_set(&cfg, "database",
+	    "postgresql://authgw:hunter2@db.example/authgw?password=hunter3",
+	    why, sizeof(why)), 0);
+	assert_non_null(fp = tmpfile());
+	config_print(&cfg, fp);
+	rewind(fp);
+	n = fread(text, 1, sizeof(text) - 1, fp);
+	text[n] = '\0';
+	fclose(fp);
+	assert_non_null(strstr(text, "database = postgresql://authgw:***@"
+	    "db.example/authgw?password=***\n"));
+	assert_null(strstr(text, "hunter"));
+}
+
 int
 main(void)
 {
@@ -557,6 +582,7 @@ main(void)
 		cmocka_unit_test(test_load_metrics_allow_checked),
 		cmocka_unit_test(test_load_memcached_needs_host_table),
 		cmocka_unit_test(test_print_round_trips_through_load),
+		cmocka_unit_test(test_print_hides_database_password),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -919,9 +919,9 @@ test_outbox_claim_lease(void **state)
 	struct fix		*f = *state;
 	struct store		*other;
 	struct store_mail	 m, m2;
-	char			 path[128], err[256];
+	char			 path[CONFIG_PATH_MAX], err[256];
 
-	(void)snprintf(path, sizeof(path), "%s/authgw.db", f->u.dir);
+	db_name(f, path, sizeof(path));
 	other = store_open(path, 0, err, sizeof(err));
 	assert_non_null(other);
 	assert_int_equal(store_outbox_add(f->st, "a@example.com", "one", NOW),
@@ -958,6 +958,83 @@ test_outbox_claim_lease(void **state)
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM outbox WHERE "
 	    "sent = 0"), 1);
 	store_close(other);
+}
+
+/* The memcached namespace in the authority (009): 0 before the first
+ * bump, then moved by one at each, seen alike by every handle. */
+static void
+test_namespace_shared_and_bumped(void **state)
+{
+	struct fix	*f = *state;
+	struct store	*other;
+	char		 path[CONFIG_PATH_MAX], err[256];
+	uint64_t	 ns = 99;
+
+	db_name(f, path, sizeof(path));
+	assert_non_null(other = store_open(path, 0, err, sizeof(err)));
+	assert_int_equal(store_namespace_get(f->st, &ns), STORE_OK);
+	assert_int_equal(ns, 0);
+	assert_int_equal(store_namespace_bump(f->st, &ns), STORE_OK);
+	assert_int_equal(ns, 1);
+	assert_int_equal(store_namespace_bump(other, &ns), STORE_OK);
+	assert_int_equal(ns, 2);
+	assert_int_equal(store_namespace_get(f->st, &ns), STORE_OK);
+	assert_int_equal(ns, 2);
+	store_close(other);
+}
+
+struct hosts_seen {
+	struct store_host	 h[4];
+	int			 n;
+};
+
+static int
+host_cb(const struct store_host *h, void *arg)
+{
+	struct hosts_seen	*s = arg;
+
+	if (s->n < 4)
+		s->h[s->n] = *h;
+	s->n++;
+	return 0;
+}
+
+/* Heartbeats (009): one row per host name, replaced at each beat, listed
+ * by name when seen at or after since. */
+static void
+test_host_beats(void **state)
+{
+	struct fix		*f = *state;
+	struct hosts_seen	 s = { .n = 0 };
+	struct store_host	 h = { .name = "web-b", .started = NOW,
+	    .seen = NOW, .checks = 5, .cache_hits = 4, .cache_misses = 1,
+	    .workers = 4 };
+
+	assert_int_equal(store_host_beat(f->st, &h), STORE_OK);
+	h.seen = NOW + 10;
+	h.checks = 50;
+	assert_int_equal(store_host_beat(f->st, &h), STORE_OK);
+	(void)snprintf(h.name, sizeof(h.name), "web-a");
+	h.seen = NOW + 5;
+	assert_int_equal(store_host_beat(f->st, &h), STORE_OK);
+	(void)snprintf(h.name, sizeof(h.name), "gone");
+	h.seen = NOW - 600;
+	assert_int_equal(store_host_beat(f->st, &h), STORE_OK);
+	assert_int_equal(store_host_each(f->st, NOW - 60, host_cb, &s),
+	    STORE_OK);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.h[0].name, "web-a");
+	assert_string_equal(s.h[1].name, "web-b");
+	assert_int_equal(s.h[1].seen, NOW + 10);
+	assert_int_equal(s.h[1].checks, 50);
+	assert_int_equal(s.h[1].cache_hits, 4);
+	assert_int_equal(s.h[1].cache_misses, 1);
+	assert_int_equal(s.h[1].workers, 4);
+	assert_int_equal(s.h[1].started, NOW);
+	/* Notices: SQLite has none; PostgreSQL listens. */
+	if (pg_uri == NULL) {
+		assert_int_equal(store_listen(f->st), -1);
+	}
 }
 
 int
@@ -1011,6 +1088,10 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_claim_lease,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_namespace_shared_and_bumped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_beats, setup,
+		    teardown),
 	};
 
 	pg_uri = getenv("AUTHGW_TEST_PG_URI");

@@ -283,6 +283,50 @@ test_time_utc(void **state)
 	assert_string_equal(tiny, "?");
 }
 
+/* A password in a PostgreSQL URI is never shown (issue 14). */
+static void
+test_uri_redact(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "/var/lib/authgw/authgw.db", "/var/lib/authgw/authgw.db" },
+		{ "postgresql://u:secret@db.example/authgw",
+		  "postgresql://u:***@db.example/authgw" },
+		{ "postgres://u@db/authgw", "postgres://u@db/authgw" },
+		{ "postgresql://db/authgw", "postgresql://db/authgw" },
+		/* Encoded and raw @ : ? in the password. */
+		{ "postgresql://u:p%40ss%3Aw@h:5432/d",
+		  "postgresql://u:***@h:5432/d" },
+		{ "postgresql://u:p@s:s@h/d", "postgresql://u:***@h/d" },
+		{ "postgresql://u:p?x=1@h/d", "postgresql://u:***@h/d" },
+		{ "POSTGRESQL://u:s@h/d", "POSTGRESQL://u:***@h/d" },
+		/* In the query, alone or with others, any case. */
+		{ "postgresql://h/d?password=s3cret",
+		  "postgresql://h/d?password=***" },
+		{ "postgresql://u@h/d?sslmode=require&Password=a@b&x=1",
+		  "postgresql://u@h/d?sslmode=require&Password=***&x=1" },
+		{ "postgresql://u:one@h/d?password=two",
+		  "postgresql://u:***@h/d?password=***" },
+		{ "postgresql://u@h?password=a@b", "postgresql://u@h?password=***" },
+		/* Not a parameter name: kept. */
+		{ "postgresql://h/d?application_name=mypassword=x",
+		  "postgresql://h/d?application_name=mypassword=x" },
+	};
+	char	 out[128], small[20];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(util_uri_redact(cases[i][0], out, sizeof(out)),
+		    0);
+		assert_string_equal(out, cases[i][1]);
+	}
+	/* Too long: no truncated text (it could hold part of a password). */
+	assert_int_equal(util_uri_redact("postgresql://u:secret@host/db",
+	    small, sizeof(small)), -1);
+	assert_string_equal(small, "(too long)");
+	assert_null(strstr(small, "sec"));
+}
+
 int
 main(void)
 {
@@ -303,6 +347,7 @@ main(void)
 		cmocka_unit_test(test_email_refuses_empty_parts),
 		cmocka_unit_test(test_email_length_limit),
 		cmocka_unit_test(test_time_utc),
+		cmocka_unit_test(test_uri_redact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
