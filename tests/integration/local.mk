@@ -20,6 +20,7 @@ EXTRA_DIST += \
 	tests/integration/test_admin.py \
 	tests/integration/test_apache.py \
 	tests/integration/test_cache.py \
+	tests/integration/test_hosts.py \
 	tests/integration/test_cgi_apache.py \
 	tests/integration/test_cli.py \
 	tests/integration/test_lighttpd.py \

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "store.h"
 
 static char	 err[512];
 

@@ -221,6 +221,24 @@ test_scrypt_bad_parameters_fail(void **state)
 	    4, 1, 8, 1, out, sizeof(out)), -1);
 }
 
+/* Hex back to bytes: exactly the length asked, lower-case digits only. */
+static void
+test_unhex(void **state)
+{
+	unsigned char	 b[3];
+
+	(void)state;
+	assert_int_equal(crypto_unhex("00a1ff", 6, b, 3), 0);
+	assert_int_equal(b[0], 0x00);
+	assert_int_equal(b[1], 0xa1);
+	assert_int_equal(b[2], 0xff);
+	assert_int_equal(crypto_unhex("00a1f", 5, b, 3), -1);
+	assert_int_equal(crypto_unhex("00a1ff00", 8, b, 3), -1);
+	assert_int_equal(crypto_unhex("00A1FF", 6, b, 3), -1);
+	assert_int_equal(crypto_unhex("00a1g0", 6, b, 3), -1);
+	assert_int_equal(crypto_unhex(" 0a1ff", 6, b, 3), -1);
+}
+
 int
 main(void)
 {
@@ -238,6 +256,7 @@ main(void)
 		cmocka_unit_test(test_cleanse_zeroes),
 		cmocka_unit_test(test_scrypt_rfc7914_vector),
 		cmocka_unit_test(test_scrypt_bad_parameters_fail),
+		cmocka_unit_test(test_unhex),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
