@@ -16,7 +16,7 @@
 #include "util.h"
 
 #define ADMIN_TEXT_MAX		512	/* one formatted value of the page */
-#define ADMIN_VARS_MAX		48	/* template variables of the page */
+#define ADMIN_VARS_MAX		64	/* template variables of the page */
 #define ADMIN_VAR_TEXT		96	/* bytes of one formatted variable */
 
 /* Chart geometry (SVG user units): plot area, one slot per minute. */
@@ -187,6 +187,7 @@ page_figures(struct page_vars *pv, const struct stats *st,
 		pv_printf(pv, "outbox", "%lld", (long long)v->ms.outbox);
 	else
 		pv_str(pv, "outbox", "?", 0);
+	pv_str(pv, "db_name", v->shared ? "PostgreSQL" : "SQLite", 0);
 	pv_str(pv, "sqlite", v->ms.sqlite_up ? "ok" : "error", 0);
 	pv_str(pv, "sqlite_class", v->ms.sqlite_up ? "ok" : "bad", 0);
 	pv_str(pv, "memcached", v->memcached, 0);
@@ -228,6 +229,59 @@ html_worker_rows(struct html *h, const struct stats *st, int n)
 	if (n <= 0)
 		html_puts(h, "<tr><td colspan=\"4\">No worker processes "
 		    "(one process serves)</td></tr>\n");
+}
+
+/*
+ * Several hosts: this host's listener and every host seen in the last
+ * minute (their heartbeat rows); nothing on one host with SQLite.
+ */
+static void
+html_hosts(struct html *h, const struct admin_view *v, int64_t now)
+{
+	const struct store_host	*ho;
+	char			 t[64];
+	size_t			 i;
+
+	if (!v->shared)
+		return;
+	html_puts(h, "<h2>Hosts <span class=\"muted\">&middot; this host's "
+	    "listener: <span class=\"state ");
+	html_puts(h, v->listener_up ? "ok\">ok" : "bad\">down");
+	html_puts(h, "</span></span></h2>\n<div class=\"scroll\"><table>\n"
+	    "<thead><tr><th>Host</th><th class=\"num\">Uptime</th>"
+	    "<th class=\"num\">Checks</th><th class=\"num\">Cache hit rate"
+	    "</th><th class=\"num\">Workers</th><th class=\"num\">Seen</th>"
+	    "</tr></thead>\n<tbody>\n");
+	for (i = 0; i < v->nhosts; i++) {
+		ho = &v->hosts[i];
+		html_puts(h, "<tr><td>");
+		html_printf(h, "%s", ho->name);
+		html_puts(h, "</td><td class=\"num\">");
+		fmt_duration(t, sizeof(t), now - ho->started);
+		html_printf(h, "%s", t);
+		html_puts(h, "</td><td class=\"num\">");
+		html_printf(h, "%lld", (long long)ho->checks);
+		html_puts(h, "</td><td class=\"num\">");
+		if (ho->cache_hits + ho->cache_misses > 0)
+			html_printf(h, "%.1f %%", 100.0 * stats_hit_rate(
+			    (uint64_t)ho->cache_hits,
+			    (uint64_t)ho->cache_misses));
+		else
+			html_puts(h, "&ndash;");
+		html_puts(h, "</td><td class=\"num\">");
+		html_printf(h, "%lld", (long long)ho->workers);
+		html_puts(h, "</td><td class=\"num\">");
+		fmt_duration(t, sizeof(t), now - ho->seen);
+		html_printf(h, "%s ago", t);
+		html_puts(h, "</td></tr>\n");
+	}
+	if (!v->hosts_known)
+		html_puts(h, "<tr><td colspan=\"6\">Unknown: the database "
+		    "cannot be read.</td></tr>\n");
+	else if (v->nhosts == 0)
+		html_puts(h, "<tr><td colspan=\"6\">No host seen in the last "
+		    "minute.</td></tr>\n");
+	html_puts(h, "</tbody>\n</table></div>\n");
 }
 
 /* "50 µs", "1.6 ms" for a latency bound in microseconds. */
@@ -597,7 +651,7 @@ page_search(struct search_html *s, const struct admin_search *r)
 
 /* The raw parts of the page, built before the template is expanded. */
 enum page_part { PART_WORKERS, PART_LATENCY, PART_CHART, PART_SESSIONS,
-	PART__COUNT };
+	PART_HOSTS, PART__COUNT };
 
 static int
 page_parts(const struct adminpage_ctx *c, const struct admin_view *v,
@@ -605,7 +659,7 @@ page_parts(const struct adminpage_ctx *c, const struct admin_view *v,
     char *note, size_t notesz)
 {
 	static const char *const names[PART__COUNT] = {
-		"workers", "latency", "chart", "sessions",
+		"workers", "latency", "chart", "sessions", "hosts",
 	};
 	struct html		 h[PART__COUNT];
 	struct search_html	 s;
@@ -615,6 +669,7 @@ page_parts(const struct adminpage_ctx *c, const struct admin_view *v,
 	for (i = 0; i < PART__COUNT; i++)
 		h[i] = (struct html){ &parts[i], 0 };
 	html_worker_rows(&h[PART_WORKERS], c->stats, v->ms.workers);
+	html_hosts(&h[PART_HOSTS], v, c->now);
 	page_latency(pv, &h[PART_LATENCY], c->stats);
 	html_chart(&h[PART_CHART], v->hist, &chart_max);
 	pv_printf(pv, "chart_max", "%llu", (unsigned long long)chart_max);

@@ -13,6 +13,8 @@
 #include "store.h"
 
 #define ADMIN_SESSIONS_MAX	100	/* sessions listed on the page */
+#define ADMIN_HOSTS_MAX		64	/* hosts listed (several hosts) */
+#define ADMIN_HOSTS_SEEN	60	/* seconds: a host seen since is listed */
 
 struct buf;
 
@@ -20,6 +22,14 @@ struct buf;
 struct admin_view {
 	struct metrics_state	 ms;
 	const char		*memcached;	/* "off", "ok" or "down" */
+	/* Several hosts (PostgreSQL, SPEC 8): the authority's name on the
+	 * page, this host's listener, and every host seen in the last
+	 * minute by its heartbeat row (hosts_known 0: could not be read). */
+	int			 shared;
+	int			 listener_up;
+	int			 hosts_known;
+	struct store_host	 hosts[ADMIN_HOSTS_MAX];
+	size_t			 nhosts;
 	struct stats_point	 hist[STATS_HISTORY];
 	double			 checks_rate;
 	double			 hit_rate;

@@ -40,7 +40,7 @@ cache_open_keyfn(const struct config *cfg, struct stats *stats,
 
 	c->cfg = cfg;
 	c->stats = stats;
-	c->shared = store_is_pg(cfg->database);
+	c->shared = config_database_is_pg(cfg->database);
 	c->keyfn = keyfn;
 	c->keyarg = arg;
 	if (cfg->cache_entries > 0) {

@@ -3,11 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
-#include "store.h"
 #include "util.h"
 
 enum key_type {
@@ -48,6 +48,7 @@ static const struct key keys[] = {
 	INT(cache_entries, 0, 4194304),
 	I64(cache_local_ttl, 1, YEAR),
 	STR(cache_file),
+	STR(host_name),
 	{ "prefix", KEY_PREFIX, offsetof(struct config, prefix),
 	  sizeof(((struct config *)0)->prefix), 0, 0 },
 	{ "base_url", KEY_URL, offsetof(struct config, base_url),
@@ -351,7 +352,7 @@ config_check(const struct config *cfg, char *err, size_t errsz)
 	}
 	/* With PostgreSQL there is no database file for this host's own
 	 * files to sit beside: they are named. */
-	if (store_is_pg(cfg->database) &&
+	if (config_database_is_pg(cfg->database) &&
 	    cfg->cache_file[0] == '\0') {
 		snprintf(err, errsz, "cache_file is required with a "
 		    "PostgreSQL database (this host's session table, e.g. "
@@ -438,6 +439,13 @@ fail:
 }
 
 int
+config_database_is_pg(const char *database)
+{
+	return strncasecmp(database, "postgresql://", 13) == 0 ||
+	    strncasecmp(database, "postgres://", 11) == 0;
+}
+
+int
 config_cache_path(const struct config *cfg, char *out, size_t outsz)
 {
 	int	 n;
@@ -457,7 +465,7 @@ config_host_base(const struct config *cfg)
 long
 config_files_owner(const struct config *cfg)
 {
-	return store_is_pg(cfg->database) ? -1 :
+	return config_database_is_pg(cfg->database) ? -1 :
 	    util_file_owner(cfg->database);
 }
 

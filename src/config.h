@@ -27,6 +27,8 @@ struct config {
 	int64_t	 cache_ttl;
 	int	 cache_entries;			/* host-local cache slots; 0 = off */
 	int64_t	 cache_local_ttl;		/* life of a host-local entry */
+	char	 host_name[256];		/* in /admin's table of hosts;
+						   "" = the system's */
 	char	 cache_file[CONFIG_PATH_MAX];	/* the host table's file; ""
 						   = DATABASE-sessions.cache */
 	char	 prefix[256];			/* "" when "/" */
@@ -86,6 +88,9 @@ int	config_set(struct config *cfg, const char *key, const char *value,
 /* Print the effective configuration in the file's own syntax. */
 void	config_print(const struct config *cfg, FILE *fp);
 
+/* 1 when database is a PostgreSQL connection URI (postgresql:// or
+ * postgres://, any case; SPEC 3, 8), else it names an SQLite file. */
+int	config_database_is_pg(const char *database);
 /*
  * This host's files: the host table (cache_file, or the database's path
  * with "-sessions.cache") and the base name the host's lock files add a

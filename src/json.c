@@ -176,14 +176,12 @@ jobj_obj(struct jobj *j, const char *key)
 	return jobj_wrap(j, o);
 }
 
-struct jobj *
-jobj_arr_obj(struct jobj *j, const char *key)
+/* The array under key, created when missing: NULL on failure. */
+static json_t *
+jobj_array(struct jobj *j, const char *key)
 {
-	json_t	*arr, *o;
+	json_t	*arr = json_object_get(j->val, key);
 
-	if (j == NULL)
-		return NULL;
-	arr = json_object_get(j->val, key);
 	if (arr == NULL || !json_is_array(arr)) {
 		if ((arr = json_array()) == NULL ||
 		    json_object_set_new(j->val, key, arr) == -1) {
@@ -191,6 +189,23 @@ jobj_arr_obj(struct jobj *j, const char *key)
 			return NULL;
 		}
 	}
+	return arr;
+}
+
+void
+jobj_arr(struct jobj *j, const char *key)
+{
+	if (j != NULL)
+		(void)jobj_array(j, key);
+}
+
+struct jobj *
+jobj_arr_obj(struct jobj *j, const char *key)
+{
+	json_t	*arr, *o;
+
+	if (j == NULL || (arr = jobj_array(j, key)) == NULL)
+		return NULL;
 	if ((o = json_object()) == NULL) {
 		jobj_fail(j);
 		return NULL;

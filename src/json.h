@@ -27,6 +27,8 @@ void		 jobj_str(struct jobj *, const char *key, const char *val);
 void		 jobj_int(struct jobj *, const char *key, int64_t val);
 void		 jobj_real(struct jobj *, const char *key, double val);
 void		 jobj_bool(struct jobj *, const char *key, int val);
+/* An array under key, empty until objects are appended. */
+void		 jobj_arr(struct jobj *, const char *key);
 /* Append an object to an array under key (created on first use). */
 struct jobj	*jobj_arr_obj(struct jobj *, const char *key);
 /* Serialise into out and free the object. Returns 0 or -1. */

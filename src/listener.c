@@ -40,7 +40,7 @@ static int64_t	listener_due_ms;	/* start again at, 0: now */
 int
 listener_wanted(const struct config *cfg)
 {
-	return store_is_pg(cfg->database);
+	return config_database_is_pg(cfg->database);
 }
 
 int
@@ -378,7 +378,9 @@ listener_main(const struct config *cfg, struct stats *stats)
 	l.stats = stats;
 	l.fd = -1;
 	l.items = xcalloc(LISTENER_ITEMS_MAX, sizeof(*l.items));
-	if (gethostname(l.host, sizeof(l.host) - 1) == -1)
+	if (cfg->host_name[0] != '\0')
+		(void)util_strlcpy(l.host, cfg->host_name, sizeof(l.host));
+	else if (gethostname(l.host, sizeof(l.host) - 1) == -1)
 		(void)util_strlcpy(l.host, "?", sizeof(l.host));
 	if (cfg->cache_entries > 0) {
 		if (config_cache_path(cfg, path, sizeof(path)) == -1)

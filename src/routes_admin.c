@@ -97,6 +97,17 @@ admin_done(struct app *app, struct request *req, struct response *resp,
 	resp->content_type = NULL;
 }
 
+static int
+host_collect(const struct store_host *h, void *arg)
+{
+	struct admin_view	*v = arg;
+
+	if (v->nhosts == ADMIN_HOSTS_MAX)
+		return 1;
+	v->hosts[v->nhosts++] = *h;
+	return 0;
+}
+
 /*
  * Read every figure into v (ticking the history first). Returns 0, or
  * answers 503 and returns -1 when there are no statistics.
@@ -127,6 +138,11 @@ admin_view_read(struct app *app, const struct request *req,
 	v->ms.memcached_up = strcmp(v->memcached, "off") == 0 ? -1 :
 	    strcmp(v->memcached, "ok") == 0;
 	v->ms.workers = app->worker < 0 ? 0 : app->cfg->workers;
+	if ((v->shared = config_database_is_pg(app->cfg->database))) {
+		v->listener_up = cache_listener_alive(app_cache(app));
+		v->hosts_known = v->ms.sqlite_up && store_host_each(st,
+		    req->now - ADMIN_HOSTS_SEEN, host_collect, v) == STORE_OK;
+	}
 	stats_history(app->stats, req->now, v->hist);
 	v->checks_rate = stats_checks_per_second(app->stats, req->now);
 	v->hit_rate = stats_hit_rate(stats_get(app->stats, STAT_CACHE_HITS),
@@ -158,6 +174,32 @@ json_workers(struct jobj *j, const struct stats *st, int n)
 		    (int64_t)atomic_load(&st->w[i].requests));
 		jobj_int(w, "restarts",
 		    (int64_t)atomic_load(&st->w[i].restarts));
+	}
+}
+
+/* Every host seen in the last minute (null when they could not be read). */
+static void
+json_hosts(struct jobj *j, const struct admin_view *v, int64_t now)
+{
+	const struct store_host	*h;
+	struct jobj		*o;
+	size_t			 i;
+
+	if (!v->hosts_known) {
+		jobj_str(j, "hosts", NULL);
+		return;
+	}
+	jobj_arr(j, "hosts");
+	for (i = 0; i < v->nhosts; i++) {
+		h = &v->hosts[i];
+		o = jobj_arr_obj(j, "hosts");
+		jobj_str(o, "name", h->name);
+		jobj_int(o, "uptime", now - h->started);
+		jobj_int(o, "seen", h->seen);
+		jobj_int(o, "checks", h->checks);
+		jobj_real(o, "cache_hit_rate", stats_hit_rate(
+		    (uint64_t)h->cache_hits, (uint64_t)h->cache_misses));
+		jobj_int(o, "workers", h->workers);
 	}
 }
 
@@ -229,7 +271,12 @@ route_admin_stats_json(struct app *app, struct request *req,
 	json_maybe(j, "sessions_active", v.ms.sessions_active);
 	json_maybe(j, "outbox", v.ms.outbox);
 	jobj_str(j, "memcached", v.memcached);
-	jobj_str(j, "sqlite", v.ms.sqlite_up ? "ok" : "error");
+	if (v.shared) {
+		jobj_str(j, "postgresql", v.ms.sqlite_up ? "ok" : "error");
+		jobj_str(j, "listener", v.listener_up ? "ok" : "down");
+		json_hosts(j, &v, req->now);
+	} else
+		jobj_str(j, "sqlite", v.ms.sqlite_up ? "ok" : "error");
 	json_workers(j, st, v.ms.workers);
 	json_latency(j, st);
 	json_history(j, v.hist);

@@ -434,7 +434,7 @@ route_healthz(struct app *app, struct request *req, struct response *resp)
 	struct jobj	*j = jobj_new();
 	int		 ok = st != NULL && store_ping(st);
 
-	if (store_is_pg(app->cfg->database)) {
+	if (config_database_is_pg(app->cfg->database)) {
 		/* SPEC 8: with PostgreSQL, the authority and this host's
 		 * listener. */
 		jobj_str(j, "postgresql", ok ? "ok" : "error");

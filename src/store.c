@@ -5,22 +5,15 @@
  */
 #include <stddef.h>
 #include <string.h>
-#include <strings.h>
 
+#include "config.h"
 #include "store.h"
 #include "store_engine.h"
-
-int
-store_is_pg(const char *database)
-{
-	return strncasecmp(database, "postgresql://", 13) == 0 ||
-	    strncasecmp(database, "postgres://", 11) == 0;
-}
 
 struct store *
 store_open(const char *database, int migrate, char *err, size_t errsz)
 {
-	if (store_is_pg(database))
+	if (config_database_is_pg(database))
 		return store_pg_open(database, migrate, err, errsz);
 	return store_sqlite_open(database, migrate, err, errsz);
 }

@@ -76,8 +76,6 @@ struct session {
  * and never crosses a fork.
  */
 struct store	*store_open(const char *path, int migrate, char *err, size_t errsz);
-/* 1 if database names PostgreSQL (a postgresql:// or postgres:// URI). */
-int		 store_is_pg(const char *database);
 void		 store_close(struct store *);
 
 /* Schema version after migrations, or -1. */

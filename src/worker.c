@@ -56,7 +56,7 @@ worker_main(const struct config *cfg, struct stats *stats, int slot, int fd,
 	/* With several hosts memcached must answer while the authority is
 	 * down (SPEC 8): its tag key comes from the authority, so take it
 	 * now, while it can be had. */
-	if (store_is_pg(cfg->database))
+	if (config_database_is_pg(cfg->database))
 		cache_warm(app_cache(&app));
 	rc = fcgi_serve(&app, fd, cfg->io_timeout, NULL, NULL);
 	app_free(&app);

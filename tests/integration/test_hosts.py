@@ -37,6 +37,7 @@ class HostsCase(harness.TestCase):
         d = os.path.join(self.tmpdir, name)
         os.mkdir(d)
         conf.setdefault('cache_file', os.path.join(d, 'sessions.cache'))
+        conf.setdefault('host_name', name)
         ag = self.track(harness.Authgw(d, database=self.pg.uri, **conf))
         self.addCleanup(self.assert_no_sanitizer_reports, ag)
         self.dump_logs_on_failure(ag)
@@ -151,6 +152,35 @@ class SharedTest(HostsCase):
                 pass
         self.assertEqual(sorted(got), sorted(
             'new%d@example.com' % i for i in range(n)))
+
+    def test_admin_lists_every_host(self):
+        a, b = self.hosts()
+        t = a.login_cookie(OTHER, PASSWORD)
+        b.check(a.login_cookie(USER, PASSWORD))
+        h = {'Cookie': '%s=%s' % (a.cookie_name, t),
+             'Accept': 'application/json'}
+
+        def both():
+            r = a.fcgi('/auth/admin/stats.json', headers=h)
+            self.assertEqual(r.status, 200, r)
+            j = r.json()
+            return j if len(j.get('hosts') or []) == 2 else None
+        j = wait_for(both, timeout=15, what='both hosts listed')
+        self.assertEqual((j['postgresql'], j['listener']), ('ok', 'ok'))
+        self.assertNotIn('sqlite', j)
+        hosts = {x['name']: x for x in j['hosts']}
+        self.assertEqual(sorted(hosts), ['host0', 'host1'])
+        for x in hosts.values():
+            self.assertEqual(x['workers'], 2)
+            self.assertGreaterEqual(x['uptime'], 0)
+            self.assertIn('cache_hit_rate', x)
+        r = a.fcgi('/auth/admin', headers={
+            'Cookie': '%s=%s' % (a.cookie_name, t), 'Accept': 'text/html'})
+        self.assertEqual(r.status, 200, r)
+        page = r.body.decode()
+        self.assertIn('<h2>Hosts', page)
+        self.assertIn('<td>host1</td>', page)
+        self.assertIn('PostgreSQL', page)
 
     def test_hosts_starting_together_migrate_once(self):
         hs = [self.host('h%d' % i, start=False) for i in range(3)]

@@ -16,7 +16,6 @@
 
 #include "config.h"
 #include "log.h"
-#include "store.h"
 
 static char	 err[512];
 
@@ -456,9 +455,9 @@ test_cache_file_names_host_files(void **state)
 	assert_string_equal(config_host_base(&c),
 	    "/var/lib/authgw/sessions.cache");
 	assert_int_equal(config_files_owner(&c), -1);
-	assert_true(store_is_pg("postgres://x"));
-	assert_false(store_is_pg("postgresql:/x"));
-	assert_false(store_is_pg("/var/lib/postgresql://x"));
+	assert_true(config_database_is_pg("postgres://x"));
+	assert_false(config_database_is_pg("postgresql:/x"));
+	assert_false(config_database_is_pg("/var/lib/postgresql://x"));
 }
 
 static void
