@@ -19,7 +19,7 @@ import subprocess
 import time
 
 import harness
-from harness import Memcached, wait_for
+from harness import Client, Memcached, Nginx, wait_for
 
 USER = 'user@example.com'
 OTHER = 'other@example.com'
@@ -317,3 +317,32 @@ class PoolAcrossHostsTest(HostsCase):
         rows = self.pg.psql("SELECT value FROM shared WHERE key = "
                             "'namespace'")
         self.assertTrue(rows and int(rows[0][0]) >= 1, rows)
+
+
+class NginxHostsTest(HostsCase):
+    """README's "Several hosts" example, as tested: two hosts, each with
+    the shipped nginx in front of its authgw, one PostgreSQL, two
+    memcached listed alike on both."""
+
+    def test_two_hosts_behind_their_nginx(self):
+        nodes = [self.track(Memcached(self.tmpdir).start())
+                 for _ in range(2)]
+        hs = self.hosts(memcached=','.join(n.addr for n in nodes))
+        ngx = []
+        for h in hs:
+            n = self.track(Nginx(h.tmpdir, h))
+            self.dump_logs_on_failure(n)
+            n.start()
+            ngx.append(n)
+        a = Client(ngx[0].port)
+        r = a.login(USER, PASSWORD)
+        self.assertEqual(r.status, 303, r)
+        # The same cookie, through the other host's web server.
+        b = Client(ngx[1].port)
+        b.cookies = dict(a.cookies)
+        self.assertEqual(b.request('GET', '/private/').status, 200)
+        self.assertEqual(b.request('GET', '/private/').status, 200)
+        self.assertEqual(a.request('POST', '/auth/logout', json={}).status,
+                         200)
+        wait_for(lambda: b.request('GET', '/private/').status in (302, 401),
+                 timeout=5, what='the logout refused behind nginx B')
