@@ -1367,6 +1367,16 @@ def apache_run_as():
             grp.getgrgid(os.getegid()).gr_name)
 
 
+def apache_authgw_conf():
+    """authgw.conf keys for an authgw that Apache runs as its own user in a
+    directory that user can write: when we are root, user = that user, so
+    the tests' command line (run as root) works as it; root without `user`
+    refuses a directory others can write."""
+    if os.geteuid() == 0:
+        return {'user': apache_run_as()[0]}
+    return {}
+
+
 def apache_chown_authgw_files(tmpdir):
     """Give tmpdir's authgw.* files (config, database...) to apache_run_as(),
     for an authgw that Apache runs as its own user."""
