@@ -19,11 +19,15 @@
 #     compiled-in /etc/authgw/authgw.conf;
 #  4. removes the package (database and configuration stay), purges it
 #     (nothing left but the system user, which Debian keeps).
-# Every process it starts is stopped by its PID.
+# Every process it starts is stopped by its PID. It refuses to start when
+# authgw is installed (or its directories exist) without the marker
+# /var/lib/authgw/.deb-test it writes at installation: that is a real
+# installation, whose database a purge would destroy.
 #   scripts/deb-test.sh            the whole job
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 self="$top/scripts/$(basename "$0")"
+marker=/var/lib/authgw/.deb-test
 
 say() { printf 'deb: %s\n' "$*"; }
 fail() { printf 'deb: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -72,6 +76,13 @@ inside() {
 	chgrp "$sock_group" "$sock"
 	chmod "$sock_mode" "$sock"
 
+	# PHP-FPM's stand-in for PHP under /private/ (the snippet's comment
+	# and the site's own regex locations): echoes REMOTE_USER.
+	python3 "$top/tests/integration/fcgi_echo.py" "$tmp/php-fpm.sock" \
+	    >"$tmp/php.log" 2>&1 &
+	pids="$pids $!"
+	wait_for "the PHP stand-in" test -S "$tmp/php-fpm.sock"
+
 	start_nginx
 	say "$sock (pid $authgw_pid: authgw from the first connection) and nginx (pid $nginx_pid) are up"
 
@@ -81,8 +92,8 @@ inside() {
 	    >"$tmp/cli.log" 2>&1 || fail "authgw user add: $(cat "$tmp/cli.log")"
 	authgw user list | grep -q 'admin@example.org' || fail "user list"
 	# Root ran the command line: every file beside the database is still
-	# the service's (the command dropped to 'user').
-	bad=$(find /var/lib/authgw ! -user "$svc_user" -print)
+	# the service's (the command dropped to 'user'); the marker aside.
+	bad=$(find /var/lib/authgw ! -user "$svc_user" ! -path "$marker" -print)
 	[ -z "$bad" ] || fail "not $svc_user's: $bad"
 
 	# The first request through nginx starts authgw (socket activation).
@@ -149,19 +160,26 @@ EOF
 
 start_nginx() {
 	n="$tmp/nginx"
-	mkdir -p "$n/root/private"
+	mkdir -p "$n/root/private" "$n/snippets"
 	echo 'public page' >"$n/root/index.html"
 	echo 'private page for signed-in users' >"$n/root/private/index.html"
+	for f in x.php private/x.php; do echo '<?php' >"$n/root/$f"; done
+	echo 'private image' >"$n/root/private/x.png"
 	chmod -R a+rX "$n"
 	# The snippet includes nginx's fastcgi_params from the configuration's
-	# directory, as in /etc/nginx.
-	cp /etc/nginx/fastcgi_params "$n/fastcgi_params"
+	# directory, as in /etc/nginx; PHP, Debian's snippet and fastcgi.conf.
+	cp /etc/nginx/fastcgi_params /etc/nginx/fastcgi.conf "$n/"
+	cp /etc/nginx/snippets/fastcgi-php.conf "$n/snippets/"
 	# The protected location exactly as the installed snippet's comment
-	# shows it.
-	sed -n '/^#\tlocation \/private\/ {/,/^#\t}/s/^#//p' \
-	    /etc/nginx/snippets/authgw.conf >"$n/private.conf"
+	# shows it, PHP-FPM's socket aside.
+	sed -n '/^#\tlocation ^~ \/private\/ {/,/^#\t}/s/^#//p' \
+	    /etc/nginx/snippets/authgw.conf |
+	    sed "s|unix:/run/php/php-fpm.sock|unix:$tmp/php-fpm.sock|" \
+	    >"$n/private.conf"
 	grep -q 'auth_request /auth/check;' "$n/private.conf" ||
 	    fail "no protected location in the snippet's comment"
+	grep -q "unix:$tmp/php-fpm.sock" "$n/private.conf" ||
+	    fail "no PHP location in the snippet's comment"
 	cat >"$n/nginx.conf" <<EOF
 user www-data;
 worker_processes 1;
@@ -181,6 +199,16 @@ http {
 		index index.html;
 		include /etc/nginx/snippets/authgw.conf;
 $(cat "$n/private.conf")
+		# What a Debian site has besides: the default site's PHP
+		# location and a rule for static files. Regex locations, which
+		# nginx prefers to a prefix location without ^~.
+		location ~ \.php\$ {
+			include snippets/fastcgi-php.conf;
+			fastcgi_pass unix:$tmp/php-fpm.sock;
+		}
+		location ~* \.(png|jpg|css|js)\$ {
+			expires 7d;
+		}
 	}
 }
 EOF
@@ -236,7 +264,24 @@ http_flow() {
 	    -H 'Authorization: Bearer agw_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')
 	[ "$st" = 401 ] && [ -n "$(header www-authenticate)" ] ||
 	    fail "GET /private/ with an unknown token: $st (want 401 + WWW-Authenticate)"
-	say "nginx with /etc/nginx/snippets/authgw.conf: 302 to the login page, login, 200 signed in, API token"
+	# Under the site's regex locations (.php, .png) too: the snippet's
+	# ^~ keeps them out of /private/, and the nested PHP location hands
+	# the checked user on, not the client's own Basic name.
+	st=$(http /x.php)
+	[ "$st" = 200 ] && grep -q '^SCRIPT_NAME=/x.php$' "$tmp/b" ||
+	    fail "GET /x.php (the site's PHP location): $st"
+	for p in /private/x.php /private/x.png; do
+		st=$(http "$p" -H 'Accept: text/html')
+		[ "$st" = 302 ] || [ "$st" = 401 ] ||
+		    fail "GET $p without a session: $st"
+	done
+	st=$(http /private/x.png -H "Cookie: authgw_sid=$sid")
+	[ "$st" = 200 ] && grep -q 'private image' "$tmp/b" ||
+	    fail "GET /private/x.png signed in: $st"
+	st=$(http /private/x.php -H "Cookie: authgw_sid=$sid" -u 'mallory@example.org:x')
+	[ "$st" = 200 ] && grep -q '^REMOTE_USER=admin@example.org$' "$tmp/b" ||
+	    fail "GET /private/x.php signed in with Basic mallory: $st $(cat "$tmp/b")"
+	say "nginx with /etc/nginx/snippets/authgw.conf: 302 to the login page, login, 200 signed in, API token; .php and .png under /private/ checked, PHP sees the checked user"
 }
 
 mail_flow() {
@@ -333,12 +378,41 @@ build_and_lint() {
 	say "lintian: no error, no warning"
 }
 
+# A real installation (the package in any state dpkg knows, or authgw's
+# directories) without this job's marker: refuse, before anything is
+# built, installed or purged. With the marker, an earlier run of this job
+# was interrupted: install_and_check purges what it left.
+guard_real_install() {
+	[ -e "$marker" ] && return 0
+	known=$(dpkg-query -W -f='${db:Status-Status}' authgw 2>/dev/null || true)
+	if [ -n "$known" ] && [ "$known" != not-installed ]; then
+		fail "authgw is on this machine ($known) and this job did not install it (no $marker): it would purge it, database included. Run the job elsewhere, or purge authgw yourself first"
+	fi
+	for d in /var/lib/authgw /etc/authgw /run/authgw; do
+		[ ! -e "$d" ] ||
+		    fail "$d exists and this job did not make it (no $marker): it would remove it. Run the job elsewhere, or remove it yourself first"
+	done
+}
+
+# dpkg -i again (a reinstall runs postinst configure), quietly.
+dpkg_reinstall() {
+	dpkg -i "$deb" >"$top/_build/deb/dpkg.log" 2>&1 ||
+	    { cat "$top/_build/deb/dpkg.log" >&2; fail "dpkg -i $deb"; }
+}
+
 install_and_check() {
-	# What an earlier, interrupted run left.
+	# What an earlier, interrupted run left (guard_real_install saw the
+	# marker).
 	if dpkg-query -W authgw >/dev/null 2>&1; then
 		apt_get purge authgw
 	fi
+	rm -rf /var/lib/authgw /etc/authgw /run/authgw
+	for f in /var/lib/authgw /etc/authgw/authgw.conf; do
+		dpkg-statoverride --quiet --remove "$f" 2>/dev/null || true
+	done
 	apt_get install "$deb"
+	touch "$marker"
+	chown authgw:authgw "$marker"
 	# Where systemd runs, the package started its units: this job runs
 	# authgw itself.
 	if [ -d /run/systemd/system ]; then
@@ -360,6 +434,35 @@ install_and_check() {
 	    fail "no system user authgw"
 	[ "$(stat -c '%a %U %G' /var/lib/authgw)" = "750 authgw authgw" ] ||
 	    fail "/var/lib/authgw: $(stat -c '%a %U %G' /var/lib/authgw)"
+	# The configuration may hold a database password: root and the
+	# service's group (the service reads it as authgw, the command line
+	# as root).
+	[ "$(stat -c '%a %U %G' /etc/authgw/authgw.conf)" = "640 root authgw" ] ||
+	    fail "/etc/authgw/authgw.conf: $(stat -c '%a %U %G' /etc/authgw/authgw.conf)"
+	# An existing directory and configuration are put right at the next
+	# configure, unless dpkg-statoverride says otherwise.
+	chown root:root /var/lib/authgw /etc/authgw/authgw.conf
+	chmod 0755 /var/lib/authgw
+	chmod 0644 /etc/authgw/authgw.conf
+	dpkg_reinstall
+	[ "$(stat -c '%a %U %G' /var/lib/authgw)" = "750 authgw authgw" ] ||
+	    fail "reinstalled: /var/lib/authgw: $(stat -c '%a %U %G' /var/lib/authgw)"
+	[ "$(stat -c '%a %U %G' /etc/authgw/authgw.conf)" = "640 root authgw" ] ||
+	    fail "reinstalled: /etc/authgw/authgw.conf: $(stat -c '%a %U %G' /etc/authgw/authgw.conf)"
+	dpkg-statoverride --add authgw root 0700 /var/lib/authgw
+	dpkg-statoverride --add root root 0600 /etc/authgw/authgw.conf
+	chown authgw:root /var/lib/authgw
+	chmod 0700 /var/lib/authgw
+	chown root:root /etc/authgw/authgw.conf
+	chmod 0600 /etc/authgw/authgw.conf
+	dpkg_reinstall
+	got="$(stat -c '%a %U %G' /var/lib/authgw) $(stat -c '%a %U %G' /etc/authgw/authgw.conf)"
+	dpkg-statoverride --remove /var/lib/authgw
+	dpkg-statoverride --remove /etc/authgw/authgw.conf
+	[ "$got" = "700 authgw root 600 root root" ] ||
+	    fail "postinst overrode dpkg-statoverride: $got"
+	dpkg_reinstall
+	say "postinst: /var/lib/authgw and authgw.conf put right when reinstalled, dpkg-statoverride honoured"
 	/usr/sbin/authgw check-config | grep -q '^# effective configuration of /etc/authgw/authgw.conf' ||
 	    fail "the default configuration is not /etc/authgw/authgw.conf"
 	# The units' Documentation= pages, found where man looks (man -w
@@ -442,6 +545,7 @@ case ${1:-} in
 esac
 
 [ "$(id -u)" = 0 ] || fail "run as root: it installs and purges the package"
+guard_real_install
 sh "$top/scripts/deps.sh" deb
 unshare --net true 2>/dev/null ||
     fail "cannot make a network namespace (unshare --net): the job runs authgw, nginx and an SMTP sink on a loopback of their own"

@@ -184,8 +184,11 @@ sed -e "s|@PORT@|127.0.0.1:$port|" \
 mkdir -p "$demo/nginx/snippets"
 sed -e "s|unix:/run/authgw/authgw.sock|unix:$demo/authgw.sock|" \
     "$top/conf/nginx-snippet.conf" >"$demo/nginx/snippets/authgw.conf"
-# The shipped config includes fastcgi_params from its own directory.
-cp /etc/nginx/fastcgi_params "$demo/nginx/fastcgi_params"
+# The shipped config includes fastcgi_params from its own directory, and
+# Debian's PHP snippet (with the fastcgi.conf it includes) for PHP under
+# /private/.
+cp /etc/nginx/fastcgi_params /etc/nginx/fastcgi.conf "$demo/nginx/"
+cp /etc/nginx/snippets/fastcgi-php.conf "$demo/nginx/snippets/"
 "$nginx" -p "$demo/nginx/" -c "$demo/nginx/nginx.conf" \
     -e "$demo/nginx/error.log" -g 'daemon off;' >>"$demo/nginx.log" 2>&1 &
 pids="$pids $!"

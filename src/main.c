@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,17 +146,52 @@ serve(struct config *cfg)
 }
 
 /*
+ * Root without a user to drop to: the command line writes only in
+ * directories that are root's alone (the database's, the host table's),
+ * else a planted link would have root write through it. 'user' naming
+ * an account of uid 0 is refused outright: it promises a drop that does
+ * not happen. Returns 0, or -1 after the one-line reason on stderr.
+ */
+static int
+root_command_allowed(const struct config *cfg)
+{
+	char	 err[PATH_MAX + 128], cache[PATH_MAX];
+
+	if (privdrop_user_is_root(cfg->user)) {
+		fprintf(stderr, "authgw: %s: user %s has uid 0: name the "
+		    "service's user (the command line then becomes it)\n",
+		    cfg->path, cfg->user);
+		return -1;
+	}
+	if (geteuid() != 0 || cfg->user[0] != '\0')
+		return 0;
+	if ((!config_database_is_uri(cfg->database) &&
+	    privdrop_root_dir_check(cfg->database, err, sizeof(err)) == -1) ||
+	    (config_cache_path(cfg, cache, sizeof(cache)) == 0 &&
+	    privdrop_root_dir_check(cache, err, sizeof(err)) == -1)) {
+		fprintf(stderr, "authgw: %s: run as root without 'user', "
+		    "and %s: set 'user' to the service's user\n", cfg->path,
+		    err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The command line. Run as root with a 'user' configured (sudo authgw
  * user add ...), it works as that user from the start: the files it
  * creates beside the database (the database itself, its -wal and -shm,
  * the host table, the hashing lock) must be the service's, which could
  * not open root's, and the host table refuses a file it does not own.
+ * Root without 'user': see root_command_allowed.
  */
 static int
 run_command(struct config *cfg, int argc, char **argv)
 {
 	char	 err[256];
 
+	if (root_command_allowed(cfg) == -1)
+		return EXIT_CONFIG;
 	switch (privdrop_user(cfg->user, err, sizeof(err))) {
 	case PRIVDROP_OK:
 		return cli_run(cfg, argc, argv);
@@ -229,7 +265,8 @@ main(int argc, char *argv[])
 	log_init("authgw", (enum log_level)cfg.log_level, cfg.syslog);
 	if (i < argc)
 		return run_command(&cfg, argc - i, argv + i);
-	if (geteuid() == 0 && cfg.user[0] == '\0')
+	if (geteuid() == 0 && (cfg.user[0] == '\0' ||
+	    privdrop_user_is_root(cfg.user)))
 		log_warn("running as root: set 'user' to drop privileges");
 	return serve(&cfg);
 }

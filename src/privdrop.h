@@ -20,4 +20,24 @@ enum privdrop_result {
 enum privdrop_result	privdrop_user(const char *user, char *err,
 			    size_t errsz);
 
+/*
+ * 1 when the effective uid is 0 and user names an account whose uid is 0
+ * (a "drop" to it changes nothing), else 0 (also for a user that does not
+ * exist: privdrop_user reports that).
+ */
+int			privdrop_user_is_root(const char *user);
+
+/*
+ * For root working without a user to drop to: whether the directory of
+ * file is root's alone. That directory and every one above it, both as
+ * written and with symbolic links resolved, must be owned by root and
+ * writable by no group or other (a directory above it may be sticky, as
+ * /tmp: nobody can replace root's entries there); a directory not made
+ * yet is judged by its nearest existing ancestor. Anyone who could write
+ * there could plant a link that root then writes through. Returns 0, or
+ * -1 with the reason in err.
+ */
+int			privdrop_root_dir_check(const char *file, char *err,
+			    size_t errsz);
+
 #endif

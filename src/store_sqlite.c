@@ -621,7 +621,8 @@ store_sqlite_open(const char *path, int migrate, char *err, size_t errsz)
 	if (sq_load(err, errsz) == -1)
 		goto fail;
 	if (sq.sqlite3_open_v2(path, &SQ(st)->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+	    NULL) != SQLITE_OK) {
 		snprintf(err, errsz, "%s: %s", path,
 		    SQ(st)->db ? sq.sqlite3_errmsg(SQ(st)->db) : "cannot open");
 		goto fail;

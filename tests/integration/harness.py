@@ -54,6 +54,7 @@ SRC_DIR = os.path.abspath(os.environ.get('AUTHGW_SRCDIR') or _REPO)
 AUTHGW_BIN = os.path.join(BUILD_DIR, 'src', 'authgw')
 WWW_DIR = os.path.join(SRC_DIR, 'www')
 CONF_DIR = os.path.join(SRC_DIR, 'conf')
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
@@ -563,9 +564,10 @@ class ServerProcess:
         return out
 
 
-def nginx_fastcgi_params(nginx_bin):
-    """The fastcgi_params file nginx installs beside its nginx.conf (its
-    --conf-path), as it is: the tests use the stock parameters."""
+def nginx_conf_file(nginx_bin, name):
+    """A file nginx (Debian's) installs beside its nginx.conf (its
+    --conf-path): fastcgi_params, fastcgi.conf, snippets/fastcgi-php.conf,
+    as they are: the tests use the stock files."""
     conf_dir = '/etc/nginx'
     try:
         out = subprocess.run([nginx_bin, '-V'], capture_output=True,
@@ -575,11 +577,53 @@ def nginx_fastcgi_params(nginx_bin):
             conf_dir = os.path.dirname(m.group(1))
     except (OSError, subprocess.SubprocessError):
         pass
-    path = os.path.join(conf_dir, 'fastcgi_params')
+    path = os.path.join(conf_dir, name)
     if not os.path.exists(path):
-        raise unittest.SkipTest('nginx has no stock fastcgi_params (%s)'
-                                % path)
+        raise unittest.SkipTest('nginx has no stock %s (%s)' % (name, path))
     return path
+
+
+def nginx_fastcgi_params(nginx_bin):
+    return nginx_conf_file(nginx_bin, 'fastcgi_params')
+
+
+# PHP-FPM's socket as the shipped nginx files name it (Debian's php-fpm
+# alternative); the tests point it at FcgiEcho.
+PACKAGED_PHP_SOCKET = '/run/php/php-fpm.sock'
+
+# Locations a Debian site commonly has beside the protected ones (the
+# default site's PHP block, a static-files rule); regex locations, which
+# nginx prefers to a plain prefix location.
+SITE_REGEX_LOCATIONS = r"""
+		location ~ \.php$ {
+			include snippets/fastcgi-php.conf;
+			fastcgi_pass %(php)s;
+		}
+		location ~* \.(png|jpg|css|js)$ {
+			expires 7d;
+		}
+"""
+
+
+class FcgiEcho:
+    """tests/integration/fcgi_echo.py, a stand-in for PHP-FPM, on a unix
+    socket: answers 200 with REMOTE_USER=... lines."""
+
+    def __init__(self, path):
+        self.path = path
+        self.proc = None
+
+    def start(self):
+        self.proc = _register(subprocess.Popen(
+            [sys.executable, os.path.join(TESTS_DIR, 'fcgi_echo.py'),
+             self.path], stdin=subprocess.DEVNULL, start_new_session=True))
+        wait_connectable(self.path, proc=self.proc)
+        return self
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+        return _reap(self.proc) if self.proc else None
 
 
 class Nginx(ServerProcess):
@@ -599,7 +643,8 @@ class Nginx(ServerProcess):
     STAFF_TEXT = 'staff page for admins'
 
     def __init__(self, tmpdir, authgw_socket_or_addr, prefix='/auth',
-                 port=None, template=None, micro_cache=False):
+                 port=None, template=None, micro_cache=False,
+                 site_regex=False):
         self.bin = require_program('nginx')
         self.dir = os.path.join(tmpdir, 'nginx')
         os.makedirs(self.dir, exist_ok=True)
@@ -629,6 +674,9 @@ class Nginx(ServerProcess):
         self.template = template or os.path.join(CONF_DIR, 'nginx.conf')
         self.snippet = os.path.join(self.dir, 'snippets', 'authgw.conf')
         self.micro_cache = micro_cache
+        self.site_regex = site_regex
+        # PHP-FPM of the shipped files: start an FcgiEcho here to answer.
+        self.php_socket = os.path.join(self.dir, 'php-fpm.sock')
         self.cache_dir = os.path.join(self.dir, 'check-cache')
         self.config_path = os.path.join(self.dir, 'nginx.conf')
         self.error_log = os.path.join(self.dir, 'error.log')
@@ -640,6 +688,12 @@ class Nginx(ServerProcess):
         # own directory, as it would in /etc/nginx.
         shutil.copy(nginx_fastcgi_params(self.bin),
                     os.path.join(self.dir, 'fastcgi_params'))
+        # And, for PHP under /private/, Debian's PHP snippet and the
+        # fastcgi.conf it includes.
+        os.makedirs(os.path.join(self.dir, 'snippets'), exist_ok=True)
+        for name in ('fastcgi.conf', 'snippets/fastcgi-php.conf'):
+            shutil.copy(nginx_conf_file(self.bin, name),
+                        os.path.join(self.dir, name))
         text_subst = {
             'PORT': '127.0.0.1:%d' % self.port,
             'AUTHGW': self.upstream,
@@ -649,6 +703,18 @@ class Nginx(ServerProcess):
             'CACHE': self.cache_dir,
         }
         render_template(self.template, self.config_path, text_subst)
+        php = 'unix:' + self.php_socket
+        with open(self.config_path) as f:
+            text = f.read()
+        text = text.replace('unix:' + PACKAGED_PHP_SOCKET, php)
+        if self.site_regex:
+            anchor = '\t\tinclude snippets/authgw.conf;\n'
+            if anchor not in text:
+                raise RuntimeError('no %r in %s' % (anchor, self.template))
+            text = text.replace(anchor, anchor + SITE_REGEX_LOCATIONS
+                                % {'php': php})
+        with open(self.config_path, 'w') as f:
+            f.write(text)
         # The snippet nginx.conf includes (the file the Debian package
         # installs as /etc/nginx/snippets/authgw.conf), pointed at this
         # test's authgw.
@@ -1368,6 +1434,16 @@ def apache_run_as():
         return user, group
     return (pwd.getpwuid(os.geteuid()).pw_name,
             grp.getgrgid(os.getegid()).gr_name)
+
+
+def apache_authgw_conf():
+    """authgw.conf keys for an authgw that Apache runs as its own user in a
+    directory that user can write: when we are root, user = that user, so
+    the tests' command line (run as root) works as it; root without `user`
+    refuses a directory others can write."""
+    if os.geteuid() == 0:
+        return {'user': apache_run_as()[0]}
+    return {}
 
 
 def apache_chown_authgw_files(tmpdir):

@@ -17,6 +17,7 @@ endif
 EXTRA_DIST += \
 	tests/integration/run.sh \
 	tests/integration/harness.py \
+	tests/integration/fcgi_echo.py \
 	tests/integration/test_admin.py \
 	tests/integration/test_apache.py \
 	tests/integration/test_cache.py \

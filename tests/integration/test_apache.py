@@ -153,7 +153,7 @@ class ApacheFcgidHtaccessTest(harness.WebServerFlows, harness.TestCase):
         super().setUp()
         # authgw runs as Apache's user: it must write the database directory.
         os.chmod(self.tmpdir, 0o777)
-        self.ag = self.authgw(workers=1)
+        self.ag = self.authgw(workers=1, **harness.apache_authgw_conf())
         self.port = self.ag.http_port
         self.ag.add_user(EMAIL, PASSWORD)
         harness.apache_chown_authgw_files(self.tmpdir)

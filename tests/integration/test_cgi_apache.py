@@ -56,7 +56,7 @@ class ApacheCgiTest(harness.TestCase):
         super().setUp()
         # The program runs as Apache's user: it writes the database.
         os.chmod(self.tmpdir, 0o777)
-        self.ag = self.authgw()
+        self.ag = self.authgw(**harness.apache_authgw_conf())
         self.port = self.ag.http_port
         self.ag.add_user(EMAIL, PASSWORD)
         harness.apache_chown_authgw_files(self.tmpdir)

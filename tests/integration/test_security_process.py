@@ -433,6 +433,72 @@ class CliAsRootTest(harness.TestCase):
         self.assertIn('no such user', r.stderr)
         self.assertEqual(os.listdir(self.data), [])
 
+    def assert_refused(self, r, code=78):
+        self.assertEqual(r.returncode, code, r)
+        if code == 78:
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1,
+                             r.stderr)
+
+    def test_cli_refuses_user_root(self):
+        """`user = root` promises a drop that never happens: 78, nothing
+        made, wherever the database is."""
+        ag = self.authgw(user='root',
+                         database=os.path.join(self.data, 'authgw.db'))
+        r = ag.cli('user', 'list')
+        self.assert_refused(r)
+        self.assertIn('uid 0', r.stderr)
+        self.assertEqual(os.listdir(self.data), [])
+
+    def test_cli_as_root_without_user_refuses_anothers_directory(self):
+        """Root with no `user`, the database in the service's directory
+        (issue 15's review): a link planted there would have root write
+        through it. 78, and the planted link's target is untouched."""
+        target = os.path.join(self.tmpdir, 'root-only')
+        with open(target, 'wb'):
+            pass                      # empty: SQLite would take it
+        os.chmod(target, 0o600)
+        before = os.stat(target)
+        os.symlink(target, os.path.join(self.data, 'authgw.db'))
+        ag = self.authgw(user=None,
+                         database=os.path.join(self.data, 'authgw.db'))
+        for args in (('user', 'list'), ('db', 'migrate')):
+            r = ag.cli(*args)
+            self.assert_refused(r)
+            self.assertIn("set 'user'", r.stderr)
+        # A directory below the service's, not made yet: the same.
+        ag.write_config(database=os.path.join(self.data, 'new', 'a.db'))
+        self.assert_refused(ag.cli('db', 'migrate'))
+        self.assertEqual(os.path.getsize(target), 0)
+        self.assertEqual(os.stat(target).st_mtime_ns, before.st_mtime_ns)
+        self.assertEqual(sorted(os.listdir(self.data)), ['authgw.db'])
+
+    def test_cli_as_root_without_user_in_roots_directory(self):
+        """Root with no `user` in a directory root alone can write (a
+        source build run as root, the test suite): works as before."""
+        ag = self.authgw(user=None)
+        ag.add_user('root@example.org', 'a long passphrase')
+        r = ag.cli('user', 'list')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(os.stat(ag.db_path).st_uid, 0)
+        # The same directory writable by a group: refused.
+        os.chmod(self.tmpdir, 0o775)
+        self.assert_refused(ag.cli('user', 'list'))
+
+    def test_database_link_is_not_followed(self):
+        """SQLITE_OPEN_NOFOLLOW: a database path that is a symbolic link is
+        refused even where the directory checks pass (root's own
+        directory), and its target is untouched."""
+        target = os.path.join(self.tmpdir, 'root-only')
+        with open(target, 'wb'):
+            pass                      # empty: SQLite would take it
+        os.chmod(target, 0o600)
+        link = os.path.join(self.tmpdir, 'linked.db')
+        os.symlink(target, link)
+        ag = self.authgw(user=None, database=link)
+        r = ag.cli('db', 'migrate')
+        self.assert_refused(r, 1)
+        self.assertEqual(os.path.getsize(target), 0)
+
 
 def write_script(path, text):
     with open(path, 'w') as f:

@@ -93,7 +93,7 @@ class NginxStockCase(harness.TestCase):
     """authgw (unix socket) + nginx running the shipped conf/nginx.conf
     (or `template`), with users USER and ADMIN."""
 
-    def up(self, template=None, **conf):
+    def up(self, template=None, site_regex=False, **conf):
         c = {'login_max_per_ip': 1000, 'login_max_per_account': 1000}
         c.update(conf)
         self.ag = self.authgw(**c)
@@ -101,7 +101,8 @@ class NginxStockCase(harness.TestCase):
         self.ag.add_user(ADMIN, PASSWORD, admin=True)
         self.ag.start()
         self.nginx = self.track(Nginx(self.tmpdir, self.ag,
-                                      template=template))
+                                      template=template,
+                                      site_regex=site_regex))
         self.dump_logs_on_failure(self.ag, self.nginx)
         self.nginx.start()
         self.port = self.nginx.port
@@ -135,9 +136,14 @@ class NginxStockConfigTest(NginxStockCase):
 
     def test_shipped_config_is_the_stock_form(self):
         lines = self.shipped_lines('nginx.conf', 'nginx-snippet.conf')
+        # The one fastcgi_param is the PHP application's REMOTE_USER;
+        # authgw's locations override nothing.
         self.assertEqual([ln for ln in lines
-                          if ln.startswith('fastcgi_param')], [],
+                          if ln.startswith('fastcgi_param')],
+                         ['fastcgi_param REMOTE_USER $auth_user;'],
                          'conf/nginx.conf overrides a FastCGI parameter')
+        self.assertEqual([ln for ln in self.shipped_lines(
+            'nginx-snippet.conf') if ln.startswith('fastcgi_param')], [])
         self.assertIn('location = /auth/check {', lines)
         self.assertIn('include fastcgi_params;', lines)
         self.assertIn('auth_request /auth/check;', lines)
@@ -189,16 +195,20 @@ class NginxStockConfigTest(NginxStockCase):
         it as it is) is made of lines of nginx.conf's /private/."""
         with open(os.path.join(harness.CONF_DIR, 'nginx-snippet.conf')) as f:
             text = f.read()
-        m = re.search(r'(?m)^#\tlocation /private/ \{\n((?:#\t\t.*\n)+)#\t\}',
-                      text)
-        self.assertIsNotNone(m, 'no commented /private/ location')
+        m = re.search(r'(?m)^#\tlocation \^~ /private/ \{\n'
+                      r'((?:#(?:\t\t.*)?\n)+)#\t\}', text)
+        self.assertIsNotNone(m, 'no commented ^~ /private/ location')
         with open(os.path.join(harness.CONF_DIR, 'nginx.conf')) as f:
             conf = f.read()
-        private = re.search(r'location /private/ \{(.*?)\n\t\t\}', conf,
+        private = re.search(r'location \^~ /private/ \{(.*?)\n\t\t\}', conf,
                             re.S).group(1)
         private = {ln.strip() for ln in private.splitlines()}
-        for ln in m.group(1).splitlines():
-            self.assertIn(ln.lstrip('#').strip(), private)
+        shown = [ln.lstrip('#').strip() for ln in m.group(1).splitlines()]
+        for ln in shown:
+            self.assertIn(ln, private)
+        # The PHP location's REMOTE_USER comes after its include.
+        self.assertLess(shown.index('include snippets/fastcgi-php.conf;'),
+                        shown.index('fastcgi_param REMOTE_USER $auth_user;'))
 
     def test_protected_page(self):
         anon = self.up()
@@ -215,6 +225,87 @@ class NginxStockConfigTest(NginxStockCase):
         self.assertEqual(r.status, 401, r)
         self.assertEqual(r.header('location'), self.ag.base_url +
                          '/auth/login', r)
+
+    def test_regex_locations_do_not_bypass_the_check(self):
+        """Issue 15's review: nginx prefers a regex location to a plain
+        prefix one, so beside a site's "location ~ \\.php$" and "location
+        ~* \\.(png|...)$" a "location /private/" was never asked about
+        /private/x.php or /private/x.png (200 without a session). The
+        shipped ^~ locations with the PHP application nested inside."""
+        anon = self.up(site_regex=True)
+        self.track(harness.FcgiEcho(self.nginx.php_socket)).start()
+        for d in ('', 'private', 'staff'):
+            for name in ('x.php', 'x.png'):
+                with open(os.path.join(self.nginx.root, d, name), 'w') as f:
+                    f.write('file %s/%s\n' % (d, name))
+        # The site's own regex locations answer outside the protected ones.
+        r = anon.get('/x.php')
+        self.assertEqual(r.status, 200, r)
+        self.assertIn('SCRIPT_NAME=/x.php', r.text)
+        self.assertEqual(anon.get('/x.png').status, 200)
+        for path in ('/private/x.php', '/private/x.png', '/staff/x.php',
+                     '/staff/x.png'):
+            with self.subTest(path=path):
+                self.assert_to_login(anon.get(
+                    path, headers={'Accept': 'text/html'}), path)
+                r = anon.get(path, headers={'Accept': 'application/json'})
+                self.assertIn(r.status, (302, 401), r)
+                self.assertNotIn('file ', r.text)
+                self.assertNotIn('SCRIPT_NAME', r.text)
+        user = self.signed_in(USER)
+        r = user.get('/private/x.php')
+        self.assertEqual(r.status, 200, r)
+        self.assertIn('REMOTE_USER=%s\n' % USER, r.text)
+        r = user.get('/private/x.png')
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.text, 'file private/x.png\n')
+        self.assertEqual(user.get('/staff/x.png').status, 403)
+        admin = self.signed_in(ADMIN)
+        self.assertEqual(admin.get('/staff/x.png').status, 200)
+
+    def test_remote_user_is_the_checked_user(self):
+        """Debian's fastcgi.conf sends REMOTE_USER = $remote_user (the
+        client's own, unchecked Basic user name); the shipped PHP
+        location sets it again after the include, and PHP-FPM (here its
+        stand-in) keeps the last: a signed-in user sending Basic
+        credentials of the admin is still themself."""
+        self.up()
+        self.track(harness.FcgiEcho(self.nginx.php_socket)).start()
+        with open(os.path.join(self.nginx.root, 'private', 'x.php'),
+                  'w') as f:
+            f.write('<?php\n')
+        user = self.signed_in(USER)
+        basic = base64.b64encode(('%s:x' % ADMIN).encode()).decode()
+        r = user.get('/private/x.php',
+                     headers={'Authorization': 'Basic ' + basic})
+        self.assertEqual(r.status, 200, r)
+        self.assertIn('REMOTE_USER=%s\n' % USER, r.text)
+        self.assertNotIn(ADMIN, r.text)
+
+    def test_remote_user_before_the_include_is_the_clients(self):
+        """Why the order is shown: the same location with the REMOTE_USER
+        line moved before the include hands the backend the client's own
+        Basic user name."""
+        with open(os.path.join(harness.CONF_DIR, 'nginx.conf')) as f:
+            text = f.read()
+        inc = '\t\t\t\tinclude snippets/fastcgi-php.conf;\n'
+        par = '\t\t\t\tfastcgi_param REMOTE_USER $auth_user;\n'
+        self.assertIn(inc, text)
+        self.assertIn(par, text)
+        text = text.replace(par, '').replace(inc, par + inc)
+        template = os.path.join(self.tmpdir, 'nginx-wrong-order.conf')
+        with open(template, 'w') as f:
+            f.write(text)
+        self.up(template=template)
+        self.track(harness.FcgiEcho(self.nginx.php_socket)).start()
+        with open(os.path.join(self.nginx.root, 'private', 'x.php'),
+                  'w') as f:
+            f.write('<?php\n')
+        basic = base64.b64encode(('%s:x' % ADMIN).encode()).decode()
+        r = self.signed_in(USER).get(
+            '/private/x.php', headers={'Authorization': 'Basic ' + basic})
+        self.assertEqual(r.status, 200, r)
+        self.assertIn('REMOTE_USER=%s\n' % ADMIN, r.text)
 
     def test_admin_role(self):
         anon = self.up()
