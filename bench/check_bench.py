@@ -888,8 +888,9 @@ class Bench:
         self.prop_hosts = [('no memcached', self.new_authgw('host-a', **pg),
                             self.new_authgw('host-b', **pg))]
         mc = {'memcached': self.memcached()}
-        self.prop_hosts.append(('memcached', self.new_authgw(
-            'host-a-mc', **pg, **mc), self.new_authgw('host-b-mc', **pg, **mc)))
+        self.prop_hosts.append(('memcached',
+                                self.new_authgw('host-a-mc', **pg, **mc),
+                                self.new_authgw('host-b-mc', **pg, **mc)))
 
     def propagate(self, a, b, n):
         """n times: a session warm in b's table, logged out on a, b checked
