@@ -929,13 +929,30 @@ class Bench:
             stale.append(seen)
         return delays, stale, trips
 
+    def pg_xacts(self):
+        """Transactions committed in the database so far (pg_stat_database;
+        every statement outside a transaction is one)."""
+        return int(self.pg.psql("SELECT xact_commit FROM pg_stat_database "
+                                "WHERE datname = current_database()")[0][0])
+
+    def measure_pg(self, name):
+        """wrk on a pg row, with the transactions PostgreSQL committed
+        meanwhile and, for pg-cold-mc, memcached's get hits."""
+        url, cookie, lua, conns = self.targets[name]
+        hits = mc_get_hits(self.cold_mc) if name == 'pg-cold-mc' else 0
+        xacts = self.pg_xacts()
+        x = wrk(url, self.args.seconds, conns, cookie, lua)
+        # pg_stat_database lags its backends by up to half a second.
+        time.sleep(0.6)
+        x['pg_xacts'] = self.pg_xacts() - xacts
+        if name == 'pg-cold-mc':
+            x['mc_hits'] = mc_get_hits(self.cold_mc) - hits
+        return x
+
     def measure(self, name):
         url, cookie, lua, conns = self.targets[name]
-        if name == 'pg-cold-mc':    # how many checks memcached answered
-            before = mc_get_hits(self.cold_mc)
-            x = wrk(url, self.args.seconds, conns, cookie, lua)
-            x['mc_hits'] = mc_get_hits(self.cold_mc) - before
-            return x
+        if name.startswith('pg-'):
+            return self.measure_pg(name)
         if not name.endswith('-check'):
             return wrk(url, self.args.seconds, conns, cookie, lua)
         self.flood.start()
@@ -1111,6 +1128,7 @@ class Bench:
         rps, rps_r = self.ratios('pg-mc', 'authgw-mc', 'rps')
         print('pg-mc / authgw-mc: req/s x%.2f (rounds %s)'
               % (rps, ' '.join('%.2f' % r for r in rps_r)))
+        self.report_xacts('pg-mc')
         print()
         self.report_table(self.head(
             'Host table cold: GET /private/index.html (one check each), '
@@ -1129,6 +1147,8 @@ class Bench:
                   '%.4f, memcached hits %.4f, the rest from PostgreSQL'
                   % (name, checks, sent, (self.hits_seen[name] - mc) /
                      max(1, checks), mc / max(1, checks)))
+        for name in ('pg-cold', 'pg-cold-mc'):
+            self.report_xacts(name)
         rps, rps_r = self.ratios('pg-cold-mc', 'pg-cold', 'rps')
         p99, p99_r = self.ratios('pg-cold-mc', 'pg-cold', 'p99')
         print('README: pg-cold-mc / pg-cold (host table cold, memcached warm '
@@ -1165,6 +1185,14 @@ class Bench:
                   % (variant, len(delays), nearest_rank(delays, 50) * 1000,
                      nearest_rank(delays, 99) * 1000, max(delays) * 1000,
                      sum(stale), 'met' if max(delays) < 1.0 else 'MISSED'))
+
+    def report_xacts(self, name):
+        x = sum(y['pg_xacts'] for y in self.samples[name])
+        sent = sum(y['requests'] for y in self.samples[name])
+        print('%s: PostgreSQL committed %d transactions during its rounds '
+              '(the whole database: idle hosts\' probes and heartbeats '
+              'too) for %d requests: %.4f per request'
+              % (name, x, sent, x / max(sent, 1)))
 
     def flood_totals(self):
         tot = {'status': {}, 'by_kind': {}, 'took': {}, 'unanswered': 0,
