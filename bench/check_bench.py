@@ -1339,9 +1339,9 @@ def main():
     ap.add_argument('--flood-factor', type=float, default=10.0,
                     help='the flood in multiples of the hashing capacity '
                     '(default 10, what SPEC 5 promises)')
-    ap.add_argument('--sessions', type=int, default=4000,
+    ap.add_argument('--sessions', type=int, default=8000,
                     help='sessions the cold rows of hosts rotate over '
-                    '(default 4000: each must come round after more than '
+                    '(default 8000: each must come round after more than '
                     '1 s, so more than the cold rows\' req/s)')
     ap.add_argument('--prop-sessions', type=int, default=200,
                     help='logouts timed across two hosts in hosts, for '
