@@ -116,21 +116,65 @@ check slower than wrk's 2 s time-out is one). Each flooded row's p99 is
 compared to the quiet row of the same shape in the same round; the median
 of those ratios is the figure against the target (<= 2).
 
+hosts: several hosts on PostgreSQL (SPEC 8, issue 14). The bench starts
+a throw-away PostgreSQL (tests/pgtest.sh, as tests/integration/test_hosts.py
+does: fsync off, a unix socket); every authgw of the group is a "host" in a
+directory of its own with its own cache_file, all on that one database
+(sessions are made with scrypt N=2^4, r=1, p=1: checks never hash). In the
+checks group's nginx (the shipped conf/nginx.conf), in the same rounds:
+
+  trivial        the do-nothing authorizer, as above: the baseline
+  authgw-mc      as above (SQLite, memcached, host table warm)
+  pg-mc          the same on PostgreSQL: memcached configured, host table
+                 warm (trusted while the host's listener beats). Target for
+                 both: >= 0.9 x trivial's req/s
+  pg-cold        GET /private/index.html (the file: /private/ checks twice,
+                 as index's internal redirect runs auth_request again, and
+                 the second check would find the entry the first just made)
+                 on PostgreSQL, no memcached, the host table cold: wrk (a
+                 Lua script) rotates over --sessions sessions spread over
+                 users of 100 each, with cache_local_ttl = 1 (a table entry
+                 lives under 1 s: the table holds whole seconds), so that
+                 each session comes round after its entry expired, as
+                 cgi_bench's mc-cold rows do; every check goes to PostgreSQL
+  pg-cold-mc     the same sessions on a host with a memcached of its own,
+                 warmed (each session checked once in the set-up): each
+                 check misses the table and is answered by memcached
+
+The cold table's baseline is pg-cold: pg-cold-mc's ratio to it is what
+memcached pays with PostgreSQL behind it. The run counts memcached's
+get_hits during pg-cold-mc's rounds and each host's table hits (authgw's
+cache_hits minus memcached's), so the report shows how cold the table was.
+
+Then, with nothing else running, the logout propagation delay across two
+hosts (SPEC 8: < 1 s): hosts A and B on the database; --prop-sessions (200)
+times: log in on A, check on B over FastCGI until it answers
+X-Auth-Source: cache (B's table holds the session: only B's listener can
+take it out), log out on A (POST /auth/logout, FastCGI), then check on B
+over FastCGI back to back until it answers 401. The delay is from A's
+answer to B's first 401 (its resolution is one check's round trip, shown).
+Reported: N, p50, p99 (nearest rank), max, and the checks B answered 200
+meanwhile; once without memcached and once with a memcached on both hosts
+(the logout also writes the tombstone). The table header repeats the
+command line; the group takes about 5 x rounds x seconds plus a minute.
+
 Usage: bench/check_bench.py [--seconds N] [--connections N] [--workers N]
                             [--rounds N] [--only GROUP[,GROUP...]]
                             [--flood-workers N] [--flood-factor X]
-                            [--pace F]
-GROUP: checks, microcache, lighttpd, apache, flood.
+                            [--pace F] [--sessions N] [--prop-sessions N]
+GROUP: checks, microcache, lighttpd, apache, flood, hosts.
 Needs a built tree (AUTHGW_BUILDDIR), memcached and wrk; nginx, lighttpd,
 Apache (apache2 with mod_authnz_fcgi, mod_proxy_fcgi, mpm_prefork) for
-their groups.
+their groups; PostgreSQL (Debian's postgresql) for hosts.
 """
 
 import argparse
 import asyncio
 import json
+import math
 import os
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -222,6 +266,68 @@ def lua_post(tmp, name, body):
                 'wrk.headers["Accept"] = "application/json"\n'
                 % json.dumps(json.dumps(body)))
     return path
+
+
+# The hosts group: sessions are made by the thousand, and checks never
+# hash, so its hosts hash at a token cost.
+PG_SCRYPT = {'scrypt_log2n': 4, 'scrypt_r': 1, 'scrypt_p': 1}
+COLD_TTL = 1            # cache_local_ttl of the cold rows
+COLD_PER_USER = 100     # sessions per user (max_sessions_per_user's default)
+PROP_LIMIT = 5.0        # a logout not refused on B after this is counted
+
+
+def pg_bindir():
+    """PostgreSQL's server binaries (tests/pgtest.sh bindir), or None."""
+    r = subprocess.run(['sh', os.path.join(harness.SRC_DIR, 'tests',
+                                           'pgtest.sh'), 'bindir'],
+                       capture_output=True, text=True)
+    return r.stdout.strip() if r.returncode == 0 else None
+
+
+def pg_version():
+    try:
+        out = subprocess.run([os.path.join(pg_bindir(), 'postgres'),
+                              '--version'], capture_output=True, text=True,
+                             timeout=10).stdout
+    except (OSError, TypeError, subprocess.SubprocessError):
+        return '?'
+    m = re.search(r'(\d+(?:\.\d+)*)', out)
+    return m.group(1) if m else '?'
+
+
+def lua_rotate(tmp, name, cookies):
+    """A wrk script sending the Cookie headers of `cookies` in turn (one
+    Lua state with -t1: every connection takes the next), the requests
+    formatted once in init."""
+    listing = os.path.join(tmp, name + '.cookies')
+    with open(listing, 'w') as f:
+        f.write(''.join(c + '\n' for c in cookies))
+    path = os.path.join(tmp, name + '.lua')
+    with open(path, 'w') as f:
+        f.write('local cookies, reqs, i = {}, {}, 0\n'
+                'for line in io.lines(%s) do cookies[#cookies + 1] = line '
+                'end\n'
+                'function init(args)\n'
+                '\tfor k, c in ipairs(cookies) do\n'
+                '\t\treqs[k] = wrk.format(nil, nil, {Cookie = c})\n'
+                '\tend\nend\n'
+                'function request()\n'
+                '\ti = i %% #reqs + 1\n\treturn reqs[i]\nend\n'
+                % json.dumps(listing))
+    return path
+
+
+def mc_get_hits(mc):
+    for line in mc.command('stats').splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] == 'get_hits':
+            return int(parts[2])
+    return 0
+
+
+def nearest_rank(values, pct):
+    s = sorted(values)
+    return s[max(0, math.ceil(pct / 100 * len(s)) - 1)]
 
 
 FLOOD_USER = 'flood@example.com'        # right and wrong passwords
@@ -395,8 +501,10 @@ class Bench:
     LIGHTTPD = ('lighttpd-static', 'lighttpd-trivial', 'lighttpd-authgw')
     APACHE = ('apache-static', 'apache-trivial', 'apache-authgw')
     FLOOD = ('flood-quiet', 'flood-check', 'paced-quiet', 'paced-check')
+    HOSTS = ('trivial', 'authgw-mc', 'pg-mc', 'pg-cold', 'pg-cold-mc')
     GROUPS = (('checks', CHECKS), ('microcache', MICROCACHE),
-              ('lighttpd', LIGHTTPD), ('apache', APACHE), ('flood', FLOOD))
+              ('lighttpd', LIGHTTPD), ('apache', APACHE), ('flood', FLOOD),
+              ('hosts', HOSTS))
     PAIRS = (('flood-quiet', 'flood-check'), ('paced-quiet', 'paced-check'))
     RAMP = 1.0          # seconds of flood before wrk starts
     # Apache's prefork pool (the test harness's MPM and MaxRequestWorkers
@@ -436,12 +544,20 @@ class Bench:
         self.mc = None
         self.trivial = set()    # trivial_authz addresses started
         self.cache_dir = None
+        self.pg = None          # the hosts group's PostgreSQL
+        self.pg_users = False   # USER and ADMIN added to it
+        self.cold_mc = None     # pg-cold-mc's own memcached
+        self.hits_seen = {}     # name -> cache hits authgw counted
+        self.prop_hosts = []    # (variant, host A, host B)
+        self.propagation = []   # (variant, delays s, 200s seen, round trips)
 
     def missing(self, group):
         """Why `group` cannot run here (a one-line reason), or None."""
-        if group in ('checks', 'microcache', 'flood') and \
+        if group in ('checks', 'microcache', 'flood', 'hosts') and \
                 harness.find_program('nginx') is None:
             return 'nginx is not installed'
+        if group == 'hosts' and pg_bindir() is None:
+            return 'PostgreSQL is not installed (tests/pgtest.sh bindir)'
         if group == 'lighttpd':
             import test_lighttpd
             if test_lighttpd.LIGHTTPD is None:
@@ -487,10 +603,20 @@ class Bench:
         conf.setdefault('workers', self.args.workers)
         conf.setdefault('log_level', 'warn')
         conf.setdefault('maintenance_interval', 60)
+        on_pg = self.pg is not None and conf.get('database') == self.pg.uri
+        if on_pg:
+            conf.setdefault('cache_file', os.path.join(d, 'sessions.cache'))
+            conf.update(PG_SCRYPT)
         ag = harness.Authgw(d, **conf)
-        ag.add_user(USER, PASSWORD)
-        ag.add_user(ADMIN, PASSWORD, admin=True)
+        if not (on_pg and self.pg_users):   # one database: add them once
+            ag.add_user(USER, PASSWORD)
+            ag.add_user(ADMIN, PASSWORD, admin=True)
+            self.pg_users = self.pg_users or on_pg
         ag.start(listen=listen)
+        if on_pg:
+            harness.wait_for(lambda: ag.fcgi('/auth/healthz').json().get(
+                'listener') == 'ok', timeout=20,
+                what='the listener of %s' % name)
         return ag
 
     def authgw(self, name, cache_dir=None, **conf):
@@ -705,8 +831,128 @@ class Bench:
             self.user_cookie(ag), None, a.connections)
         self.authgws['apache-authgw'] = ag
 
+    def setup_hosts(self):
+        """A PostgreSQL; pg-mc (one session, memcached); pg-cold and
+        pg-cold-mc rotating over --sessions sessions with the table cold;
+        two pairs of hosts for the propagation delay."""
+        a = self.args
+        self.setup_baselines()
+        self.pg = harness.PostgreSQL(self.tmp).start()
+        pg = {'database': self.pg.uri}
+        self.check('pg-mc', memcached=self.memcached(), **pg)
+        d = os.path.join(self.tmp, 'cold-mc')
+        os.mkdir(d)
+        self.cold_mc = harness.Memcached(d).start()
+        cold_mc, base_mc = self.authgw('pg-cold-mc',
+                                       memcached=self.cold_mc.addr,
+                                       cache_local_ttl=COLD_TTL, **pg)
+        cold, base = self.authgw('pg-cold', cache_local_ttl=COLD_TTL, **pg)
+        users = ['cold%d@example.com' % i
+                 for i in range(-(-a.sessions // COLD_PER_USER))]
+        for u in users:
+            cold.add_user(u, PASSWORD)
+        # Two threads, one per host (a host hashes one login at a time on
+        # 2 cores), each with users of its own.
+        tokens = [None] * a.sessions
+
+        def login(ag, k):
+            for i in range(a.sessions):
+                if (i // COLD_PER_USER) % 2 == k:
+                    tokens[i] = ag.login_cookie(users[i // COLD_PER_USER],
+                                                PASSWORD)
+        t0 = time.monotonic()
+        threads = [threading.Thread(target=login, args=(ag, k))
+                   for k, ag in enumerate((cold, cold_mc))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if None in tokens:
+            sys.exit('hosts setup: a login failed (see above)')
+        self.login_s = time.monotonic() - t0
+        # memcached warm: each session checked once on pg-cold-mc.
+        for t in tokens:
+            r = cold_mc.check(t)
+            if r.status != 200:
+                sys.exit('hosts setup: pg-cold-mc check answered %r' % r)
+        lua = lua_rotate(self.tmp, 'cold', ['%s=%s' % (cold.cookie_name, t)
+                                            for t in tokens])
+        for name, ag, url in (('pg-cold-mc', cold_mc, base_mc),
+                              ('pg-cold', cold, base)):
+            # The file itself: /private/ would check twice (index's
+            # internal redirect runs auth_request again), the second time
+            # from the entry the first one just made.
+            self.targets[name] = (url + '/private/index.html', None, lua,
+                                  a.connections)
+            self.authgws[name] = ag
+        self.prop_hosts = [('no memcached', self.new_authgw('host-a', **pg),
+                            self.new_authgw('host-b', **pg))]
+        mc = {'memcached': self.memcached()}
+        self.prop_hosts.append(('memcached',
+                                self.new_authgw('host-a-mc', **pg, **mc),
+                                self.new_authgw('host-b-mc', **pg, **mc)))
+
+    def propagate(self, a, b, n):
+        """n times: a session warm in b's table, logged out on a, b checked
+        until it refuses. The delays (s), the 200s b answered after a's
+        logout, and every check's round trip (s)."""
+        delays, stale, trips = [], [], []
+        logout = {'Content-Type': 'application/json',
+                  'Accept': 'application/json'}
+        for _ in range(n):
+            t = a.login_cookie(USER, PASSWORD)
+            for _ in range(100):
+                r = b.check(t)
+                if r.status != 200:
+                    sys.exit('propagation: B answered %r' % r)
+                if r.header('x-auth-source') == 'cache':
+                    break
+            else:
+                sys.exit('propagation: B never answered from its cache')
+            r = a.fcgi('/auth/logout', 'POST', body=b'{}', headers=dict(
+                logout, Cookie='%s=%s' % (a.cookie_name, t)))
+            if r.status != 200:
+                sys.exit('propagation: logout on A answered %r' % r)
+            t0 = time.monotonic()
+            seen = 0
+            while True:
+                s = time.monotonic()
+                r = b.check(t)
+                t1 = time.monotonic()
+                trips.append(t1 - s)
+                if r.status == 401 or t1 - t0 > PROP_LIMIT:
+                    break
+                if r.status != 200:
+                    sys.exit('propagation: B answered %r' % r)
+                seen += 1
+            delays.append(t1 - t0 if r.status == 401 else math.inf)
+            stale.append(seen)
+        return delays, stale, trips
+
+    def pg_xacts(self):
+        """Transactions committed in the database so far (pg_stat_database;
+        every statement outside a transaction is one)."""
+        return int(self.pg.psql("SELECT xact_commit FROM pg_stat_database "
+                                "WHERE datname = current_database()")[0][0])
+
+    def measure_pg(self, name):
+        """wrk on a pg row, with the transactions PostgreSQL committed
+        meanwhile and, for pg-cold-mc, memcached's get hits."""
+        url, cookie, lua, conns = self.targets[name]
+        hits = mc_get_hits(self.cold_mc) if name == 'pg-cold-mc' else 0
+        xacts = self.pg_xacts()
+        x = wrk(url, self.args.seconds, conns, cookie, lua)
+        # pg_stat_database lags its backends by up to half a second.
+        time.sleep(0.6)
+        x['pg_xacts'] = self.pg_xacts() - xacts
+        if name == 'pg-cold-mc':
+            x['mc_hits'] = mc_get_hits(self.cold_mc) - hits
+        return x
+
     def measure(self, name):
         url, cookie, lua, conns = self.targets[name]
+        if name.startswith('pg-'):
+            return self.measure_pg(name)
         if not name.endswith('-check'):
             return wrk(url, self.args.seconds, conns, cookie, lua)
         self.flood.start()
@@ -732,8 +978,13 @@ class Bench:
                 hits = after['cache_hits'] - before[name]['cache_hits']
                 miss = after['cache_misses'] - before[name]['cache_misses']
                 self.hit_rate[name] = hits / max(1, hits + miss)
+                self.hits_seen[name] = hits
                 self.checks_seen[name] = after['checks'] - \
                     before[name]['checks']
+        if 'hosts' in self.groups:
+            for variant, a, b in self.prop_hosts:
+                self.propagation.append(
+                    (variant,) + self.propagate(a, b, self.args.prop_sessions))
 
     def medians(self, name):
         """The median of each figure over the rounds, separately."""
@@ -861,6 +1112,88 @@ class Bench:
                  / max(ok['requests'], 1), hash_bound(a.workers)[0]))
         self.verdict('authgw-token', 'authgw-mc', 0.9)
 
+    def report_hosts(self):
+        a = self.args
+        print()
+        print('hosts: bench/check_bench.py %s' % ' '.join(
+            shlex.quote(x) for x in sys.argv[1:]))
+        self.report_table(self.head(
+            'nginx %s, conf/nginx.conf; PostgreSQL %s (tests/pgtest.sh, '
+            'one database for every pg host, each host its own cache_file), '
+            'host table warm, memcached configured; baseline trivial'
+            % (server_version('nginx'), pg_version())),
+            ('trivial', 'authgw-mc', 'pg-mc'), 'trivial')
+        self.verdict('authgw-mc', 'trivial', 0.9)
+        self.verdict('pg-mc', 'trivial', 0.9)
+        rps, rps_r = self.ratios('pg-mc', 'authgw-mc', 'rps')
+        print('pg-mc / authgw-mc: req/s x%.2f (rounds %s)'
+              % (rps, ' '.join('%.2f' % r for r in rps_r)))
+        self.report_xacts('pg-mc')
+        print()
+        self.report_table(self.head(
+            'Host table cold: GET /private/index.html (one check each), '
+            'cache_local_ttl = %d, wrk rotating over %d sessions (%d per '
+            'user; made in %.0f s); PostgreSQL; baseline pg-cold (no '
+            'memcached)'
+            % (COLD_TTL, a.sessions, COLD_PER_USER, self.login_s)),
+            ('pg-cold', 'pg-cold-mc'), 'pg-cold')
+        mc_hits = sum(y['mc_hits'] for y in self.samples['pg-cold-mc'])
+        for name, mc in (('pg-cold', 0), ('pg-cold-mc', mc_hits)):
+            checks = self.checks_seen.get(name)
+            if checks is None:
+                continue
+            sent = sum(y['requests'] for y in self.samples[name])
+            print('%s: %d checks for %d requests; per check: host-table hits '
+                  '%.4f, memcached hits %.4f, the rest from PostgreSQL'
+                  % (name, checks, sent, (self.hits_seen[name] - mc) /
+                     max(1, checks), mc / max(1, checks)))
+        for name in ('pg-cold', 'pg-cold-mc'):
+            self.report_xacts(name)
+        rps, rps_r = self.ratios('pg-cold-mc', 'pg-cold', 'rps')
+        p99, p99_r = self.ratios('pg-cold-mc', 'pg-cold', 'p99')
+        print('README: pg-cold-mc / pg-cold (host table cold, memcached warm '
+              'vs PostgreSQL): req/s x%.2f (rounds %s), p99 x%.2f (rounds '
+              '%s), %d failed'
+              % (rps, ' '.join('%.2f' % r for r in rps_r), p99,
+                 ' '.join('%.2f' % r for r in p99_r),
+                 self.failed('pg-cold-mc') + self.failed('pg-cold')))
+        print()
+        trips = [t for _, _, _, tr in self.propagation for t in tr]
+        print('Logout propagation across two hosts on one PostgreSQL: log in '
+              'on A, check on B until X-Auth-Source: cache, log out on A '
+              '(FastCGI), check on B back to back (FastCGI) until 401; delay '
+              '= A\'s answer to B\'s first 401 (one check\'s round trip: '
+              'median %.2f ms, p99 %.2f ms); idle hosts, %d workers each'
+              % (statistics.median(trips) * 1000,
+                 nearest_rank(trips, 99) * 1000, a.workers))
+        print('%-13s %5s %8s %8s %8s %10s %9s  %s'
+              % ('variant', 'N', 'p50 ms', 'p99 ms', 'max ms', '200s after',
+                 'not 401', 'target (< 1 s)'))
+        for variant, delays, stale, _ in self.propagation:
+            late = sum(1 for d in delays if d > 1.0)
+            lost = sum(1 for d in delays if d == math.inf)
+            print('%-13s %5d %8.2f %8.2f %8.2f %10d %9d  %s'
+                  % (variant, len(delays),
+                     nearest_rank(delays, 50) * 1000,
+                     nearest_rank(delays, 99) * 1000,
+                     max(delays) * 1000, sum(stale), lost,
+                     'met' if late == 0 else 'MISSED (%d over 1 s)' % late))
+        for variant, delays, stale, _ in self.propagation:
+            print('README: logout propagation A -> B (%s): N=%d, p50 %.1f '
+                  'ms, p99 %.1f ms, max %.1f ms; %d checks answered 200 after '
+                  'the logout: target (< 1 s) %s'
+                  % (variant, len(delays), nearest_rank(delays, 50) * 1000,
+                     nearest_rank(delays, 99) * 1000, max(delays) * 1000,
+                     sum(stale), 'met' if max(delays) < 1.0 else 'MISSED'))
+
+    def report_xacts(self, name):
+        x = sum(y['pg_xacts'] for y in self.samples[name])
+        sent = sum(y['requests'] for y in self.samples[name])
+        print('%s: PostgreSQL committed %d transactions during its rounds '
+              '(the whole database: idle hosts\' probes and heartbeats '
+              'too) for %d requests: %.4f per request'
+              % (name, x, sent, x / max(sent, 1)))
+
     def flood_totals(self):
         tot = {'status': {}, 'by_kind': {}, 'took': {}, 'unanswered': 0,
                'slow': 0, 'slowest': 0.0, 'no_retry_after': 0, 'errors': [],
@@ -969,6 +1302,8 @@ class Bench:
 
     def cleanup(self):
         harness._cleanup_all()
+        if self.pg is not None:
+            self.pg.stop()      # tests/pgtest.sh stop: by its pid
         shutil.rmtree(self.tmp, ignore_errors=True)
         if self.cache_dir:
             shutil.rmtree(self.cache_dir, ignore_errors=True)
@@ -1004,6 +1339,13 @@ def main():
     ap.add_argument('--flood-factor', type=float, default=10.0,
                     help='the flood in multiples of the hashing capacity '
                     '(default 10, what SPEC 5 promises)')
+    ap.add_argument('--sessions', type=int, default=8000,
+                    help='sessions the cold rows of hosts rotate over '
+                    '(default 8000: each must come round after more than '
+                    '1 s, so more than the cold rows\' req/s)')
+    ap.add_argument('--prop-sessions', type=int, default=200,
+                    help='logouts timed across two hosts in hosts, for '
+                    'each variant (default 200)')
     args = ap.parse_args()
     for prog in ('wrk', 'memcached'):
         if harness.find_program(prog) is None:
