@@ -165,7 +165,7 @@ root_command_allowed(const struct config *cfg)
 	}
 	if (geteuid() != 0 || cfg->user[0] != '\0')
 		return 0;
-	if ((!config_database_is_uri(cfg->database) &&
+	if ((!config_database_is_pg(cfg->database) &&
 	    privdrop_root_dir_check(cfg->database, err, sizeof(err)) == -1) ||
 	    (config_cache_path(cfg, cache, sizeof(cache)) == 0 &&
 	    privdrop_root_dir_check(cache, err, sizeof(err)) == -1)) {
