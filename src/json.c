@@ -176,14 +176,14 @@ jobj_obj(struct jobj *j, const char *key)
 	return jobj_wrap(j, o);
 }
 
-struct jobj *
-jobj_arr_obj(struct jobj *j, const char *key)
-{
-	json_t	*arr, *o;
+static json_t	*json_string_safe(const char *);
 
-	if (j == NULL)
-		return NULL;
-	arr = json_object_get(j->val, key);
+/* The array under key, created on first use; NULL after jobj_fail. */
+static json_t *
+jobj_arr(struct jobj *j, const char *key)
+{
+	json_t	*arr = json_object_get(j->val, key);
+
 	if (arr == NULL || !json_is_array(arr)) {
 		if ((arr = json_array()) == NULL ||
 		    json_object_set_new(j->val, key, arr) == -1) {
@@ -191,6 +191,27 @@ jobj_arr_obj(struct jobj *j, const char *key)
 			return NULL;
 		}
 	}
+	return arr;
+}
+
+void
+jobj_arr_str(struct jobj *j, const char *key, const char *val)
+{
+	json_t	*arr;
+
+	if (j == NULL || (arr = jobj_arr(j, key)) == NULL)
+		return;
+	if (json_array_append_new(arr, json_string_safe(val)) == -1)
+		jobj_fail(j);
+}
+
+struct jobj *
+jobj_arr_obj(struct jobj *j, const char *key)
+{
+	json_t	*arr, *o;
+
+	if (j == NULL || (arr = jobj_arr(j, key)) == NULL)
+		return NULL;
 	if ((o = json_object()) == NULL) {
 		jobj_fail(j);
 		return NULL;

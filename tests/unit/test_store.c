@@ -774,8 +774,9 @@ reopen(struct fix *f, char *err, size_t errsz)
 }
 
 /* A database migrated by the runner before issue 13 (user_version the
- * count of migrations, no record) gets 006 and 007 and a record of 1-7.
- * (Updated with the API tokens' 006: such a database has no api_tokens.) */
+ * count of migrations, no record) gets 006, 007 and 010 and a record of
+ * 1-7 and 10. (Updated with the API tokens' 006: such a database has no
+ * api_tokens; and with the second factor's 010.) */
 static void
 test_migrations_from_an_old_database(void **state)
 {
@@ -783,14 +784,15 @@ test_migrations_from_an_old_database(void **state)
 	char		 err[256];
 
 	sql_exec(f, "DROP TABLE schema_migrations; DROP TABLE reset_tokens; "
-	    "DROP TABLE login_seen; DROP TABLE api_tokens; "
-	    "PRAGMA user_version = 5");
+	    "DROP TABLE login_seen; DROP TABLE api_tokens; DROP TABLE totp; "
+	    "DROP TABLE totp_recovery; DROP TABLE totp_pending_used; "
+	    "ALTER TABLE sessions DROP COLUMN mfa; PRAGMA user_version = 5");
 	assert_string_equal(reopen(f, err, sizeof(err)), "");
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"),
-	    7);
+	    8);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations "
-	    "WHERE version IN (6, 7) AND applied > 0"), 2);
-	assert_int_equal(sql_int(f, "PRAGMA user_version"), 7);
+	    "WHERE version IN (6, 7, 10) AND applied > 0"), 3);
+	assert_int_equal(sql_int(f, "PRAGMA user_version"), 10);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM sqlite_schema "
 	    "WHERE name IN ('reset_tokens', 'login_seen', 'api_tokens')"), 3);
 	/* The users survived. */
@@ -814,7 +816,7 @@ test_migrations_apply_006_after_007(void **state)
 	assert_string_equal(reopen(f, err, sizeof(err)), "");
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations "
 	    "WHERE version = 6 AND applied > 0"), 1);
-	assert_int_equal(sql_int(f, "PRAGMA user_version"), 7);
+	assert_int_equal(sql_int(f, "PRAGMA user_version"), 10);
 	assert_true(add_token(f, f->uid, 1, 0, NULL, 100, STORE_OK) > 0);
 }
 
