@@ -852,6 +852,80 @@ test_migrations_refuse_a_newer_legacy_database(void **state)
 	    "WHERE name = 'schema_migrations'"), 0);
 }
 
+/* The second factor's block (SPEC 9): who wins, and what is refused. */
+static void
+test_totp_block_contracts(void **state)
+{
+	struct fix		*f = *state;
+	struct store_totp	 t;
+	unsigned char		 a[40], b[40], codes[2][CRYPTO_SHA256_LEN];
+	unsigned char		 n1[STORE_TOTP_NONCE_LEN], n2[STORE_TOTP_NONCE_LEN];
+	int64_t			 uid = f->uid, gen = f->user.gen, count;
+
+	memset(a, 'a', sizeof(a));
+	memset(b, 'b', sizeof(b));
+	memset(codes[0], 1, CRYPTO_SHA256_LEN);
+	memset(codes[1], 2, CRYPTO_SHA256_LEN);
+	memset(n1, 1, sizeof(n1));
+	memset(n2, 2, sizeof(n2));
+	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_NOTFOUND);
+	assert_int_equal(store_totp_remove(f->st, uid), STORE_NOTFOUND);
+	/* The first pending secret stays. */
+	assert_int_equal(store_totp_pending_put(f->st, uid, a, sizeof(a)),
+	    STORE_OK);
+	assert_int_equal(store_totp_pending_put(f->st, uid, b, sizeof(b)),
+	    STORE_OK);
+	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
+	assert_int_equal(t.secret_len, 0);
+	assert_int_equal(t.pending_len, sizeof(a));
+	assert_memory_equal(t.pending, a, sizeof(a));
+	/* Enabling needs the pending secret the code was checked against. */
+	assert_int_equal(store_totp_enable(f->st, uid, b, sizeof(b), 10,
+	    (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2),
+	    STORE_CONFLICT);
+	assert_int_equal(store_totp_enable(f->st, uid, a, sizeof(a), 10,
+	    (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2), STORE_OK);
+	assert_int_equal(store_totp_enable(f->st, uid, a, sizeof(a), 11,
+	    (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2),
+	    STORE_CONFLICT);
+	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
+	assert_int_equal(t.secret_len, sizeof(a));
+	assert_int_equal(t.pending_len, 0);
+	assert_int_equal(t.last_step, 10);
+	/* On: no new pending secret. */
+	assert_int_equal(store_totp_pending_put(f->st, uid, b, sizeof(b)),
+	    STORE_OK);
+	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
+	assert_int_equal(t.pending_len, 0);
+	assert_int_equal(store_totp_count(f->st, &count), STORE_OK);
+	assert_int_equal(count, 1);
+	/* A step at or before the last: refused, and the nonce not spent. */
+	assert_int_equal(store_totp_login(f->st, uid, gen, n1, 100, 10, NULL),
+	    STORE_NOTFOUND);
+	assert_int_equal(store_totp_login(f->st, uid, gen, n1, 100, 11, NULL),
+	    STORE_OK);
+	/* The nonce once only, whatever the code. */
+	assert_int_equal(store_totp_login(f->st, uid, gen, n1, 100, 12, NULL),
+	    STORE_EXISTS);
+	/* Another generation: refused. */
+	assert_int_equal(store_totp_login(f->st, uid, gen + 1, n2, 100, 12,
+	    NULL), STORE_CONFLICT);
+	/* A recovery code once. */
+	assert_int_equal(store_totp_login(f->st, uid, gen, n2, 100, 0,
+	    codes[1]), STORE_OK);
+	memset(n2, 3, sizeof(n2));
+	assert_int_equal(store_totp_login(f->st, uid, gen, n2, 100, 0,
+	    codes[1]), STORE_NOTFOUND);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM totp_recovery"), 1);
+	/* Purged when they would have expired. */
+	assert_int_equal(store_totp_purge(f->st, 100, &count), STORE_OK);
+	assert_int_equal(count, 2);
+	assert_int_equal(store_totp_remove(f->st, uid), STORE_OK);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM totp_recovery"), 0);
+	assert_int_equal(store_totp_login(f->st, uid, gen, n2, 100, 20, NULL),
+	    STORE_NOTFOUND);
+}
+
 int
 main(void)
 {
@@ -900,6 +974,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_reset_refused_by_cb_keeps_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_del_passes_tokens,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_totp_block_contracts,
 		    setup, teardown),
 	};
 

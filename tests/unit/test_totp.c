@@ -100,7 +100,7 @@ test_base32_rfc4648(void **state)
 	    "fooba", "foobar" };
 	static const char *const	out[] = { "", "MY", "MZXQ", "MZXW6",
 	    "MZXW6YQ", "MZXW6YTB", "MZXW6YTBOI" };
-	char				 b[32];
+	char				 b[33];
 	size_t				 i;
 
 	(void)state;
