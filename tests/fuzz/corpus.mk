@@ -219,6 +219,7 @@ FUZZ_CORPUS = \
 	tests/fuzz/corpus/json/bf21a9e8fbc5a3846fb05b4fa0859e0917b2202f \
 	tests/fuzz/corpus/pending/176c7a4d100a88d08badb424ab68d3e9c2df0312 \
 	tests/fuzz/corpus/pending/32834591c2de02b6341084896f0f2471b3c276c7 \
+	tests/fuzz/corpus/pending/3c8fe26321266f39b2f28c8b28843e999910710f \
 	tests/fuzz/corpus/pending/48d85c81308ca363dfdda5cd1a9832b65ec869bb \
 	tests/fuzz/corpus/pending/9ff28d3f2f198b76ee0f61a07735097cb8994d2b \
 	tests/fuzz/corpus/pending/dfd6301616e9f07463df23cd9e2324f1640e58a1 \

@@ -226,6 +226,13 @@ test_pending_expiry(void **state)
 	    300, &back), TOTP_PENDING_EXPIRED);
 	assert_int_equal(totp_pending_decode(t, (size_t)n, key, 1700000002,
 	    2, &back), TOTP_PENDING_EXPIRED);
+	/* A negative issue time (found by fuzz_pending: overflowed). */
+	p.issued = -5;
+	n = totp_pending_encode(&p, key, t, sizeof(t));
+	assert_int_equal(totp_pending_decode(t, (size_t)n, key, 1700000000,
+	    300, &back), TOTP_PENDING_BAD);
+	sample(&p);
+	n = totp_pending_encode(&p, key, t, sizeof(t));
 	/* Issued in the future: not ours. */
 	assert_int_equal(totp_pending_decode(t, (size_t)n, key, 1699999990,
 	    300, &back), TOTP_PENDING_BAD);
