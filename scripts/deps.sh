@@ -4,10 +4,11 @@
 set -eu
 
 build="build-essential autoconf automake pkg-config libfcgi-dev
-libsqlite3-dev libpq-dev libmemcached-dev libssl-dev libjansson-dev libcmocka-dev"
+libsqlite3-dev libpq-dev libmemcached-dev libssl-dev libjansson-dev libcmocka-dev
+libqrencode-dev"
 test="$build sqlite3 postgresql python3 nginx-light lighttpd apache2
 libapache2-mod-fcgid spawn-fcgi memcached curl clang libclang-rt-14-dev
-msmtp chromium fail2ban wrk"
+msmtp chromium fail2ban wrk zbar-tools"
 demo="$build nginx-light memcached"
 # The Debian package job (scripts/deb-test.sh): building it, lintian, and
 # running the installed package (systemd for systemd-socket-activate and

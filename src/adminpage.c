@@ -188,6 +188,11 @@ page_figures(struct page_vars *pv, const struct stats *st,
 	else
 		pv_str(pv, "outbox", "?", 0);
 	pv_str(pv, "db_name", v->shared ? "PostgreSQL" : "SQLite", 0);
+	if (v->ms.users_totp >= 0)
+		pv_printf(pv, "users_totp", "%lld",
+		    (long long)v->ms.users_totp);
+	else
+		pv_str(pv, "users_totp", "?", 0);
 	pv_str(pv, "sqlite", v->ms.sqlite_up ? "ok" : "error", 0);
 	pv_str(pv, "sqlite_class", v->ms.sqlite_up ? "ok" : "bad", 0);
 	pv_str(pv, "memcached", v->memcached, 0);

@@ -3,12 +3,12 @@
 #include "cacheentry.h"
 #include "util.h"
 
-/* The first field: the entry's version, "s3" for a session and "t3" for
+/* The first field: the entry's version, "s4" for a session and "t4" for
  * an API token in a session's shape (a check of one kind never accepts
- * the other). */
-#define CACHEENTRY_VERSION	"s3"
-#define CACHEENTRY_VERSION_TOKEN	"t3"
-#define CACHEENTRY_FIELDS	13
+ * the other). 4: the mfa field (SPEC 9); an older entry is a miss. */
+#define CACHEENTRY_VERSION	"s4"
+#define CACHEENTRY_VERSION_TOKEN	"t4"
+#define CACHEENTRY_FIELDS	14
 #define CACHEENTRY_TAG_LEN	43	/* base64url of an HMAC-SHA256 */
 
 /* The tag of (p, len) under key, base64url, into tag (44 bytes). */
@@ -37,13 +37,13 @@ cacheentry_encode(const struct session *se, uint64_t gen,
 	if (gen > INT64_MAX)
 		return -1;
 	if (buf_printf(out, "%s\t%s\t%lld\t%lld\t%s\t%lld\t"
-	    "%lld\t%lld\t%lld\t%s\t%d\t%d\t%s", se->is_token ?
+	    "%lld\t%lld\t%lld\t%s\t%d\t%d\t%d\t%s", se->is_token ?
 	    CACHEENTRY_VERSION_TOKEN : CACHEENTRY_VERSION, hex, (long long)gen,
 	    (long long)se->id, se->public_id,
 	    (long long)se->created, (long long)se->expires,
 	    (long long)se->last_seen, (long long)se->user.id, se->user.role,
 	    se->user.verified ? 1 : 0, se->user.disabled ? 1 : 0,
-	    se->user.email) == -1)
+	    se->mfa ? 1 : 0, se->user.email) == -1)
 		return -1;
 	if (entry_tag(out->data, out->len, key, tag) == -1 ||
 	    buf_printf(out, "\t%s", tag) == -1)
@@ -83,7 +83,7 @@ cacheentry_decode(const char *p, size_t len,
 	size_t		 flen[CACHEENTRY_FIELDS], i;
 	unsigned char	 h[CRYPTO_SHA256_LEN];
 	char		 tag[CACHEENTRY_TAG_LEN + 1];
-	int64_t		 v, g, verified, disabled;
+	int64_t		 v, g, verified, disabled, mfa;
 
 	if (p == NULL || len <= CACHEENTRY_TAG_LEN + 1 || len > CACHEENTRY_MAX)
 		return -1;
@@ -130,7 +130,8 @@ cacheentry_decode(const char *p, size_t len,
 	    0) == -1 ||
 	    field_int(f[10], flen[10], 0, 1, &verified) == -1 ||
 	    field_int(f[11], flen[11], 0, 1, &disabled) == -1 ||
-	    field_text(f[12], flen[12], se->user.email, sizeof(se->user.email),
+	    field_int(f[12], flen[12], 0, 1, &mfa) == -1 ||
+	    field_text(f[13], flen[13], se->user.email, sizeof(se->user.email),
 	    0) == -1)
 		return -1;
 	if (strcmp(se->user.role, "user") != 0 &&
@@ -138,6 +139,8 @@ cacheentry_decode(const char *p, size_t len,
 		return -1;
 	se->user.verified = (int)verified;
 	se->user.disabled = (int)disabled;
+	/* A token never carries the factor, whatever an entry says. */
+	se->mfa = !se->is_token && mfa == 1;
 	*gen = (uint64_t)g;
 	v = se->expires;
 	return v >= se->created ? 0 : -1;

@@ -11,6 +11,7 @@
 #include "hashslot.h"
 #include "crypto.h"
 #include "log.h"
+#include "mfa.h"
 #include "maint.h"
 #include "password.h"
 #include "session.h"
@@ -175,6 +176,30 @@ cmd_user_passwd(struct cli *c, struct user *u)
 	return 0;
 }
 
+/*
+ * A lost phone (SPEC 9): the factor and its recovery codes go, and so do
+ * the user's sessions (those made with the factor no longer prove it);
+ * API tokens stay. A user without it is told so (exit 1).
+ */
+static int
+cmd_user_totp_reset(struct cli *c, struct user *u)
+{
+	switch (mfa_remove(&c->app, u->id)) {
+	case MFA_OK:
+		break;
+	case MFA_NONE:
+		return fail("%s: has no second factor", u->email);
+	default:
+		return fail("%s: database error", u->email);
+	}
+	if (session_end_user(&c->app, u->id) != SESSION_OK)
+		return fail("%s: second factor removed, but the sessions could "
+		    "not be ended: database error", u->email);
+	printf("%s: totp-reset done (second factor removed, sessions "
+	    "ended)\n", u->email);
+	return 0;
+}
+
 static int
 print_user(const struct user *u, void *arg)
 {
@@ -213,12 +238,15 @@ cmd_user(struct cli *c, int argc, char **argv)
 		return usage_error("user: expected one EMAIL");
 	if (strcmp(verb, "passwd") != 0 && strcmp(verb, "role") != 0 &&
 	    strcmp(verb, "verify") != 0 && strcmp(verb, "disable") != 0 &&
-	    strcmp(verb, "enable") != 0 && strcmp(verb, "del") != 0)
+	    strcmp(verb, "enable") != 0 && strcmp(verb, "del") != 0 &&
+	    strcmp(verb, "totp-reset") != 0)
 		return usage_error("user: unknown command");
 	if (find_user(c, argv[1], &u) != 0)
 		return EXIT_FAIL;
 	if (strcmp(verb, "passwd") == 0)
 		return cmd_user_passwd(c, &u);
+	if (strcmp(verb, "totp-reset") == 0)
+		return cmd_user_totp_reset(c, &u);
 	if (strcmp(verb, "del") == 0) {
 		if (session_user_delete(&c->app, u.id) == SESSION_ERROR)
 			return fail("%s: database error", u.email);

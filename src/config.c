@@ -86,6 +86,7 @@ static const struct key keys[] = {
 	I64(check_cache, 0, 3600),
 	I64(reset_token_ttl, 1, 7 * DAY),
 	BOOL(notify_login),
+	I64(totp_pending_ttl, 1, 300),
 };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -117,6 +118,7 @@ config_defaults(struct config *cfg)
 	cfg->verify_token_ttl = 86400;
 	cfg->registration = 1;
 	cfg->reset_token_ttl = 3600;
+	cfg->totp_pending_ttl = 300;
 	(void)util_strlcpy(cfg->mail_command, "/usr/sbin/sendmail -t -i",
 	    sizeof(cfg->mail_command));
 	(void)util_strlcpy(cfg->mail_from, "authgw@localhost",

@@ -66,6 +66,7 @@ struct config {
 	int64_t	 check_cache;			/* X-Accel-Expires of a success */
 	int64_t	 reset_token_ttl;		/* life of a password-reset link */
 	int	 notify_login;			/* mail logins from new places */
+	int64_t	 totp_pending_ttl;		/* life of a pending login (SPEC 9) */
 };
 
 /* Fill cfg with the defaults of SPEC section 3. */

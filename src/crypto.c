@@ -63,6 +63,82 @@ crypto_hmac_sha256(const void *key, size_t keylen, const void *msg,
 }
 
 int
+crypto_hmac_sha1(const void *key, size_t keylen, const void *msg,
+    size_t msglen, unsigned char out[CRYPTO_SHA1_LEN])
+{
+	unsigned int	 outlen = CRYPTO_SHA1_LEN;
+
+	if (keylen > INT32_MAX)
+		return -1;
+	if (HMAC(EVP_sha1(), key, (int)keylen, msg, msglen, out,
+	    &outlen) == NULL || outlen != CRYPTO_SHA1_LEN)
+		return -1;
+	return 0;
+}
+
+#define SEAL_NONCE_LEN	12
+#define SEAL_TAG_LEN	16
+
+/* One AES-256-GCM pass: enc 1 seals, 0 opens (tag checked). */
+static int
+gcm_run(int enc, const unsigned char key[32], const unsigned char *nonce,
+    const void *ad, size_t adlen, const unsigned char *in, size_t len,
+    unsigned char *out, unsigned char *tag)
+{
+	EVP_CIPHER_CTX	*ctx;
+	int		 n, rc = -1;
+
+	if (len > INT32_MAX || adlen > INT32_MAX ||
+	    (ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce,
+	    enc) != 1 ||
+	    EVP_CipherUpdate(ctx, NULL, &n, ad, (int)adlen) != 1 ||
+	    EVP_CipherUpdate(ctx, out, &n, in, (int)len) != 1)
+		goto out;
+	if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG,
+	    SEAL_TAG_LEN, tag) != 1)
+		goto out;
+	if (EVP_CipherFinal_ex(ctx, out + n, &n) != 1)
+		goto out;
+	if (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG,
+	    SEAL_TAG_LEN, tag) != 1)
+		goto out;
+	rc = 0;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+int
+crypto_seal(const unsigned char key[32], const void *ad, size_t adlen,
+    const unsigned char *in, size_t len, unsigned char *out)
+{
+	if (crypto_random(out, SEAL_NONCE_LEN) == -1)
+		return -1;
+	return gcm_run(1, key, out, ad, adlen, in, len, out + SEAL_NONCE_LEN,
+	    out + SEAL_NONCE_LEN + len);
+}
+
+int
+crypto_open(const unsigned char key[32], const void *ad, size_t adlen,
+    const unsigned char *in, size_t len, unsigned char *out)
+{
+	unsigned char	 tag[SEAL_TAG_LEN];
+
+	if (len < CRYPTO_SEAL_OVERHEAD)
+		return -1;
+	len -= CRYPTO_SEAL_OVERHEAD;
+	memcpy(tag, in + SEAL_NONCE_LEN + len, SEAL_TAG_LEN);
+	if (gcm_run(0, key, in, ad, adlen, in + SEAL_NONCE_LEN, len, out,
+	    tag) == -1) {
+		OPENSSL_cleanse(out, len);
+		return -1;
+	}
+	return 0;
+}
+
+int
 crypto_memeq(const void *a, const void *b, size_t len)
 {
 	return CRYPTO_memcmp(a, b, len) == 0;

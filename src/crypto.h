@@ -18,6 +18,24 @@ void	crypto_sha256(const void *p, size_t len,
 int	crypto_hmac_sha256(const void *key, size_t keylen, const void *msg,
 	    size_t msglen, unsigned char out[CRYPTO_SHA256_LEN]);
 
+/* HMAC-SHA1 (RFC 6238's TOTP, nothing else). Returns 0 or -1. */
+#define CRYPTO_SHA1_LEN	20
+int	crypto_hmac_sha1(const void *key, size_t keylen, const void *msg,
+	    size_t msglen, unsigned char out[CRYPTO_SHA1_LEN]);
+
+/*
+ * AES-256-GCM with a random 12-byte nonce: seal len bytes of in under key
+ * and the associated data (ad, adlen) into out, which gets nonce, cipher
+ * text and 16-byte tag (len + CRYPTO_SEAL_OVERHEAD bytes). Open reverses
+ * it: out gets len - CRYPTO_SEAL_OVERHEAD bytes, only when the tag holds.
+ * Both return 0 or -1.
+ */
+#define CRYPTO_SEAL_OVERHEAD	(12 + 16)
+int	crypto_seal(const unsigned char key[32], const void *ad, size_t adlen,
+	    const unsigned char *in, size_t len, unsigned char *out);
+int	crypto_open(const unsigned char key[32], const void *ad, size_t adlen,
+	    const unsigned char *in, size_t len, unsigned char *out);
+
 /* Constant-time equality of two buffers of the same length: 1 equal, 0 not. */
 int	crypto_memeq(const void *a, const void *b, size_t len);
 

@@ -176,6 +176,8 @@ jobj_obj(struct jobj *j, const char *key)
 	return jobj_wrap(j, o);
 }
 
+static json_t	*json_string_safe(const char *);
+
 /* The array under key, created when missing: NULL on failure. */
 static json_t *
 jobj_array(struct jobj *j, const char *key)
@@ -197,6 +199,17 @@ jobj_arr(struct jobj *j, const char *key)
 {
 	if (j != NULL)
 		(void)jobj_array(j, key);
+}
+
+void
+jobj_arr_str(struct jobj *j, const char *key, const char *val)
+{
+	json_t	*arr;
+
+	if (j == NULL || (arr = jobj_array(j, key)) == NULL)
+		return;
+	if (json_array_append_new(arr, json_string_safe(val)) == -1)
+		jobj_fail(j);
 }
 
 struct jobj *

@@ -31,6 +31,8 @@ void		 jobj_bool(struct jobj *, const char *key, int val);
 void		 jobj_arr(struct jobj *, const char *key);
 /* Append an object to an array under key (created on first use). */
 struct jobj	*jobj_arr_obj(struct jobj *, const char *key);
+/* Append a string to an array under key (created on first use). */
+void		 jobj_arr_str(struct jobj *, const char *key, const char *val);
 /* Serialise into out and free the object. Returns 0 or -1. */
 int		 jobj_finish(struct jobj *, struct buf *out);
 void		 jobj_free(struct jobj *);

@@ -34,6 +34,7 @@ static const char	usage_text[] =
 "       authgw -c FILE user role EMAIL admin|user\n"
 "       authgw -c FILE user verify|disable|enable|del EMAIL\n"
 "       authgw -c FILE user list\n"
+"       authgw -c FILE user totp-reset EMAIL   remove the second factor\n"
 "       authgw -c FILE session list [EMAIL] | revoke ID | purge\n"
 "       authgw -c FILE token add EMAIL NAME [--expires SECONDS]\n"
 "       authgw -c FILE token list [EMAIL] | revoke ID\n"

@@ -61,6 +61,10 @@ maint_run_inline(const struct config *cfg, struct stats *stats)
 		log_debug("maintenance: purged %lld expired API tokens",
 		    (long long)n);
 	n = 0;
+	if (store_totp_purge(st, util_now(), &n) == STORE_OK && n > 0)
+		log_debug("maintenance: purged %lld used pending logins",
+		    (long long)n);
+	n = 0;
 	/* notify_login's records: 90 days (each user's newest stays). */
 	if (store_login_seen_purge(st, util_now() - 90 * 86400, &n) ==
 	    STORE_OK && n > 0)

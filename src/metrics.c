@@ -204,6 +204,9 @@ write_gauges(struct buf *out, const struct stats *st,
 	if (ms->outbox >= 0 && single(out, "outbox", "gauge",
 	    "Mails in the outbox not sent yet.", ms->outbox) == -1)
 		return -1;
+	if (ms->users_totp >= 0 && single(out, "users_totp", "gauge",
+	    "Users with the second factor (TOTP) on.", ms->users_totp) == -1)
+		return -1;
 	return 0;
 }
 

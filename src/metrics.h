@@ -51,6 +51,7 @@ struct metrics_state {
 	int		 memcached_up;	/* -1 when memcached is off */
 	int		 sqlite_up;
 	int		 workers;	/* worker slots to report */
+	int64_t		 users_totp;	/* users with the second factor on */
 };
 
 /*

@@ -37,6 +37,9 @@ route_fn	route_sessions_revoke;
 route_fn	route_tokens_get;
 route_fn	route_tokens_post;
 route_fn	route_tokens_revoke;
+route_fn	route_totp_get;
+route_fn	route_totp_enable;
+route_fn	route_totp_disable;
 /* routes_admin.c: admin role only (metrics: metrics_allow or admin) */
 route_fn	route_admin_page;
 route_fn	route_admin_stats_json;

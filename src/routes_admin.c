@@ -126,7 +126,7 @@ admin_view_read(struct app *app, const struct request *req,
 	}
 	stats_tick(app->stats, req->now);
 	v->ms.now = req->now;
-	v->ms.sessions_active = v->ms.outbox = -1;
+	v->ms.sessions_active = v->ms.outbox = v->ms.users_totp = -1;
 	st = app_store(app);
 	v->ms.sqlite_up = st != NULL && store_ping(st);
 	if (v->ms.sqlite_up && store_session_count_live(st, req->now, &n) ==
@@ -134,6 +134,8 @@ admin_view_read(struct app *app, const struct request *req,
 		v->ms.sessions_active = n;
 	if (v->ms.sqlite_up && store_outbox_count(st, &n) == STORE_OK)
 		v->ms.outbox = n;
+	if (v->ms.sqlite_up && store_totp_count(st, &n) == STORE_OK)
+		v->ms.users_totp = n;
 	v->memcached = cache_memcached_state(app_cache(app), 1);
 	v->ms.memcached_up = strcmp(v->memcached, "off") == 0 ? -1 :
 	    strcmp(v->memcached, "ok") == 0;
@@ -270,6 +272,7 @@ route_admin_stats_json(struct app *app, struct request *req,
 	jobj_real(j, "checks_per_second", v.checks_rate);
 	json_maybe(j, "sessions_active", v.ms.sessions_active);
 	json_maybe(j, "outbox", v.ms.outbox);
+	json_maybe(j, "users_totp", v.ms.users_totp);
 	jobj_str(j, "memcached", v.memcached);
 	if (v.shared) {
 		jobj_str(j, "postgresql", v.ms.sqlite_up ? "ok" : "error");

@@ -6,7 +6,9 @@
 #include "csrf.h"
 #include "hashslot.h"
 #include "http.h"
+#include "json.h"
 #include "log.h"
+#include "mfa.h"
 #include "parse.h"
 #include "password.h"
 #include "ratelimit.h"
@@ -19,6 +21,8 @@
 #include "util.h"
 
 #define LOGIN_FAILED	"wrong email or password"
+#define LOGIN_CODE_WRONG	"wrong code"
+#define LOGIN_AGAIN	"this sign-in expired or was already used: sign in again"
 
 /* The login page with an error message, status given. */
 static void
@@ -141,12 +145,182 @@ login_success(struct app *app, struct request *req, struct response *resp,
 	resp->status = 303;
 }
 
+/*
+ * The code form of a pending login (SPEC 9): 200 for the right password,
+ * 401 again after a wrong code. No session, no cookie.
+ */
+static void
+login_code_page(struct app *app, struct request *req, struct response *resp,
+    int status, const char *error, const char *pending, const char *next)
+{
+	struct tvar	 vars[5];
+
+	if (next == NULL || !parse_next_is_safe(next, strlen(next)))
+		next = "/";
+	vars[2] = (struct tvar){ .name = "error", .value = error };
+	vars[3] = (struct tvar){ .name = "pending", .value = pending };
+	vars[4] = (struct tvar){ .name = "next", .value = next };
+	routeutil_form_page(app, req, resp, "totp_login.html", status, vars, 5);
+}
+
+/* A right password of an account with the second factor on: a pending
+ * login instead of a session. */
+static void
+login_pending(struct app *app, struct request *req, struct response *resp,
+    const struct user *u, const char *next)
+{
+	char		 pending[TOTP_PENDING_TEXT_MAX];
+	struct jobj	*j;
+
+	if (mfa_pending_issue(app, u, req->now, pending, sizeof(pending)) !=
+	    MFA_OK) {
+		http_resp_error(req, resp, 503, "session storage unavailable");
+		return;
+	}
+	if (!req->wants_json) {
+		login_code_page(app, req, resp, 200, NULL, pending, next);
+		return;
+	}
+	j = jobj_new();
+	jobj_str(j, "error", "totp_required");
+	jobj_str(j, "pending", pending);
+	resp->status = 401;
+	resp->content_type = "application/json";
+	buf_reset(&resp->body);
+	if (jobj_finish(j, &resp->body) == -1)
+		http_resp_error(req, resp, 500, "out of memory");
+}
+
+/* A refused code step: the code form again (a wrong code, the same
+ * pending login), or the login form (sign in again). */
+static void
+login_code_refuse(struct app *app, struct request *req, struct response *resp,
+    int status, const char *why, const char *pending, const char *next)
+{
+	if (req->wants_json)
+		http_resp_error(req, resp, status, why);
+	else if (pending != NULL)
+		login_code_page(app, req, resp, status, why, pending, next);
+	else
+		login_page(app, req, resp, status, why, NULL, next);
+}
+
+/* The session of a completed second factor; the count cleared. */
+static void
+login_code_done(struct app *app, struct request *req, struct response *resp,
+    struct store *st, const struct user *u, const struct routeutil_limit *rl,
+    const char *next)
+{
+	char		 cookie[SESSION_COOKIE_LEN + 1];
+	struct session	 se;
+
+	(void)store_attempt_del(st, rl->a[1].id);
+	switch (session_create_mfa(app, u, 1, req->remote_addr,
+	    req->user_agent, cookie, sizeof(cookie), &se)) {
+	case SESSION_OK:
+		break;
+	case SESSION_NONE:
+		login_failed(app, req, u->email);
+		login_code_refuse(app, req, resp, 401, LOGIN_AGAIN, NULL, next);
+		return;
+	default:
+		http_resp_error(req, resp, 503, "session storage unavailable");
+		return;
+	}
+	(void)store_attempts_clear(st, RL_LOGIN_ACCOUNT, rl->acct);
+	stats_inc(app->stats, STAT_LOGINS_OK);
+	routeutil_login_notice(app, req, st, u);
+	login_success(app, req, resp, &se, cookie, next);
+	crypto_cleanse(cookie, sizeof(cookie));
+}
+
+/*
+ * POST /login with pending and code (SPEC 9). A malformed code (neither 6
+ * digits nor a recovery code) is a 400 that tests nothing and counts
+ * nothing; a bad, expired or used pending login is a 401 (sign in again);
+ * a wrong code is a failed login attempt of the account and the address,
+ * under the login limits.
+ */
+static void
+login_code(struct app *app, struct request *req, struct response *resp,
+    const char *pending, size_t plen)
+{
+	const char		*next = fields_get_text(&req->form, "next");
+	const char		*given;
+	char			 code[TOTP_RECOVERY_CHARS + 1];
+	struct totp_pending	 p;
+	struct routeutil_limit	 rl;
+	struct store		*st;
+	struct user		 u;
+	enum totp_code_kind	 kind;
+	enum mfa_rc		 rc;
+	size_t			 clen;
+
+	switch (mfa_pending_read(app, pending, plen, req->now, &p)) {
+	case MFA_OK:
+		break;
+	case MFA_NONE:
+		login_code_refuse(app, req, resp, 401, LOGIN_AGAIN, NULL, next);
+		return;
+	default:
+		http_resp_error(req, resp, 503, "session storage unavailable");
+		return;
+	}
+	if ((given = fields_get(&req->form, "code", &clen)) == NULL ||
+	    (kind = totp_code_kind(given, clen, code, sizeof(code))) ==
+	    TOTP_CODE_BAD) {
+		login_code_refuse(app, req, resp, 400, "code: the 6 digits of "
+		    "your authenticator app, or a recovery code", pending, next);
+		return;
+	}
+	if ((st = app_store(app)) == NULL) {
+		http_resp_error(req, resp, 503, "session storage unavailable");
+		return;
+	}
+	if (routeutil_ratelimit(app, req, resp, st, RL_LOGIN_ACCOUNT,
+	    RL_LOGIN_ADDR, p.email, &rl) == -1) {
+		if (resp->status == 429)
+			stats_inc(app->stats, STAT_LOGINS_RATE_LIMITED);
+		return;
+	}
+	switch (store_user_get_email(st, p.email, &u)) {
+	case STORE_OK:
+		crypto_cleanse(u.pwhash, sizeof(u.pwhash));
+		rc = u.disabled ? MFA_STALE : mfa_login_code(app, &p, &u, kind,
+		    code, req->now);
+		break;
+	case STORE_NOTFOUND:
+		rc = MFA_STALE;
+		break;
+	default:
+		rc = MFA_ERROR;
+	}
+	crypto_cleanse(code, sizeof(code));
+	switch (rc) {
+	case MFA_OK:
+		login_code_done(app, req, resp, st, &u, &rl, next);
+		return;
+	case MFA_WRONG:
+		login_failed(app, req, p.email);
+		login_code_refuse(app, req, resp, 401, LOGIN_CODE_WRONG,
+		    pending, next);
+		return;
+	case MFA_USED:
+	case MFA_STALE:
+		login_failed(app, req, p.email);
+		login_code_refuse(app, req, resp, 401, LOGIN_AGAIN, NULL, next);
+		return;
+	default:
+		http_resp_error(req, resp, 503, "session storage unavailable");
+	}
+}
+
 void
 route_login_post(struct app *app, struct request *req, struct response *resp)
 {
 	const char	*given = fields_get_text(&req->form, "email");
 	const char	*next = fields_get_text(&req->form, "next");
-	const char	*pw;
+	const char	*pw, *pending;
 	char		 email[UTIL_EMAIL_MAX + 1];
 	char		 cookie[SESSION_COOKIE_LEN + 1];
 	struct store	*st;
@@ -154,9 +328,14 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 	struct session	 se;
 	struct routeutil_limit rl;
 	struct hashslot_ticket t;
-	size_t		 pwlen;
+	size_t		 pwlen, plen;
 	int		 ok;
 
+	/* The second step of a login with the second factor. */
+	if ((pending = fields_get(&req->form, "pending", &plen)) != NULL) {
+		login_code(app, req, resp, pending, plen);
+		return;
+	}
 	pw = fields_get(&req->form, "password", &pwlen);
 	if (given == NULL || given[0] == '\0' || pw == NULL || pwlen == 0) {
 		http_resp_error(req, resp, 400, "email and password are required");
@@ -197,6 +376,21 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 	if (app->cfg->require_verified_email && !u.verified) {
 		login_failed(app, req, email);
 		login_unverified(app, req, resp, email);
+		return;
+	}
+	/* The second factor on: the right password is not a failed
+	 * attempt, and does not clear the count either (only the code
+	 * does: SPEC 9), so the codes are guessed under the limits. */
+	switch (mfa_is_on(app, u.id)) {
+	case 0:
+		break;
+	case 1:
+		(void)store_attempt_del(st, rl.a[0].id);
+		(void)store_attempt_del(st, rl.a[1].id);
+		login_pending(app, req, resp, &u, next);
+		return;
+	default:
+		http_resp_error(req, resp, 503, "session storage unavailable");
 		return;
 	}
 	/* The right password: this attempt does not count, and a success

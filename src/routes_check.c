@@ -115,6 +115,30 @@ check_role_env(const struct request *req, const char **want)
 	return 0;
 }
 
+/*
+ * The second factor an authorizer request requires: AUTHGW_MFA=1 set by
+ * the web server's configuration (unset: none). Anything else is the
+ * operator's mistake: logged, and -1 (a 500).
+ */
+static int
+check_mfa_env(const struct request *req, int *want)
+{
+	const char	*v = http_param(req, "AUTHGW_MFA");
+	char		 esc[64];
+
+	*want = 0;
+	if (v == NULL)
+		return 0;
+	if (strcmp(v, "1") != 0) {
+		log_error("AUTHGW_MFA \"%s\" from the web server is not 1: "
+		    "request refused (500)",
+		    log_escape(v, strlen(v), esc, sizeof(esc)));
+		return -1;
+	}
+	*want = 1;
+	return 0;
+}
+
 /* Headers naming the user, with prefix "" (/check) or "Variable-". */
 static void
 user_headers(struct response *resp, const struct session *se,
@@ -130,6 +154,8 @@ user_headers(struct response *resp, const struct session *se,
 		    se->user.verified ? 1 : 0);
 		http_resp_header(resp, "Variable-AUTH_METHOD", "%s",
 		    se->is_token ? "token" : "session");
+		http_resp_header(resp, "Variable-AUTH_MFA", "%d",
+		    se->mfa ? 1 : 0);
 		return;
 	}
 	http_resp_header(resp, "X-Auth-User", "%s", se->user.email);
@@ -141,6 +167,7 @@ user_headers(struct response *resp, const struct session *se,
 	    src == SOURCE_CACHE ? "cache" : "db");
 	http_resp_header(resp, "X-Auth-Method", "%s",
 	    se->is_token ? "token" : "session");
+	http_resp_header(resp, "X-Auth-MFA", "%d", se->mfa ? 1 : 0);
 }
 
 /*
@@ -358,9 +385,9 @@ check_answer(struct app *app, struct request *req, struct response *resp,
 			http_resp_error(req, resp, 403, "role not allowed");
 			break;
 		}
-		/* No session is made with a second factor yet (TOTP, SPEC
-		 * 9, is to come), and an API token never is one. */
-		if (want_mfa) {
+		/* SPEC 9: only a session made with the second factor; an
+		 * API token never (its mfa is 0 on every tier). */
+		if (want_mfa && (!se.mfa || se.is_token)) {
 			http_resp_error(req, resp, 403, "second factor required");
 			break;
 		}
@@ -416,14 +443,17 @@ void
 route_authorize(struct app *app, struct request *req, struct response *resp)
 {
 	const char	*want;
+	int		 mfa;
 
-	/* A web server may require a role with AUTHGW_ROLE in the env. */
-	if (check_role_env(req, &want) == -1) {
+	/* A web server may require a role with AUTHGW_ROLE in the env, and
+	 * the second factor with AUTHGW_MFA=1. */
+	if (check_role_env(req, &want) == -1 ||
+	    check_mfa_env(req, &mfa) == -1) {
 		check_cacheable(app, req, resp, NULL);
 		http_resp_error(req, resp, 500, "server misconfigured");
 		return;
 	}
-	check_answer(app, req, resp, want, 0, http_param(req, "REQUEST_URI"),
+	check_answer(app, req, resp, want, mfa, http_param(req, "REQUEST_URI"),
 	    1);
 }
 

@@ -10,6 +10,7 @@
 #include "http.h"
 #include "json.h"
 #include "log.h"
+#include "mfa.h"
 #include "mail.h"
 #include "parse.h"
 #include "password.h"
@@ -402,10 +403,15 @@ verify_sign_in(struct app *app, struct request *req, struct response *resp,
 	struct user	 u;
 	struct session	 se;
 	enum session_rc	 rc = SESSION_NONE;
+	int		 on;
 
 	switch (store_user_get_email(st, v->user.email, &u)) {
 	case STORE_OK:
-		if (strcmp(u.pwhash, verify_pwhash(v)) == 0)
+		/* With the second factor on, the link signs no one in: the
+		 * address is confirmed, and the login asks for the code. */
+		if ((on = mfa_is_on(app, u.id)) == -1)
+			rc = SESSION_ERROR;
+		else if (!on && strcmp(u.pwhash, verify_pwhash(v)) == 0)
 			rc = session_create(app, &u, req->remote_addr,
 			    req->user_agent, cookie, sizeof(cookie), &se);
 		crypto_cleanse(u.pwhash, sizeof(u.pwhash));

@@ -24,14 +24,6 @@
 
 #define TOKENS_ID_MAX	20	/* digits of an id worth parsing */
 
-/* 1 for a browser: HTML asked for, JSON not. */
-static int
-tokens_html(const struct request *req)
-{
-	return !req->wants_json && !req->is_json_body &&
-	    parse_accepts(http_param(req, "HTTP_ACCEPT"), "text/html");
-}
-
 /*
  * The caller's session into se and its token hash into hash: 0, or -1
  * after answering (401, or for a browser's GET 303 to the login page; 503).
@@ -40,8 +32,9 @@ static int
 tokens_session(struct app *app, struct request *req, struct response *resp,
     struct session *se, unsigned char *hash)
 {
-	return routeutil_session_or_login(app, req, resp, 0, tokens_html(req) &&
-	    strcmp(req->method, "GET") == 0, "/tokens", se, hash);
+	return routeutil_session_or_login(app, req, resp, 0,
+	    routeutil_wants_html(req) && strcmp(req->method, "GET") == 0,
+	    "/tokens", se, hash);
 }
 
 /* The walk over the user's tokens: a JSON list, or the page's rows. */
@@ -158,7 +151,7 @@ static void
 tokens_refuse(struct app *app, struct request *req, struct response *resp,
     const struct session *se, int status, const char *why)
 {
-	if (tokens_html(req))
+	if (routeutil_wants_html(req))
 		tokens_page(app, req, resp, se, status, NULL, why);
 	else
 		http_resp_error(req, resp, status, why);
@@ -172,7 +165,7 @@ route_tokens_get(struct app *app, struct request *req, struct response *resp)
 
 	if (tokens_session(app, req, resp, &se, NULL) == -1)
 		return;
-	if (tokens_html(req)) {
+	if (routeutil_wants_html(req)) {
 		tokens_page(app, req, resp, &se, 200, NULL, NULL);
 		return;
 	}
@@ -280,7 +273,7 @@ route_tokens_post(struct app *app, struct request *req, struct response *resp)
 		return;
 	}
 	tokens_notice(app, req, &se);
-	if (tokens_html(req)) {
+	if (routeutil_wants_html(req)) {
 		tokens_page(app, req, resp, &se, 201, text, NULL);
 	} else {
 		j = jobj_new();
@@ -325,7 +318,7 @@ route_tokens_revoke(struct app *app, struct request *req,
 		http_resp_error(req, resp, 503, "storage unavailable");
 		return;
 	}
-	if (tokens_html(req)) {
+	if (routeutil_wants_html(req)) {
 		http_resp_header(resp, "Location", "%s/tokens", app->cfg->prefix);
 		resp->status = 303;
 		resp->content_type = NULL;

@@ -22,6 +22,13 @@
 #include "util.h"
 
 int
+routeutil_wants_html(const struct request *req)
+{
+	return !req->wants_json && !req->is_json_body &&
+	    parse_accepts(http_param(req, "HTTP_ACCEPT"), "text/html");
+}
+
+int
 routeutil_is_passive(const struct request *req)
 {
 	const char	*v = http_param(req, "HTTP_X_AUTH_PASSIVE");

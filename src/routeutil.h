@@ -11,6 +11,10 @@ struct app;
 struct request;
 struct response;
 
+/* 1 for a browser: HTML asked for (Accept: text/html), JSON not (no
+ * Accept: application/json, no JSON body). */
+int		 routeutil_wants_html(const struct request *);
+
 /* 1 if the request is a passive one (SPEC 5): "X-Auth-Passive: 1". */
 int		 routeutil_is_passive(const struct request *);
 

@@ -80,6 +80,14 @@ enum session_rc
 session_create(struct app *app, const struct user *u, const char *ip,
     const char *ua, char *cookie, size_t cookiesz, struct session *out)
 {
+	return session_create_mfa(app, u, 0, ip, ua, cookie, cookiesz, out);
+}
+
+enum session_rc
+session_create_mfa(struct app *app, const struct user *u, int mfa,
+    const char *ip, const char *ua, char *cookie, size_t cookiesz,
+    struct session *out)
+{
 	struct store	*st;
 	struct session_hashes	 ended = SESSION_HASHES_INIT;
 	enum session_rc	 rc = SESSION_ERROR;
@@ -88,6 +96,7 @@ session_create(struct app *app, const struct user *u, const char *ip,
 		return SESSION_ERROR;
 	if (session_new(app, u, ip, ua, cookie, cookiesz, out) == -1)
 		goto out;
+	out->mfa = mfa != 0;
 	switch (store_session_add(st, out, u->gen,
 	    app->cfg->max_sessions_per_user, session_hashes_collect, &ended)) {
 	case STORE_OK:

@@ -44,6 +44,11 @@ int	session_cookie_hash(const char *val, size_t len,
 enum session_rc	 session_create(struct app *, const struct user *,
 		    const char *ip, const char *ua, char *cookie, size_t cookiesz,
 		    struct session *out);
+/* session_create for a login that passed the second factor too (mfa 1:
+ * the session says so, SPEC 9). */
+enum session_rc	 session_create_mfa(struct app *, const struct user *, int mfa,
+		    const char *ip, const char *ua, char *cookie,
+		    size_t cookiesz, struct session *out);
 
 /* Flags of session_check. */
 #define SESSION_CHECK_FRESH	0x01	/* bypass every cache (/refresh) */

@@ -15,7 +15,7 @@
 #include "util.h"
 
 #define SHM_MAGIC		"authgwL1"
-#define SHM_VERSION		2
+#define SHM_VERSION		3	/* 3: the mfa field */
 #define SHM_HEADER_SIZE		4096
 #define SHM_GENS		65536	/* invalidation generations, by hash */
 #define SHM_GENS_SIZE		(SHM_GENS * sizeof(uint64_t))
@@ -46,7 +46,7 @@ struct shm_slot {
 	int64_t			 valid_until;
 	unsigned char		 hash[CRYPTO_SHA256_LEN];
 	int64_t			 id, created, expires, last_seen, user_id;
-	int32_t			 verified, disabled;
+	int32_t			 verified, disabled, mfa, unused;
 	char			 public_id[STORE_PUBLIC_ID_LEN + 2];
 	char			 role[STORE_ROLE_MAX + 1];
 	char			 email[STORE_EMAIL_MAX + 2];
@@ -240,6 +240,7 @@ slot_to_session(const struct shm_slot *copy, struct session *se)
 	se->user.id = copy->user_id;
 	se->user.verified = copy->verified;
 	se->user.disabled = copy->disabled;
+	se->mfa = copy->mfa != 0 && !se->is_token;
 	(void)util_strlcpy(se->public_id, copy->public_id,
 	    sizeof(se->public_id));
 	(void)util_strlcpy(se->user.role, copy->role, sizeof(se->user.role));
@@ -350,6 +351,7 @@ shmcache_put(struct shmcache *c, const struct session *se, int64_t now,
 	s->user_id = se->user.id;
 	s->verified = se->user.verified;
 	s->disabled = se->user.disabled;
+	s->mfa = se->mfa ? 1 : 0;
 	(void)util_strlcpy(s->public_id, se->public_id, sizeof(s->public_id));
 	(void)util_strlcpy(s->role, se->user.role, sizeof(s->role));
 	(void)util_strlcpy(s->email, se->user.email, sizeof(s->email));

@@ -355,3 +355,52 @@ store_host_each(struct store *st, int64_t since, store_host_cb cb, void *arg)
 {
 	return st->engine->host_each(st, since, cb, arg);
 }
+
+enum store_rc
+store_totp_get(struct store *st, int64_t user_id, struct store_totp *t)
+{
+	return st->engine->totp_get(st, user_id, t);
+}
+
+enum store_rc
+store_totp_pending_put(struct store *st, int64_t user_id,
+    const unsigned char *sealed, size_t len)
+{
+	return st->engine->totp_pending_put(st, user_id, sealed, len);
+}
+
+enum store_rc
+store_totp_enable(struct store *st, int64_t user_id,
+    const unsigned char *pending, size_t len, int64_t step,
+    const unsigned char (*codes)[CRYPTO_SHA256_LEN], size_t n)
+{
+	return st->engine->totp_enable(st, user_id, pending, len, step, codes,
+	    n);
+}
+
+enum store_rc
+store_totp_remove(struct store *st, int64_t user_id)
+{
+	return st->engine->totp_remove(st, user_id);
+}
+
+enum store_rc
+store_totp_login(struct store *st, int64_t user_id, int64_t gen,
+    const unsigned char nonce[STORE_TOTP_NONCE_LEN], int64_t expires,
+    int64_t step, const unsigned char *recovery)
+{
+	return st->engine->totp_login(st, user_id, gen, nonce, expires, step,
+	    recovery);
+}
+
+enum store_rc
+store_totp_count(struct store *st, int64_t *count)
+{
+	return st->engine->totp_count(st, count);
+}
+
+enum store_rc
+store_totp_purge(struct store *st, int64_t now, int64_t *count)
+{
+	return st->engine->totp_purge(st, now, count);
+}

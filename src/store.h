@@ -65,6 +65,8 @@ struct session {
 	 * accepts the other.
 	 */
 	int		 is_token;
+	/* 1: made with the second factor (SPEC 9); never for a token. */
+	int		 mfa;
 };
 
 /*
@@ -378,6 +380,73 @@ enum store_rc	 store_token_del(struct store *, int64_t id, int64_t user_id,
 		    unsigned char hash[CRYPTO_SHA256_LEN], int64_t *owner);
 /* Delete tokens expired at now; *count gets how many. */
 enum store_rc	 store_token_purge(struct store *, int64_t now, int64_t *count);
+
+/* Second factor (SPEC 9) */
+
+#define STORE_TOTP_SEALED_MAX	64	/* bytes of a sealed secret */
+#define STORE_TOTP_NONCE_LEN	16	/* a pending login's single-use id */
+
+/*
+ * A user's second factor as stored. The secrets are opaque to the store
+ * (sealed by the caller, mfa.c); an engine keeps the bytes as given.
+ */
+struct store_totp {
+	unsigned char	 secret[STORE_TOTP_SEALED_MAX];	/* the enabled one */
+	size_t		 secret_len;	/* 0: the factor is off */
+	unsigned char	 pending[STORE_TOTP_SEALED_MAX];	/* awaiting a code */
+	size_t		 pending_len;	/* 0: none */
+	int64_t		 last_step;	/* the last time step accepted */
+};
+
+/* The user's row: STORE_NOTFOUND when there is none (off, none pending). */
+enum store_rc	 store_totp_get(struct store *, int64_t user_id,
+		    struct store_totp *);
+/*
+ * Keep sealed (1..STORE_TOTP_SEALED_MAX bytes) as the user's pending
+ * secret, unless one is pending already or the factor is on (then nothing
+ * is written, and STORE_OK all the same). Of concurrent callers the first
+ * wins; each then reads what won with store_totp_get (one secret for every
+ * worker and host). SQLite: an upsert whose update has that condition.
+ */
+enum store_rc	 store_totp_pending_put(struct store *, int64_t user_id,
+		    const unsigned char *sealed, size_t len);
+/*
+ * Turn the factor on, in one unit of work: only while the factor is off
+ * and the pending secret is still exactly (pending, len), the one the
+ * code was checked against (else STORE_CONFLICT, nothing written: a
+ * conditional UPDATE, so of two concurrent callers one wins). The pending
+ * secret becomes the secret, last_step becomes step (the step of that
+ * code: it is not accepted again), and the user's recovery codes are
+ * replaced by the n given (their hashes).
+ */
+enum store_rc	 store_totp_enable(struct store *, int64_t user_id,
+		    const unsigned char *pending, size_t len, int64_t step,
+		    const unsigned char (*codes)[CRYPTO_SHA256_LEN], size_t n);
+/*
+ * Remove the factor (on or pending) and the recovery codes, in one unit
+ * of work: STORE_NOTFOUND when the user had nothing (nothing written).
+ */
+enum store_rc	 store_totp_remove(struct store *, int64_t user_id);
+/*
+ * The code step of a login, in one unit of work; anything but STORE_OK
+ * writes nothing. Only while the user is enabled with generation gen (the
+ * one the pending login was issued under; else STORE_CONFLICT); then the
+ * pending login's nonce is recorded as used until expires (already
+ * recorded: STORE_EXISTS, the token was used before); then, with recovery
+ * NULL, last_step moves to step only if it is below step (a conditional
+ * UPDATE, so of concurrent callers with one step one wins; a replay, a
+ * lost race or a factor turned off: STORE_NOTFOUND); with recovery (a
+ * code's hash), that recovery code of the user is deleted while the
+ * factor is on (a conditional DELETE: one caller wins; wrong, used, or
+ * factor off: STORE_NOTFOUND).
+ */
+enum store_rc	 store_totp_login(struct store *, int64_t user_id,
+		    int64_t gen, const unsigned char nonce[STORE_TOTP_NONCE_LEN],
+		    int64_t expires, int64_t step, const unsigned char *recovery);
+/* Users with the factor on. */
+enum store_rc	 store_totp_count(struct store *, int64_t *count);
+/* Forget used pending logins expired at now; *count gets how many. */
+enum store_rc	 store_totp_purge(struct store *, int64_t now, int64_t *count);
 
 /* Delete attempts at or before before. */
 enum store_rc	 store_attempts_purge(struct store *, int64_t before,

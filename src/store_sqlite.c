@@ -162,6 +162,17 @@ enum stmt_id {
 	SQL_NAMESPACE_BUMP,
 	SQL_HOST_BEAT,
 	SQL_HOST_EACH,
+	SQL_TOTP_GET,
+	SQL_TOTP_PENDING_PUT,
+	SQL_TOTP_ENABLE,
+	SQL_TOTP_RECOVERY_CLEAR,
+	SQL_TOTP_RECOVERY_ADD,
+	SQL_TOTP_REMOVE,
+	SQL_TOTP_NONCE_ADD,
+	SQL_TOTP_STEP,
+	SQL_TOTP_RECOVERY_USE,
+	SQL_TOTP_COUNT,
+	SQL_TOTP_PURGE,
 	SQL_BEGIN_IMMEDIATE,
 	SQL_COMMIT,
 	SQL_ROLLBACK,
@@ -171,7 +182,7 @@ enum stmt_id {
 #define SESSION_COLS \
 	"s.id, s.public_id, s.token_hash, s.created, s.expires, s.last_seen, " \
 	"s.extensions, s.ip, s.user_agent, u.id, u.email, u.role, " \
-	"u.verified, u.disabled, u.created"
+	"u.verified, u.disabled, u.created, s.mfa"
 #define USER_COLS "id, email, role, verified, disabled, created, pwhash, gen"
 /* An API token in a session's shape (token_from_row). */
 #define TOKEN_COLS \
@@ -199,9 +210,9 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_USER_DEL] = "DELETE FROM users WHERE id = ?",
 	[SQL_USER_EACH] = "SELECT " USER_COLS " FROM users ORDER BY id",
 	[SQL_SESSION_ADD] = "INSERT INTO sessions (token_hash, public_id, "
-	    "user_id, created, expires, last_seen, ip, user_agent) "
-	    "SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users "
-	    "WHERE id = ?3 AND gen = ? AND disabled = 0)",
+	    "user_id, created, expires, last_seen, ip, user_agent, mfa) "
+	    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10 WHERE EXISTS (SELECT 1 "
+	    "FROM users WHERE id = ?3 AND gen = ?9 AND disabled = 0)",
 	[SQL_SESSION_OVER_MAX] = "SELECT " SESSION_COLS " FROM sessions s "
 	    "JOIN users u ON u.id = s.user_id WHERE s.user_id = ? "
 	    "ORDER BY s.last_seen DESC, s.created DESC, s.id DESC "
@@ -315,6 +326,29 @@ static const char *const sql_text[SQL__COUNT] = {
 	    "cache_misses = excluded.cache_misses, workers = excluded.workers",
 	[SQL_HOST_EACH] = "SELECT name, started, seen, checks, cache_hits, "
 	    "cache_misses, workers FROM hosts WHERE seen >= ? ORDER BY name",
+	[SQL_TOTP_GET] = "SELECT secret, pending, last_step, enabled FROM totp "
+	    "WHERE user_id = ?",
+	/* The first pending secret stays: every worker shows the same. */
+	[SQL_TOTP_PENDING_PUT] = "INSERT INTO totp (user_id, pending) "
+	    "VALUES (?1, ?2) ON CONFLICT (user_id) DO UPDATE SET "
+	    "pending = excluded.pending WHERE totp.pending IS NULL AND "
+	    "totp.enabled = 0",
+	[SQL_TOTP_ENABLE] = "UPDATE totp SET secret = pending, pending = NULL, "
+	    "enabled = 1, last_step = ?3 WHERE user_id = ?1 AND enabled = 0 "
+	    "AND pending = ?2",
+	[SQL_TOTP_RECOVERY_CLEAR] = "DELETE FROM totp_recovery WHERE user_id = ?",
+	[SQL_TOTP_RECOVERY_ADD] =
+	    "INSERT INTO totp_recovery (user_id, code_hash) VALUES (?, ?)",
+	[SQL_TOTP_REMOVE] = "DELETE FROM totp WHERE user_id = ?",
+	[SQL_TOTP_NONCE_ADD] =
+	    "INSERT INTO totp_pending_used (nonce, expires) VALUES (?, ?)",
+	[SQL_TOTP_STEP] = "UPDATE totp SET last_step = ?2 WHERE user_id = ?1 "
+	    "AND enabled = 1 AND last_step < ?2",
+	[SQL_TOTP_RECOVERY_USE] = "DELETE FROM totp_recovery WHERE user_id = ?1 "
+	    "AND code_hash = ?2 AND EXISTS (SELECT 1 FROM totp WHERE "
+	    "user_id = ?1 AND enabled = 1)",
+	[SQL_TOTP_COUNT] = "SELECT count(*) FROM totp WHERE enabled = 1",
+	[SQL_TOTP_PURGE] = "DELETE FROM totp_pending_used WHERE expires <= ?",
 	[SQL_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
 	[SQL_COMMIT] = "COMMIT",
 	[SQL_ROLLBACK] = "ROLLBACK",
@@ -1017,7 +1051,8 @@ session_insert(struct store *st, struct session *se, int64_t gen)
 	    bind_text(s, 2, se->public_id) || bind_int(s, 3, se->user.id) ||
 	    bind_int(s, 4, se->created) || bind_int(s, 5, se->expires) ||
 	    bind_int(s, 6, se->last_seen) || bind_text(s, 7, se->ip) ||
-	    bind_text(s, 8, se->user_agent) || bind_int(s, 9, gen)) {
+	    bind_text(s, 8, se->user_agent) || bind_int(s, 9, gen) ||
+	    bind_int(s, 10, se->mfa ? 1 : 0)) {
 		stmt_done(s);
 		return STORE_ERROR;
 	}
@@ -1110,6 +1145,7 @@ session_from_row(sqlite3_stmt *s, struct session *se)
 	se->user.verified = sq.sqlite3_column_int(s, 12);
 	se->user.disabled = sq.sqlite3_column_int(s, 13);
 	se->user.created = sq.sqlite3_column_int64(s, 14);
+	se->mfa = sq.sqlite3_column_int(s, 15) != 0;
 }
 
 static void
@@ -2219,6 +2255,221 @@ sqlite_host_each(struct store *st, int64_t since, store_host_cb cb, void *arg)
 	return step_rows(st, s, "host list", host_row, &r);
 }
 
+/* Second factor (SPEC 9) */
+
+/* A blob column into (dst, *len), 0 when NULL or too long. */
+static void
+col_blob(sqlite3_stmt *s, int i, unsigned char *dst, size_t dstsz,
+    size_t *len)
+{
+	int	 n = sq.sqlite3_column_bytes(s, i);
+
+	*len = 0;
+	if (n > 0 && (size_t)n <= dstsz) {
+		memcpy(dst, sq.sqlite3_column_blob(s, i), (size_t)n);
+		*len = (size_t)n;
+	}
+}
+
+static void
+fill_totp(sqlite3_stmt *s, void *out)
+{
+	struct store_totp	*t = out;
+
+	memset(t, 0, sizeof(*t));
+	col_blob(s, 0, t->secret, sizeof(t->secret), &t->secret_len);
+	col_blob(s, 1, t->pending, sizeof(t->pending), &t->pending_len);
+	t->last_step = sq.sqlite3_column_int64(s, 2);
+	if (sq.sqlite3_column_int(s, 3) == 0)
+		t->secret_len = 0;
+}
+
+static enum store_rc
+sqlite_totp_get(struct store *st, int64_t user_id, struct store_totp *t)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt_get(st, SQL_TOTP_GET)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, user_id)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return step_row(st, s, "totp get", fill_totp, t);
+}
+
+static enum store_rc
+sqlite_totp_pending_put(struct store *st, int64_t user_id,
+    const unsigned char *sealed, size_t len)
+{
+	sqlite3_stmt	*s;
+
+	if (len == 0 || len > STORE_TOTP_SEALED_MAX ||
+	    (s = stmt_get(st, SQL_TOTP_PENDING_PUT)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, user_id) || bind_blob(s, 2, sealed, len)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return step_done(st, s, "totp pending");
+}
+
+/* Inside sqlite_totp_enable's unit of work: the new recovery codes. */
+static enum store_rc
+totp_codes_put(struct store *st, int64_t user_id,
+    const unsigned char (*codes)[CRYPTO_SHA256_LEN], size_t n)
+{
+	sqlite3_stmt	*s;
+	size_t		 i;
+	enum store_rc	 rc;
+
+	if (exec_int(st, SQL_TOTP_RECOVERY_CLEAR, user_id, NULL) != STORE_OK)
+		return STORE_ERROR;
+	for (i = 0; i < n; i++) {
+		if ((s = stmt_get(st, SQL_TOTP_RECOVERY_ADD)) == NULL)
+			return STORE_ERROR;
+		if (bind_int(s, 1, user_id) ||
+		    bind_blob(s, 2, codes[i], CRYPTO_SHA256_LEN)) {
+			stmt_done(s);
+			return STORE_ERROR;
+		}
+		if ((rc = step_done(st, s, "totp recovery")) != STORE_OK)
+			return rc == STORE_EXISTS ? STORE_ERROR : rc;
+	}
+	return STORE_OK;
+}
+
+static enum store_rc
+sqlite_totp_enable(struct store *st, int64_t user_id,
+    const unsigned char *pending, size_t len, int64_t step,
+    const unsigned char (*codes)[CRYPTO_SHA256_LEN], size_t n)
+{
+	sqlite3_stmt	*s;
+	enum store_rc	 rc = STORE_ERROR;
+
+	if (store_begin(st) != STORE_OK)
+		return STORE_ERROR;
+	if ((s = stmt_get(st, SQL_TOTP_ENABLE)) == NULL)
+		goto fail;
+	if (bind_int(s, 1, user_id) || bind_blob(s, 2, pending, len) ||
+	    bind_int(s, 3, step)) {
+		stmt_done(s);
+		goto fail;
+	}
+	if ((rc = step_done(st, s, "totp enable")) != STORE_OK)
+		goto fail;
+	if (sq.sqlite3_changes(SQ(st)->db) == 0) {
+		rc = STORE_CONFLICT;
+		goto fail;
+	}
+	if ((rc = totp_codes_put(st, user_id, codes, n)) != STORE_OK)
+		goto fail;
+	if ((rc = store_commit(st)) == STORE_OK)
+		return STORE_OK;
+fail:
+	store_rollback(st);
+	return rc;
+}
+
+static enum store_rc
+sqlite_totp_remove(struct store *st, int64_t user_id)
+{
+	int64_t		 n = 0;
+
+	if (store_begin(st) != STORE_OK)
+		return STORE_ERROR;
+	if (exec_int(st, SQL_TOTP_REMOVE, user_id, &n) != STORE_OK ||
+	    exec_int(st, SQL_TOTP_RECOVERY_CLEAR, user_id, NULL) != STORE_OK ||
+	    store_commit(st) != STORE_OK) {
+		store_rollback(st);
+		return STORE_ERROR;
+	}
+	return n > 0 ? STORE_OK : STORE_NOTFOUND;
+}
+
+/* Inside sqlite_totp_login's unit of work: spend the step or the code. */
+static enum store_rc
+totp_spend(struct store *st, int64_t user_id, int64_t step,
+    const unsigned char *recovery)
+{
+	sqlite3_stmt	*s;
+	enum store_rc	 rc;
+
+	if ((s = stmt_get(st, recovery != NULL ? SQL_TOTP_RECOVERY_USE :
+	    SQL_TOTP_STEP)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, user_id) || (recovery != NULL ?
+	    bind_blob(s, 2, recovery, CRYPTO_SHA256_LEN) :
+	    bind_int(s, 2, step))) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	if ((rc = step_done(st, s, "totp spend")) != STORE_OK)
+		return rc;
+	return sq.sqlite3_changes(SQ(st)->db) == 1 ? STORE_OK : STORE_NOTFOUND;
+}
+
+static enum store_rc
+sqlite_totp_login(struct store *st, int64_t user_id, int64_t gen,
+    const unsigned char nonce[STORE_TOTP_NONCE_LEN], int64_t expires,
+    int64_t step, const unsigned char *recovery)
+{
+	sqlite3_stmt		*s;
+	struct verify_user	 vu;
+	enum store_rc		 rc = STORE_ERROR;
+
+	if (store_begin(st) != STORE_OK)
+		return STORE_ERROR;
+	if ((s = stmt_get(st, SQL_VERIFY_USER)) == NULL)
+		goto fail;
+	if (bind_int(s, 1, user_id)) {
+		stmt_done(s);
+		goto fail;
+	}
+	if ((rc = step_row(st, s, "totp user", fill_verify_user, &vu)) ==
+	    STORE_NOTFOUND || (rc == STORE_OK && (vu.disabled ||
+	    vu.gen != gen)))
+		rc = STORE_CONFLICT;
+	if (rc != STORE_OK)
+		goto fail;
+	if ((s = stmt_get(st, SQL_TOTP_NONCE_ADD)) == NULL) {
+		rc = STORE_ERROR;
+		goto fail;
+	}
+	if (bind_blob(s, 1, nonce, STORE_TOTP_NONCE_LEN) ||
+	    bind_int(s, 2, expires)) {
+		stmt_done(s);
+		rc = STORE_ERROR;
+		goto fail;
+	}
+	/* STORE_EXISTS: this pending login was finished before. */
+	if ((rc = step_done(st, s, "totp nonce")) != STORE_OK)
+		goto fail;
+	if ((rc = totp_spend(st, user_id, step, recovery)) != STORE_OK)
+		goto fail;
+	if ((rc = store_commit(st)) == STORE_OK)
+		return STORE_OK;
+fail:
+	store_rollback(st);
+	return rc;
+}
+
+static enum store_rc
+sqlite_totp_count(struct store *st, int64_t *count)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = stmt_get(st, SQL_TOTP_COUNT)) == NULL)
+		return STORE_ERROR;
+	return step_row(st, s, "totp count", fill_int64, count);
+}
+
+static enum store_rc
+sqlite_totp_purge(struct store *st, int64_t now, int64_t *count)
+{
+	return exec_int(st, SQL_TOTP_PURGE, now, count);
+}
+
 static const struct store_engine sqlite_engine = {
 	.close = sqlite_close,
 	.schema_version = sqlite_schema_version,
@@ -2276,4 +2527,11 @@ static const struct store_engine sqlite_engine = {
 	.namespace_bump = sqlite_namespace_bump,
 	.host_beat = sqlite_host_beat,
 	.host_each = sqlite_host_each,
+	.totp_get = sqlite_totp_get,
+	.totp_pending_put = sqlite_totp_pending_put,
+	.totp_enable = sqlite_totp_enable,
+	.totp_remove = sqlite_totp_remove,
+	.totp_login = sqlite_totp_login,
+	.totp_count = sqlite_totp_count,
+	.totp_purge = sqlite_totp_purge,
 };

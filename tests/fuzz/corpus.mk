@@ -217,6 +217,12 @@ FUZZ_CORPUS = \
 	tests/fuzz/corpus/json/bb589d0621e5472f470fa3425a234c74b1e202e8 \
 	tests/fuzz/corpus/json/bcb55a32525fad0168de7caa7e52073cbc249b84 \
 	tests/fuzz/corpus/json/bf21a9e8fbc5a3846fb05b4fa0859e0917b2202f \
+	tests/fuzz/corpus/pending/176c7a4d100a88d08badb424ab68d3e9c2df0312 \
+	tests/fuzz/corpus/pending/32834591c2de02b6341084896f0f2471b3c276c7 \
+	tests/fuzz/corpus/pending/3c8fe26321266f39b2f28c8b28843e999910710f \
+	tests/fuzz/corpus/pending/48d85c81308ca363dfdda5cd1a9832b65ec869bb \
+	tests/fuzz/corpus/pending/9ff28d3f2f198b76ee0f61a07735097cb8994d2b \
+	tests/fuzz/corpus/pending/dfd6301616e9f07463df23cd9e2324f1640e58a1 \
 	tests/fuzz/corpus/request/008fc597c989bc396a06560116aed3faf2bce4ec \
 	tests/fuzz/corpus/request/01efb0f1b320b54f650900db5be5608944496fcb \
 	tests/fuzz/corpus/request/0527a1ac72160099a4201834d42b12482a442590 \

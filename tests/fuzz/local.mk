@@ -32,7 +32,8 @@ FUZZ_FILES = \
 	tests/fuzz/fuzz_seclog.c tests/fuzz/seclog.dict \
 	tests/fuzz/fuzz_addrkey.c tests/fuzz/addrkey.dict \
 	tests/fuzz/fuzz_token.c tests/fuzz/token.dict \
-	tests/fuzz/fuzz_authz.c tests/fuzz/authz.dict
+	tests/fuzz/fuzz_authz.c tests/fuzz/authz.dict \
+	tests/fuzz/fuzz_pending.c tests/fuzz/pending.dict
 
 EXTRA_DIST += tests/fuzz/run.sh $(FUZZ_FILES) $(FUZZ_CORPUS)
 TESTS += tests/fuzz/run.sh
@@ -43,7 +44,7 @@ CLEANFILES += tests/fuzz/fuzz_urlencoded tests/fuzz/fuzz_headers \
 	tests/fuzz/fuzz_json tests/fuzz/fuzz_template tests/fuzz/fuzz_config \
 	tests/fuzz/fuzz_cacheentry tests/fuzz/fuzz_request \
 	tests/fuzz/fuzz_seclog tests/fuzz/fuzz_addrkey tests/fuzz/fuzz_token \
-	tests/fuzz/fuzz_authz
+	tests/fuzz/fuzz_authz tests/fuzz/fuzz_pending
 
 .PHONY: fuzz fuzz-long
 fuzz:

@@ -34,7 +34,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 FUZZ_RUNS=${FUZZ_RUNS:-10000000}
 FUZZ_JOBS=${FUZZ_JOBS:-2}
 ALL_HARNESSES="urlencoded headers json template config cacheentry \
-request seclog addrkey token authz"
+request seclog addrkey token authz pending"
 HARNESSES=${FUZZ_HARNESSES:-$ALL_HARNESSES}
 
 for v in "$FUZZ_SECONDS" "$FUZZ_RUNS" "$FUZZ_JOBS"; do
@@ -84,6 +84,7 @@ sources() {
 	seclog)		echo "$src/seclog.c $src/log.c $src/util.c" ;;
 	addrkey)	echo "$src/ratelimit.c $src/util.c" ;;
 	token)		echo "$src/token.c $src/crypto.c" ;;
+	pending)	echo "$src/totp.c $src/crypto.c" ;;
 	esac
 }
 

@@ -40,4 +40,5 @@ EXTRA_DIST += \
 	tests/integration/test_stock_configs.py \
 	tests/integration/test_storage.py \
 	tests/integration/test_tokens.py \
+	tests/integration/test_totp.py \
 	tests/integration/test_token_security.py

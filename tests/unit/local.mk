@@ -23,7 +23,8 @@ UNIT_TESTS = \
 	tests/unit/test_hashslot \
 	tests/unit/test_seclog \
 	tests/unit/test_store \
-	tests/unit/test_apitoken
+	tests/unit/test_apitoken \
+	tests/unit/test_totp
 
 if HAVE_CMOCKA
 check_PROGRAMS += $(UNIT_TESTS)
@@ -123,6 +124,10 @@ tests_unit_test_seclog_LDADD = $(UNIT_LDADD)
 tests_unit_test_apitoken_SOURCES = tests/unit/test_apitoken.c tests/unit/unitfix.c tests/unit/unitfix.h
 tests_unit_test_apitoken_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_apitoken_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_totp_SOURCES = tests/unit/test_totp.c
+tests_unit_test_totp_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_totp_LDADD = $(UNIT_LDADD)
 
 # PostgreSQL (issue 14): test_store and test_store_pg against a server
 # store_pg.sh starts (tests/pgtest.sh); test_store_pg alone skips.

@@ -1,5 +1,5 @@
 /* Unit tests of src/cacheentry.c: the memcached entry format, for sessions
- * ("s3") and API tokens ("t3"). */
+ * ("s4") and API tokens ("t4"). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -100,7 +100,7 @@ static void
 test_malformed_fields_are_refused(void **state)
 {
 	(void)state;
-	expect_with("s3\t", "s2\t", -1);		/* unknown version */
+	expect_with("s4\t", "s3\t", -1);		/* unknown version */
 	expect_with("\t5\t42\t", "\t6\t42\t", -1);	/* another generation */
 	expect_with("\tadmin\t", "\troot\t", -1);	/* unknown role */
 	expect_with("\tadmin\t", "\t\t", -1);		/* empty role */
@@ -111,7 +111,9 @@ test_malformed_fields_are_refused(void **state)
 	expect_with("a@example.com", "a@example.com\textra", -1);
 	expect_with("\t1700086400\t", "\t1600000000\t", -1); /* before created */
 	expect_with("\tadmin\t", "\tuser\t", -1);	/* a role raise or drop */
-	expect_with("s3\t", "s3\t", 0);		/* control: unchanged */
+	expect_with("\t1\t0\t0\ta@", "\t1\t0\t2\ta@", -1); /* mfa not 0/1 */
+	expect_with("\t1\t0\t0\ta@", "\t1\t0\t1\ta@", -1); /* mfa forged */
+	expect_with("s4\t", "s4\t", 0);		/* control: unchanged */
 }
 
 /* A value written by someone without the key, however well-formed. */
@@ -174,7 +176,7 @@ test_token_round_trip(void **state)
 	(void)state;
 	sample_token(&se);
 	assert_int_equal(cacheentry_encode(&se, 9, key, &b), 0);
-	assert_memory_equal(b.data, "t3\t", 3);
+	assert_memory_equal(b.data, "t4\t", 3);
 	memset(&back, 0x55, sizeof(back));
 	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
 	    key, &back, &gen), 0);
@@ -200,6 +202,35 @@ test_token_round_trip(void **state)
 	buf_free(&b);
 }
 
+/* The second factor (SPEC 9) survives the cache; a token never has it. */
+static void
+test_mfa_round_trip(void **state)
+{
+	struct session	 se, back;
+	uint64_t	 gen;
+	struct buf	 b = { NULL, 0, 0 };
+
+	(void)state;
+	sample(&se);
+	se.mfa = 1;
+	assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
+	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
+	    key, &back, &gen), 0);
+	assert_int_equal(back.mfa, 1);
+	se.mfa = 0;
+	assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
+	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
+	    key, &back, &gen), 0);
+	assert_int_equal(back.mfa, 0);
+	sample_token(&se);
+	se.mfa = 1;
+	assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
+	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
+	    key, &back, &gen), 0);
+	assert_int_equal(back.mfa, 0);
+	buf_free(&b);
+}
+
 static void
 test_session_entry_says_it_is_no_token(void **state)
 {
@@ -210,7 +241,7 @@ test_session_entry_says_it_is_no_token(void **state)
 	(void)state;
 	sample(&se);
 	assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
-	assert_memory_equal(b.data, "s3\t", 3);
+	assert_memory_equal(b.data, "s4\t", 3);
 	memset(&back, 0x55, sizeof(back));
 	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
 	    key, &back, &gen), 0);
@@ -228,7 +259,7 @@ test_kind_cannot_be_switched(void **state)
 	struct session	 se, back;
 	uint64_t	 gen;
 	struct buf	 b = { NULL, 0, 0 };
-	const char	*kinds[] = { "s3", "t3" };
+	const char	*kinds[] = { "s4", "t4" };
 	int		 i;
 
 	(void)state;
@@ -278,6 +309,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_mfa_round_trip),
 		cmocka_unit_test(test_entry_under_another_hash_is_refused),
 		cmocka_unit_test(test_malformed_fields_are_refused),
 		cmocka_unit_test(test_truncations_are_refused),

@@ -191,7 +191,7 @@ static void
 test_write(void **state)
 {
 	struct stats		*st = busy_stats();
-	struct metrics_state	 ms = { st->started + 42, 5, 0, 1, 1, 2 };
+	struct metrics_state	 ms = { st->started + 42, 5, 0, 1, 1, 2, 4 };
 	struct buf		 b = { NULL, 0, 0 };
 	const char		*v;
 
@@ -238,7 +238,7 @@ static void
 test_write_families(void **state)
 {
 	struct stats		*st = busy_stats();
-	struct metrics_state	 ms = { st->started, 1, 1, -1, 1, 3 };
+	struct metrics_state	 ms = { st->started, 1, 1, -1, 1, 3, 0 };
 	struct buf		 b = { NULL, 0, 0 };
 	char			 want[128];
 	size_t			 i;
@@ -273,7 +273,7 @@ static void
 test_write_unknown_gauges_omitted(void **state)
 {
 	struct stats		*st = stats_create(0);
-	struct metrics_state	 ms = { st->started, -1, -1, 0, 0, 0 };
+	struct metrics_state	 ms = { st->started, -1, -1, 0, 0, 0, -1 };
 	struct buf		 b = { NULL, 0, 0 };
 
 	(void)state;

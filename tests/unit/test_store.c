@@ -825,9 +825,10 @@ reopen(struct fix *f, char *err, size_t errsz)
 }
 
 /* A database migrated by the runner before issue 13 (user_version the
- * count of migrations, no record) gets 006, 007 and 009 and a record of
- * 1-7 and 9. (Updated with the API tokens' 006: such a database has no
- * api_tokens; with 009: nor shared and hosts.) */
+ * count of migrations, no record) gets 006, 007, 009 and 010 and a
+ * record of 1-7, 9 and 10. (Updated with the API tokens' 006: such a
+ * database has no api_tokens; with 009: nor shared and hosts; and with
+ * the second factor's 010.) */
 static void
 test_migrations_from_an_old_database(void **state)
 {
@@ -838,13 +839,15 @@ test_migrations_from_an_old_database(void **state)
 		skip();		/* SQLite's history: no such PostgreSQL */
 	sql_exec(f, "DROP TABLE schema_migrations; DROP TABLE reset_tokens; "
 	    "DROP TABLE login_seen; DROP TABLE api_tokens; "
-	    "DROP TABLE shared; DROP TABLE hosts; PRAGMA user_version = 5");
+	    "DROP TABLE shared; DROP TABLE hosts; DROP TABLE totp; "
+	    "DROP TABLE totp_recovery; DROP TABLE totp_pending_used; "
+	    "ALTER TABLE sessions DROP COLUMN mfa; PRAGMA user_version = 5");
 	assert_string_equal(reopen(f, err, sizeof(err)), "");
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations"),
-	    8);
+	    9);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations "
-	    "WHERE version IN (6, 7, 9) AND applied > 0"), 3);
-	assert_int_equal(sql_int(f, "PRAGMA user_version"), 9);
+	    "WHERE version IN (6, 7, 9, 10) AND applied > 0"), 4);
+	assert_int_equal(sql_int(f, "PRAGMA user_version"), 10);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM sqlite_schema "
 	    "WHERE name IN ('reset_tokens', 'login_seen', 'api_tokens')"), 3);
 	/* The users survived. */
@@ -869,7 +872,7 @@ test_migrations_apply_006_after_007(void **state)
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM schema_migrations "
 	    "WHERE version = 6 AND applied > 0"), 1);
 	assert_int_equal(sql_int(f, pg_uri ? "SELECT max(version) FROM "
-	    "schema_migrations" : "PRAGMA user_version"), 9);
+	    "schema_migrations" : "PRAGMA user_version"), 10);
 	assert_true(add_token(f, f->uid, 1, 0, NULL, 100, STORE_OK) > 0);
 }
 
@@ -1035,6 +1038,78 @@ test_host_beats(void **state)
 	if (pg_uri == NULL) {
 		assert_int_equal(store_listen(f->st), -1);
 	}
+/* The second factor's block (SPEC 9): who wins, and what is refused. */
+static void
+test_totp_block_contracts(void **state)
+{
+	struct fix		*f = *state;
+	struct store_totp	 t;
+	unsigned char		 a[40], b[40], codes[2][CRYPTO_SHA256_LEN];
+	unsigned char		 n1[STORE_TOTP_NONCE_LEN], n2[STORE_TOTP_NONCE_LEN];
+	int64_t			 uid = f->uid, gen = f->user.gen, count;
+
+	memset(a, 'a', sizeof(a));
+	memset(b, 'b', sizeof(b));
+	memset(codes[0], 1, CRYPTO_SHA256_LEN);
+	memset(codes[1], 2, CRYPTO_SHA256_LEN);
+	memset(n1, 1, sizeof(n1));
+	memset(n2, 2, sizeof(n2));
+	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_NOTFOUND);
+	assert_int_equal(store_totp_remove(f->st, uid), STORE_NOTFOUND);
+	/* The first pending secret stays. */
+	assert_int_equal(store_totp_pending_put(f->st, uid, a, sizeof(a)),
+	    STORE_OK);
+	assert_int_equal(store_totp_pending_put(f->st, uid, b, sizeof(b)),
+	    STORE_OK);
+	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
+	assert_int_equal(t.secret_len, 0);
+	assert_int_equal(t.pending_len, sizeof(a));
+	assert_memory_equal(t.pending, a, sizeof(a));
+	/* Enabling needs the pending secret the code was checked against. */
+	assert_int_equal(store_totp_enable(f->st, uid, b, sizeof(b), 10,
+	    (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2),
+	    STORE_CONFLICT);
+	assert_int_equal(store_totp_enable(f->st, uid, a, sizeof(a), 10,
+	    (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2), STORE_OK);
+	assert_int_equal(store_totp_enable(f->st, uid, a, sizeof(a), 11,
+	    (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2),
+	    STORE_CONFLICT);
+	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
+	assert_int_equal(t.secret_len, sizeof(a));
+	assert_int_equal(t.pending_len, 0);
+	assert_int_equal(t.last_step, 10);
+	/* On: no new pending secret. */
+	assert_int_equal(store_totp_pending_put(f->st, uid, b, sizeof(b)),
+	    STORE_OK);
+	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
+	assert_int_equal(t.pending_len, 0);
+	assert_int_equal(store_totp_count(f->st, &count), STORE_OK);
+	assert_int_equal(count, 1);
+	/* A step at or before the last: refused, and the nonce not spent. */
+	assert_int_equal(store_totp_login(f->st, uid, gen, n1, 100, 10, NULL),
+	    STORE_NOTFOUND);
+	assert_int_equal(store_totp_login(f->st, uid, gen, n1, 100, 11, NULL),
+	    STORE_OK);
+	/* The nonce once only, whatever the code. */
+	assert_int_equal(store_totp_login(f->st, uid, gen, n1, 100, 12, NULL),
+	    STORE_EXISTS);
+	/* Another generation: refused. */
+	assert_int_equal(store_totp_login(f->st, uid, gen + 1, n2, 100, 12,
+	    NULL), STORE_CONFLICT);
+	/* A recovery code once. */
+	assert_int_equal(store_totp_login(f->st, uid, gen, n2, 100, 0,
+	    codes[1]), STORE_OK);
+	memset(n2, 3, sizeof(n2));
+	assert_int_equal(store_totp_login(f->st, uid, gen, n2, 100, 0,
+	    codes[1]), STORE_NOTFOUND);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM totp_recovery"), 1);
+	/* Purged when they would have expired. */
+	assert_int_equal(store_totp_purge(f->st, 100, &count), STORE_OK);
+	assert_int_equal(count, 2);
+	assert_int_equal(store_totp_remove(f->st, uid), STORE_OK);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM totp_recovery"), 0);
+	assert_int_equal(store_totp_login(f->st, uid, gen, n2, 100, 20, NULL),
+	    STORE_NOTFOUND);
 }
 
 int
@@ -1092,6 +1167,8 @@ main(void)
 		    test_namespace_shared_and_bumped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_beats, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_totp_block_contracts,
+		    setup, teardown),
 	};
 
 	pg_uri = getenv("AUTHGW_TEST_PG_URI");
