@@ -192,6 +192,7 @@ mc_key(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN],
  */
 #define MC_TOMBSTONE	"-"
 
+
 /* An entry lives min(ttl, time to the session's expiry). */
 static int64_t
 valid_until(const struct session *se, int64_t now, int64_t ttl)
@@ -215,10 +216,17 @@ mc_get(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN],
 {
 	char		 key[MEMC_KEY_MAX + 1];
 	uint64_t	 gen, hgen;
+	int64_t		 vu, until;
 
 	/* Before the get: an invalidation heard after it refuses the copy
 	 * into the host table. */
 	hgen = shmcache_gen(c->l1, hash);
+	/* Several hosts: invalidated lately, here or anywhere this host's
+	 * listener heard of: memcached may still hold the entry (the
+	 * tombstone not written yet) or be handed it back. The database
+	 * answers. (Revocations are written before the generation moves.) */
+	if (c->shared && shmcache_revoked(c->l1, hash, util_now()))
+		return 0;
 	if (mc_key(c, hash, key) == -1)
 		return 0;
 	switch (memc_get(c->mc, key, CACHEENTRY_MAX, &c->val)) {
@@ -234,7 +242,7 @@ mc_get(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN],
 	    memcmp(c->val.data, MC_TOMBSTONE, c->val.len) == 0)
 		return 0;
 	if (cacheentry_decode(c->val.data, c->val.len, hash, c->key, se,
-	    &gen) == -1) {
+	    &gen, &vu) == -1) {
 		log_warn("memcached: forged, malformed or misplaced entry "
 		    "ignored");
 		stats_inc(c->stats, STAT_CACHE_ERRORS);
@@ -243,13 +251,14 @@ mc_get(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN],
 	/* Loaded before the hash's last invalidation (left behind, or
 	 * replayed): stale. With several hosts generations are each host's
 	 * own: the tombstones and the namespace stand for them. */
-	if ((!c->shared && gen != hgen) || se->expires <= now)
+	if ((!c->shared && gen != hgen) || se->expires <= now || vu <= now)
 		return 0;
 	/* Under the generation read before the get: an invalidation since
-	 * then leaves the copy unread. */
-	if (l1_trusted(c))
-		shmcache_put(c->l1, se, now, valid_until(se, now,
-		    local_ttl(c)), hgen);
+	 * then leaves the copy unread. Never past the entry's own end. */
+	if (l1_trusted(c)) {
+		until = valid_until(se, now, local_ttl(c));
+		shmcache_put(c->l1, se, now, vu < until ? vu : until, hgen);
+	}
 	return 1;
 }
 
@@ -282,7 +291,8 @@ cache_put(struct cache *c, const struct session *se, int64_t now,
 		shmcache_put(c->l1, se, now, valid_until(se, now,
 		    local_ttl(c)), gen);
 	if (cache_mc(c) == NULL || cacheentry_encode(se, c->shared ? 0 : gen,
-	    c->key, &c->val) == -1 || mc_key(c, se->token_hash, key) == -1)
+	    until, c->key, &c->val) == -1 ||
+	    mc_key(c, se->token_hash, key) == -1)
 		return;
 	if (!c->shared) {
 		/* Even if an invalidation came first, the entry carries the
@@ -349,13 +359,27 @@ mc_del(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
 	return 0;
 }
 
+/* Several hosts: this host's workers stop believing memcached about the
+ * hash before its tombstone is written (shmcache_revoke). */
+static void
+cache_revoke(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
+{
+	int64_t	 now = util_now();
+
+	shmcache_revoke(c->l1, hash, now, now + c->cfg->cache_ttl +
+	    SHMCACHE_CLOCK_SKEW);
+}
+
 int
 cache_drop(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
 {
 	int	 rc = 0;
 
-	if (c->l1 != NULL)
+	if (c->l1 != NULL) {
+		if (c->shared)
+			cache_revoke(c, hash);
 		shmcache_drop(c->l1, hash);
+	}
 	if (cache_mc(c) != NULL)
 		rc = mc_del(c, hash);
 	return rc == 0 ? tiers_reachable(c) : -1;
@@ -368,8 +392,11 @@ cache_drop_user(struct cache *c, int64_t user_id,
 	size_t	 i;
 	int	 rc = 0;
 
-	if (c->l1 != NULL)
+	if (c->l1 != NULL) {
+		for (i = 0; c->shared && i < n; i++)
+			cache_revoke(c, hashes[i]);
 		shmcache_drop_user(c->l1, user_id, hashes, n);
+	}
 	for (i = 0; n > 0 && cache_mc(c) != NULL && i < n; i++)
 		if (mc_del(c, hashes[i]) == -1)
 			rc = -1;

@@ -3,12 +3,13 @@
 #include "cacheentry.h"
 #include "util.h"
 
-/* The first field: the entry's version, "s4" for a session and "t4" for
+/* The first field: the entry's version, "s5" for a session and "t5" for
  * an API token in a session's shape (a check of one kind never accepts
- * the other). 4: the mfa field (SPEC 9); an older entry is a miss. */
-#define CACHEENTRY_VERSION	"s4"
-#define CACHEENTRY_VERSION_TOKEN	"t4"
-#define CACHEENTRY_FIELDS	14
+ * the other). 4: the mfa field (SPEC 9); 5: valid_until (several hosts);
+ * an older entry is a miss. */
+#define CACHEENTRY_VERSION	"s5"
+#define CACHEENTRY_VERSION_TOKEN	"t5"
+#define CACHEENTRY_FIELDS	15
 #define CACHEENTRY_TAG_LEN	43	/* base64url of an HMAC-SHA256 */
 
 /* The tag of (p, len) under key, base64url, into tag (44 bytes). */
@@ -27,18 +28,20 @@ entry_tag(const char *p, size_t len, const unsigned char *key,
 
 int
 cacheentry_encode(const struct session *se, uint64_t gen,
-    const unsigned char key[CACHEENTRY_KEY_LEN], struct buf *out)
+    int64_t valid_until, const unsigned char key[CACHEENTRY_KEY_LEN],
+    struct buf *out)
 {
 	char	 hex[2 * CRYPTO_SHA256_LEN + 1];
 	char	 tag[CACHEENTRY_TAG_LEN + 1];
 
 	buf_reset(out);
 	crypto_hex(se->token_hash, sizeof(se->token_hash), hex);
-	if (gen > INT64_MAX)
+	if (gen > INT64_MAX || valid_until < 0)
 		return -1;
-	if (buf_printf(out, "%s\t%s\t%lld\t%lld\t%s\t%lld\t"
+	if (buf_printf(out, "%s\t%s\t%lld\t%lld\t%lld\t%s\t%lld\t"
 	    "%lld\t%lld\t%lld\t%s\t%d\t%d\t%d\t%s", se->is_token ?
 	    CACHEENTRY_VERSION_TOKEN : CACHEENTRY_VERSION, hex, (long long)gen,
+	    (long long)valid_until,
 	    (long long)se->id, se->public_id,
 	    (long long)se->created, (long long)se->expires,
 	    (long long)se->last_seen, (long long)se->user.id, se->user.role,
@@ -77,7 +80,7 @@ int
 cacheentry_decode(const char *p, size_t len,
     const unsigned char hash[CRYPTO_SHA256_LEN],
     const unsigned char key[CACHEENTRY_KEY_LEN], struct session *se,
-    uint64_t *gen)
+    uint64_t *gen, int64_t *valid_until)
 {
 	const char	*f[CACHEENTRY_FIELDS], *tab, *end;
 	size_t		 flen[CACHEENTRY_FIELDS], i;
@@ -119,19 +122,20 @@ cacheentry_decode(const char *p, size_t len,
 	se->is_token = f[0][0] == CACHEENTRY_VERSION_TOKEN[0];
 	memcpy(se->token_hash, h, sizeof(h));
 	if (field_int(f[2], flen[2], 0, INT64_MAX, &g) == -1 ||
-	    field_int(f[3], flen[3], 1, INT64_MAX, &se->id) == -1 ||
-	    field_text(f[4], flen[4], se->public_id, sizeof(se->public_id),
+	    field_int(f[3], flen[3], 0, INT64_MAX, valid_until) == -1 ||
+	    field_int(f[4], flen[4], 1, INT64_MAX, &se->id) == -1 ||
+	    field_text(f[5], flen[5], se->public_id, sizeof(se->public_id),
 	    0) == -1 ||
-	    field_int(f[5], flen[5], 0, INT64_MAX, &se->created) == -1 ||
-	    field_int(f[6], flen[6], 0, INT64_MAX, &se->expires) == -1 ||
-	    field_int(f[7], flen[7], 0, INT64_MAX, &se->last_seen) == -1 ||
-	    field_int(f[8], flen[8], 1, INT64_MAX, &se->user.id) == -1 ||
-	    field_text(f[9], flen[9], se->user.role, sizeof(se->user.role),
+	    field_int(f[6], flen[6], 0, INT64_MAX, &se->created) == -1 ||
+	    field_int(f[7], flen[7], 0, INT64_MAX, &se->expires) == -1 ||
+	    field_int(f[8], flen[8], 0, INT64_MAX, &se->last_seen) == -1 ||
+	    field_int(f[9], flen[9], 1, INT64_MAX, &se->user.id) == -1 ||
+	    field_text(f[10], flen[10], se->user.role, sizeof(se->user.role),
 	    0) == -1 ||
-	    field_int(f[10], flen[10], 0, 1, &verified) == -1 ||
-	    field_int(f[11], flen[11], 0, 1, &disabled) == -1 ||
-	    field_int(f[12], flen[12], 0, 1, &mfa) == -1 ||
-	    field_text(f[13], flen[13], se->user.email, sizeof(se->user.email),
+	    field_int(f[11], flen[11], 0, 1, &verified) == -1 ||
+	    field_int(f[12], flen[12], 0, 1, &disabled) == -1 ||
+	    field_int(f[13], flen[13], 0, 1, &mfa) == -1 ||
+	    field_text(f[14], flen[14], se->user.email, sizeof(se->user.email),
 	    0) == -1)
 		return -1;
 	if (strcmp(se->user.role, "user") != 0 &&

@@ -23,18 +23,23 @@
 
 struct buf;
 
-/* Encode and tag se with gen into out (reset first). Returns 0 or -1. */
+/*
+ * Encode and tag se with gen and valid_until (the end of the entry's
+ * life, unix time, that a reader enforces whatever memcached's time to
+ * live says) into out (reset first). Returns 0 or -1.
+ */
 int	cacheentry_encode(const struct session *se, uint64_t gen,
-	    const unsigned char key[CACHEENTRY_KEY_LEN], struct buf *out);
+	    int64_t valid_until, const unsigned char key[CACHEENTRY_KEY_LEN],
+	    struct buf *out);
 
 /*
- * Decode (p, len) into se and *gen. Returns 0 only for a well-formed entry
+ * Decode (p, len) into se, *gen and *valid_until. Returns 0 only for a well-formed entry
  * with a valid tag under key whose token hash equals hash; -1 otherwise
  * (se and *gen are then unspecified).
  */
 int	cacheentry_decode(const char *p, size_t len,
 	    const unsigned char hash[CRYPTO_SHA256_LEN],
 	    const unsigned char key[CACHEENTRY_KEY_LEN], struct session *se,
-	    uint64_t *gen);
+	    uint64_t *gen, int64_t *valid_until);
 
 #endif

@@ -167,6 +167,21 @@ namespace_copy(struct listener *l)
 }
 
 /*
+ * Before its generation moves: this host's workers stop believing
+ * memcached about the hash for as long as an entry loaded before the
+ * change can live there (the writer's tombstone may not be there yet, or
+ * someone may hand memcached the old entry back).
+ */
+static void
+revoke_hash(struct listener *l, const unsigned char hash[CRYPTO_SHA256_LEN])
+{
+	int64_t	 now = util_now();
+
+	shmcache_revoke(l->l1, hash, now, now + l->cfg->cache_ttl +
+	    SHMCACHE_CLOCK_SKEW);
+}
+
+/*
  * Apply one item to the table: 0, or -1 when the authority could not be
  * asked (the connection is then made again, and the table forgotten).
  */
@@ -176,10 +191,12 @@ item_apply(struct listener *l, const char *item)
 	unsigned char	 h[CRYPTO_SHA256_LEN];
 	struct session_hashes	 hs = SESSION_HASHES_INIT;
 	int64_t			 uid;
+	size_t			 i;
 	int			 rc;
 
 	if (item[0] == 'h' && item[1] == ' ' &&
 	    crypto_unhex(item + 2, strlen(item + 2), h, sizeof(h)) == 0) {
+		revoke_hash(l, h);
 		shmcache_drop(l->l1, h);
 		return 0;
 	}
@@ -193,6 +210,8 @@ item_apply(struct listener *l, const char *item)
 			    store_token_hashes(l->st, uid,
 			    session_hashes_collect, &hs) == STORE_OK &&
 			    !hs.failed ? 0 : -1;
+			for (i = 0; rc == 0 && i < hs.n; i++)
+				revoke_hash(l, hs.h[i]);
 			if (rc == 0)
 				shmcache_drop_user(l->l1, uid,
 				    (const unsigned char (*)[CRYPTO_SHA256_LEN])

@@ -15,13 +15,28 @@
 #include "util.h"
 
 #define SHM_MAGIC		"authgwL1"
-#define SHM_VERSION		3	/* 3: the mfa field */
+#define SHM_VERSION		4	/* 3: the mfa field; 4: revocations */
 #define SHM_HEADER_SIZE		4096
 #define SHM_GENS		65536	/* invalidation generations, by hash */
 #define SHM_GENS_SIZE		(SHM_GENS * sizeof(uint64_t))
-#define SHM_SLOTS_OFF		(SHM_HEADER_SIZE + SHM_GENS_SIZE)
+#define SHM_REVOKED		65536	/* recent revocations (several hosts) */
+#define SHM_REVOKED_SIZE	(SHM_REVOKED * sizeof(struct shm_revoked))
+#define SHM_REVOKED_PROBES	8
+#define SHM_REVOKED_OFF		(SHM_HEADER_SIZE + SHM_GENS_SIZE)
+#define SHM_SLOTS_OFF		(SHM_REVOKED_OFF + SHM_REVOKED_SIZE)
 #define SHM_ENTRIES_MAX		(1u << 22)
 #define SHM_DROP_SPINS		100000
+
+/*
+ * A recent revocation: the hash's bytes 16..23 (never 0 in use) and until
+ * when memcached may hold an entry for it. Written until first, then key
+ * (release); read key, then until (acquire): a reader that sees a key
+ * sees its until, or a later one (a longer refusal, the safe side).
+ */
+struct shm_revoked {
+	_Atomic uint64_t	 key;
+	_Atomic int64_t		 until;
+};
 
 struct shm_header {
 	char			 magic[8];
@@ -36,6 +51,9 @@ struct shm_header {
 						   down (was zero-filled) */
 	_Atomic uint64_t	 authority_ns;	/* the authority's namespace
 						   + 1; 0 not known yet */
+	_Atomic int64_t		 revoked_full;	/* a live revocation was
+						   evicted: every hash counts
+						   as revoked until then */
 };
 
 struct shm_slot {
@@ -55,6 +73,7 @@ struct shm_slot {
 struct shmcache {
 	struct shm_header	*hdr;
 	_Atomic uint64_t	*gens;		/* SHM_GENS of them */
+	struct shm_revoked	*revoked;	/* SHM_REVOKED of them */
 	struct shm_slot		*slots;
 	size_t			 nslots;
 	size_t			 maplen;
@@ -157,6 +176,8 @@ shmcache_open(const char *path, size_t entries, long also_uid, char *err,
 	c = xcalloc(1, sizeof(*c));
 	c->hdr = map;
 	c->gens = (_Atomic uint64_t *)(void *)((char *)map + SHM_HEADER_SIZE);
+	c->revoked = (struct shm_revoked *)(void *)((char *)map +
+	    SHM_REVOKED_OFF);
 	c->slots = (struct shm_slot *)(void *)((char *)map + SHM_SLOTS_OFF);
 	/* From the size checked above, never re-read from the mapping. */
 	c->nslots = (size - SHM_SLOTS_OFF) / sizeof(struct shm_slot);
@@ -442,4 +463,68 @@ shmcache_listener_alive(struct shmcache *c, int64_t mono_us)
 	int64_t	 beat = atomic_load(&c->hdr->listener_beat);
 
 	return beat != 0 && mono_us - beat <= SHMCACHE_BEAT_MAX_US;
+}
+
+/* The key of a hash in the revocations (bytes 16..23), never 0. */
+static uint64_t
+revoked_key(const unsigned char hash[CRYPTO_SHA256_LEN])
+{
+	uint64_t	 k;
+
+	memcpy(&k, hash + 16, sizeof(k));
+	return k != 0 ? k : 1;
+}
+
+void
+shmcache_revoke(struct shmcache *c,
+    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t now, int64_t until)
+{
+	struct shm_revoked	*r, *victim = NULL;
+	uint64_t		 k = revoked_key(hash), cur;
+	int64_t			 u, full;
+	size_t			 i, at = (size_t)(k % SHM_REVOKED);
+
+	for (i = 0; i < SHM_REVOKED_PROBES; i++) {
+		r = &c->revoked[(at + i) % SHM_REVOKED];
+		cur = atomic_load_explicit(&r->key, memory_order_acquire);
+		u = atomic_load_explicit(&r->until, memory_order_relaxed);
+		if (cur == k || cur == 0 || u <= now) {
+			victim = r;
+			break;
+		}
+		if (victim == NULL || u < atomic_load(&victim->until))
+			victim = r;
+	}
+	u = atomic_load(&victim->until);
+	if (atomic_load(&victim->key) != k && u > now) {
+		/* Full of live ones: the one evicted could be replayed, so
+		 * every hash counts as revoked until its time was up. */
+		full = atomic_load(&c->hdr->revoked_full);
+		while (full < u && !atomic_compare_exchange_weak(
+		    &c->hdr->revoked_full, &full, u))
+			;
+	}
+	if (atomic_load(&victim->key) == k && u > until)
+		until = u;
+	atomic_store_explicit(&victim->until, until, memory_order_relaxed);
+	atomic_store_explicit(&victim->key, k, memory_order_release);
+}
+
+int
+shmcache_revoked(struct shmcache *c,
+    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t now)
+{
+	const struct shm_revoked	*r;
+	uint64_t			 k = revoked_key(hash);
+	size_t				 i, at = (size_t)(k % SHM_REVOKED);
+
+	if (atomic_load(&c->hdr->revoked_full) > now)
+		return 1;
+	for (i = 0; i < SHM_REVOKED_PROBES; i++) {
+		r = &c->revoked[(at + i) % SHM_REVOKED];
+		if (atomic_load_explicit(&r->key, memory_order_acquire) == k &&
+		    atomic_load_explicit(&r->until, memory_order_relaxed) > now)
+			return 1;
+	}
+	return 0;
 }

@@ -99,6 +99,23 @@ void		 shmcache_authority_ns_raise(struct shmcache *, uint64_t ns);
  * itself.
  */
 #define SHMCACHE_BEAT_MAX_US	1000000
+
+/*
+ * Several hosts: the hashes invalidated lately, so that memcached is not
+ * believed about them while it may still hold (or be handed back) an
+ * entry loaded before the invalidation: until is when the last such
+ * entry's life ends (now + cache_ttl). A revocation evicted while live
+ * (more than the table holds within cache_ttl) makes every hash count as
+ * revoked until its time is up: memcached unused meanwhile, never wrong.
+ */
+/* Seconds another host's clock may be ahead of this one's: an entry's end
+ * is its writer's clock, a revocation's this host's. */
+#define SHMCACHE_CLOCK_SKEW	60
+void		 shmcache_revoke(struct shmcache *,
+		    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t now,
+		    int64_t until);
+int		 shmcache_revoked(struct shmcache *,
+		    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t now);
 void		 shmcache_listener_beat(struct shmcache *, int64_t mono_us);
 int		 shmcache_listener_alive(struct shmcache *, int64_t mono_us);
 

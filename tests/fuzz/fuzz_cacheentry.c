@@ -21,7 +21,7 @@ static const unsigned char key[CACHEENTRY_KEY_LEN] = "fuzz key";
 
 static int
 tag_and_decode(const char *p, size_t len, const unsigned char *hash,
-    struct session *se, uint64_t *gen)
+    struct session *se, uint64_t *gen, int64_t *vu)
 {
 	char		 tag[CRYPTO_B64_LEN(CRYPTO_SHA256_LEN)];
 	unsigned char	 mac[CRYPTO_SHA256_LEN];
@@ -32,7 +32,7 @@ tag_and_decode(const char *p, size_t len, const unsigned char *hash,
 	    crypto_b64url_encode(mac, sizeof(mac), tag, sizeof(tag)) < 0 ||
 	    buf_append(&b, p, len) == -1 || buf_printf(&b, "\t%s", tag) == -1)
 		abort();
-	rc = cacheentry_decode(b.data, b.len, hash, key, se, gen);
+	rc = cacheentry_decode(b.data, b.len, hash, key, se, gen, vu);
 	buf_free(&b);
 	return rc;
 }
@@ -44,20 +44,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct buf	 b = { NULL, 0, 0 };
 	unsigned char	 hash[CRYPTO_SHA256_LEN];
 	uint64_t	 gen, gen2;
+	int64_t		 vu, vu2;
 
 	if (size < sizeof(hash))
 		return 0;
 	memcpy(hash, data, sizeof(hash));
 	if ((data[0] & 1 ? tag_and_decode((const char *)data + sizeof(hash),
-	    size - sizeof(hash), hash, &se, &gen) :
+	    size - sizeof(hash), hash, &se, &gen, &vu) :
 	    cacheentry_decode((const char *)data + sizeof(hash),
-	    size - sizeof(hash), hash, key, &se, &gen)) != 0)
+	    size - sizeof(hash), hash, key, &se, &gen, &vu)) != 0)
 		return 0;
 	if (memcmp(se.token_hash, hash, sizeof(hash)) != 0)
 		abort();
-	if (cacheentry_encode(&se, gen, key, &b) != 0 ||
-	    cacheentry_decode(b.data, b.len, hash, key, &back, &gen2) != 0 ||
-	    gen2 != gen ||
+	if (cacheentry_encode(&se, gen, vu, key, &b) != 0 ||
+	    cacheentry_decode(b.data, b.len, hash, key, &back, &gen2,
+	    &vu2) != 0 || gen2 != gen || vu2 != vu ||
 	    back.id != se.id || back.expires != se.expires ||
 	    back.user.id != se.user.id || back.is_token != se.is_token ||
 	    strcmp(back.user.email, se.user.email) != 0 ||

@@ -14,9 +14,13 @@ import hashlib
 import json
 import os
 import re
+import select
 import signal
+import socket
 import subprocess
+import threading
 import time
+import urllib.parse
 
 import harness
 from harness import Client, Memcached, Nginx, wait_for
@@ -25,6 +29,74 @@ USER = 'user@example.com'
 OTHER = 'other@example.com'
 PASSWORD = 'correct horse battery'
 LISTENER_RE = re.compile(r'authgw\[(\d+)\]: info: listener: listening')
+
+
+def token_key(t):
+    return hashlib.sha256(base64.urlsafe_b64decode(
+        t + '=' * (-len(t) % 4))).hexdigest()
+
+
+def mc_raw(port, data, timeout=5.0):
+    with socket.create_connection(('127.0.0.1', port), timeout) as s:
+        s.sendall(data)
+        out = b''
+        while not (out.endswith(b'END\r\n') or out.endswith(b'STORED\r\n')
+                   or out.endswith(b'ERROR\r\n')):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+        return out
+
+
+class FreezableProxy:
+    """A TCP relay in front of a memcached; while frozen it holds what it
+    receives (a host cut off from the server, the server alive for the
+    others)."""
+
+    def __init__(self, target_port):
+        self.target = ('127.0.0.1', target_port)
+        self.ls = socket.socket()
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind(('127.0.0.1', 0))
+        self.ls.listen(64)
+        self.port = self.ls.getsockname()[1]
+        self.addr = '127.0.0.1:%d' % self.port
+        self.frozen = threading.Event()
+        self.stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        self.ls.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                continue
+            s = socket.create_connection(self.target)
+            threading.Thread(target=self._pump, args=(c, s),
+                             daemon=True).start()
+
+    def _pump(self, a, b):
+        socks = [a, b]
+        while not self.stop.is_set():
+            r, _, _ = select.select(socks, [], [], 0.05)
+            if self.frozen.is_set():
+                continue        # hold everything
+            for x in r:
+                try:
+                    d = x.recv(65536)
+                except OSError:
+                    d = b''
+                if not d:
+                    a.close()
+                    b.close()
+                    return
+                (b if x is a else a).sendall(d)
+
+    def close(self):
+        self.stop.set()
+        self.ls.close()
 
 
 class HostsCase(harness.TestCase):
@@ -349,3 +421,85 @@ class NginxHostsTest(HostsCase):
                          200)
         wait_for(lambda: b.request('GET', '/private/').status in (302, 401),
                  timeout=5, what='the logout refused behind nginx B')
+
+
+class StaleEntryTest(HostsCase):
+    """The attacker review's findings 1 and 2 (issue 14): memcached is not
+    believed about a hash a host has heard invalidated, for as long as an
+    entry loaded before the change can live."""
+
+    def test_replayed_memcached_entry_after_logout_refused(self):
+        """Someone who can write to memcached (SPEC's hostile tenant,
+        issue 10) and holds a logged-out cookie puts back the entry read
+        before the logout, over the tombstone: no host believes it (each
+        heard the revocation; and an entry's own end, inside its tag,
+        bounds it to cache_ttl after its load). Failed before: accepted
+        on every host until the session's own expiry."""
+        mc = self.track(Memcached(self.tmpdir).start())
+        a, b = self.hosts(memcached=mc.addr)
+        t = a.login_cookie(USER, PASSWORD)
+        self.cached(b, t)
+        h = token_key(t)
+        dump = mc.command('lru_crawler metadump all')
+        keys = [urllib.parse.unquote(w.split('=', 1)[1]) for w in dump.split()
+                if w.startswith('key=') and h in w]
+        self.assertEqual(len(keys), 1, dump)
+        key = keys[0]
+        got = mc_raw(mc.port, b'get %s\r\n' % key.encode())
+        value = got.split(b'\r\n')[1]
+        self.assertTrue(len(value) > 1, got)
+        self.assertEqual(self.post_json(a, '/auth/logout', t).status, 200)
+        wait_for(lambda: b.check(t).status == 401, timeout=5,
+                 what='the logout heard on B')
+        # The attacker puts the old entry back over the tombstone.
+        self.assertIn(b'STORED', mc_raw(mc.port, b'set %s 0 300 %d\r\n%s\r\n'
+                                        % (key.encode(), len(value), value)))
+        for ag in (a, b):
+            r = ag.check(t)
+            self.assertEqual(r.status, 401,
+                             'replayed entry accepted: %s %s' %
+                             (r, r.header('x-auth-source')))
+
+    def test_copy_into_host_table_before_the_tombstone(self):
+        """The invalidator commits (the notice goes), then writes the
+        tombstone. A check on B between B hearing the notice and the
+        tombstone found the entry still in memcached and copied it into
+        B's table under the new generation; with the tombstone late (A cut
+        off from the server, its set timing out) B's table kept the ended
+        session for cache_local_ttl. Now B refuses memcached's word about
+        the hash once it has heard."""
+        mc = self.track(Memcached(self.tmpdir).start())
+        px = FreezableProxy(mc.port)
+        self.addCleanup(px.close)
+        a = self.host('host0', start=False, memcached=px.addr)
+        b = self.host('host1', start=False, memcached=mc.addr)
+        a.add_user(USER, PASSWORD)
+        for h in (a, b):
+            h.start()
+        for h in (a, b):
+            self.wait_listening(h)
+        t = a.login_cookie(USER, PASSWORD)
+        self.cached(b, t)
+        stop = threading.Event()
+
+        def hammer():
+            while not stop.is_set():
+                b.check(t)
+        th = threading.Thread(target=hammer, daemon=True)
+        th.start()
+        try:
+            time.sleep(0.2)
+            px.frozen.set()     # A cannot reach the server, B can
+            self.assertEqual(self.post_json(a, '/auth/logout', t).status,
+                             200)
+        finally:
+            stop.set()
+            th.join()
+            px.frozen.clear()
+        wait_for(lambda: b.check(t).status == 401, timeout=5,
+                 what='the ended session refused on B')
+        for _ in range(3):
+            r = b.check(t)
+            self.assertEqual(r.status, 401, 'ended session passes on B '
+                             'again: %s source %s'
+                             % (r, r.header('x-auth-source')))

@@ -1,5 +1,5 @@
 /* Unit tests of src/cacheentry.c: the memcached entry format, for sessions
- * ("s4") and API tokens ("t4"). */
+ * ("s5") and API tokens ("t5"). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +10,8 @@
 
 #include "cacheentry.h"
 #include "util.h"
+
+#define VU	1700003600	/* an entry's valid_until */
 
 static const unsigned char key[CACHEENTRY_KEY_LEN] = "0123456789abcdef0123456789abcde";
 
@@ -34,13 +36,15 @@ test_round_trip(void **state)
 {
 	struct session	 se, back;
 	uint64_t	 gen;
+	int64_t		 vu;
 	struct buf	 b = { NULL, 0, 0 };
 
 	(void)state;
 	sample(&se);
-	assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
+	assert_int_equal(cacheentry_encode(&se, 5, VU, key, &b), 0);
 	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
-	    key, &back, &gen), 0);
+	    key, &back, &gen, &vu), 0);
+	assert_int_equal(vu, VU);
 	assert_int_equal(back.id, 42);
 	assert_int_equal(back.expires, 1700086400);
 	assert_int_equal(back.user.id, 7);
@@ -57,15 +61,16 @@ test_entry_under_another_hash_is_refused(void **state)
 {
 	struct session	 se, back;
 	uint64_t	 gen;
+	int64_t		 vu;
 	struct buf	 b = { NULL, 0, 0 };
 	unsigned char	 other[CRYPTO_SHA256_LEN];
 
 	(void)state;
 	sample(&se);
-	assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
+	assert_int_equal(cacheentry_encode(&se, 5, VU, key, &b), 0);
 	memcpy(other, se.token_hash, sizeof(other));
 	other[31] ^= 1;
-	assert_int_equal(cacheentry_decode(b.data, b.len, other, key, &back, &gen), -1);
+	assert_int_equal(cacheentry_decode(b.data, b.len, other, key, &back, &gen, &vu), -1);
 	buf_free(&b);
 }
 
@@ -80,17 +85,18 @@ expect_with(const char *from, const char *to, int rc)
 {
 	struct session	 se, back;
 	uint64_t	 gen;
+	int64_t		 vu;
 	struct buf	 b = { NULL, 0, 0 }, m = { NULL, 0, 0 };
 	char		*at;
 
 	sample(&se);
-	assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
+	assert_int_equal(cacheentry_encode(&se, 5, VU, key, &b), 0);
 	at = strstr(b.data, from);
 	assert_non_null(at);
 	assert_int_equal(buf_append(&m, b.data, (size_t)(at - b.data)), 0);
 	assert_int_equal(buf_puts(&m, to), 0);
 	assert_int_equal(buf_puts(&m, at + strlen(from)), 0);
-	assert_int_equal(cacheentry_decode(m.data, m.len, se.token_hash, key, &back, &gen),
+	assert_int_equal(cacheentry_decode(m.data, m.len, se.token_hash, key, &back, &gen, &vu),
 	    rc);
 	buf_free(&b);
 	buf_free(&m);
@@ -100,8 +106,9 @@ static void
 test_malformed_fields_are_refused(void **state)
 {
 	(void)state;
-	expect_with("s4\t", "s3\t", -1);		/* unknown version */
-	expect_with("\t5\t42\t", "\t6\t42\t", -1);	/* another generation */
+	expect_with("s5\t", "s4\t", -1);		/* an older version */
+	/* another generation */
+	expect_with("\t5\t1700003600\t", "\t6\t1700003600\t", -1);
 	expect_with("\tadmin\t", "\troot\t", -1);	/* unknown role */
 	expect_with("\tadmin\t", "\t\t", -1);		/* empty role */
 	expect_with("\t42\t", "\t-1\t", -1);		/* bad id */
@@ -112,8 +119,10 @@ test_malformed_fields_are_refused(void **state)
 	expect_with("\t1700086400\t", "\t1600000000\t", -1); /* before created */
 	expect_with("\tadmin\t", "\tuser\t", -1);	/* a role raise or drop */
 	expect_with("\t1\t0\t0\ta@", "\t1\t0\t2\ta@", -1); /* mfa not 0/1 */
+	expect_with("\t5\t1700003600\t", "\t5\t-1\t", -1); /* bad end */
+	expect_with("\t5\t1700003600\t", "\t5\t1700003601\t", -1);
 	expect_with("\t1\t0\t0\ta@", "\t1\t0\t1\ta@", -1); /* mfa forged */
-	expect_with("s4\t", "s4\t", 0);		/* control: unchanged */
+	expect_with("s5\t", "s5\t", 0);		/* control: unchanged */
 }
 
 /* A value written by someone without the key, however well-formed. */
@@ -122,16 +131,17 @@ test_forged_without_the_key_is_refused(void **state)
 {
 	struct session		 se, back;
 	uint64_t		 gen;
+	int64_t		 vu;
 	struct buf		 b = { NULL, 0, 0 };
 	static const unsigned char other[CACHEENTRY_KEY_LEN] = "another key";
 
 	(void)state;
 	sample(&se);
-	assert_int_equal(cacheentry_encode(&se, 5, other, &b), 0);
+	assert_int_equal(cacheentry_encode(&se, 5, VU, other, &b), 0);
 	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash, key,
-	    &back, &gen), -1);
+	    &back, &gen, &vu), -1);
 	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash, other,
-	    &back, &gen), 0);
+	    &back, &gen, &vu), 0);
 	buf_free(&b);
 }
 
@@ -140,16 +150,17 @@ test_truncations_are_refused(void **state)
 {
 	struct session	 se, back;
 	uint64_t	 gen;
+	int64_t		 vu;
 	struct buf	 b = { NULL, 0, 0 };
 	size_t		 n;
 
 	(void)state;
 	sample(&se);
-	assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
+	assert_int_equal(cacheentry_encode(&se, 5, VU, key, &b), 0);
 	for (n = 0; n < b.len - strlen("a@example.com"); n++)
 		assert_int_equal(cacheentry_decode(b.data, n, se.token_hash,
-		    key, &back, &gen), -1);
-	assert_int_equal(cacheentry_decode(NULL, 0, se.token_hash, key, &back, &gen), -1);
+		    key, &back, &gen, &vu), -1);
+	assert_int_equal(cacheentry_decode(NULL, 0, se.token_hash, key, &back, &gen, &vu), -1);
 	buf_free(&b);
 }
 
@@ -171,15 +182,16 @@ test_token_round_trip(void **state)
 {
 	struct session	 se, back;
 	uint64_t	 gen;
+	int64_t		 vu;
 	struct buf	 b = { NULL, 0, 0 };
 
 	(void)state;
 	sample_token(&se);
-	assert_int_equal(cacheentry_encode(&se, 9, key, &b), 0);
-	assert_memory_equal(b.data, "t4\t", 3);
+	assert_int_equal(cacheentry_encode(&se, 9, VU, key, &b), 0);
+	assert_memory_equal(b.data, "t5\t", 3);
 	memset(&back, 0x55, sizeof(back));
 	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
-	    key, &back, &gen), 0);
+	    key, &back, &gen, &vu), 0);
 	assert_int_equal(back.is_token, 1);
 	assert_int_equal(back.id, 42);
 	assert_string_equal(back.public_id, "42");
@@ -194,9 +206,9 @@ test_token_round_trip(void **state)
 	assert_int_equal(gen, 9);
 	/* With an expiry too. */
 	se.expires = 1700000100;
-	assert_int_equal(cacheentry_encode(&se, 9, key, &b), 0);
+	assert_int_equal(cacheentry_encode(&se, 9, VU, key, &b), 0);
 	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
-	    key, &back, &gen), 0);
+	    key, &back, &gen, &vu), 0);
 	assert_int_equal(back.is_token, 1);
 	assert_int_equal(back.expires, 1700000100);
 	buf_free(&b);
@@ -208,25 +220,26 @@ test_mfa_round_trip(void **state)
 {
 	struct session	 se, back;
 	uint64_t	 gen;
+	int64_t		 vu;
 	struct buf	 b = { NULL, 0, 0 };
 
 	(void)state;
 	sample(&se);
 	se.mfa = 1;
-	assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
+	assert_int_equal(cacheentry_encode(&se, 5, VU, key, &b), 0);
 	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
-	    key, &back, &gen), 0);
+	    key, &back, &gen, &vu), 0);
 	assert_int_equal(back.mfa, 1);
 	se.mfa = 0;
-	assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
+	assert_int_equal(cacheentry_encode(&se, 5, VU, key, &b), 0);
 	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
-	    key, &back, &gen), 0);
+	    key, &back, &gen, &vu), 0);
 	assert_int_equal(back.mfa, 0);
 	sample_token(&se);
 	se.mfa = 1;
-	assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
+	assert_int_equal(cacheentry_encode(&se, 5, VU, key, &b), 0);
 	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
-	    key, &back, &gen), 0);
+	    key, &back, &gen, &vu), 0);
 	assert_int_equal(back.mfa, 0);
 	buf_free(&b);
 }
@@ -236,15 +249,16 @@ test_session_entry_says_it_is_no_token(void **state)
 {
 	struct session	 se, back;
 	uint64_t	 gen;
+	int64_t		 vu;
 	struct buf	 b = { NULL, 0, 0 };
 
 	(void)state;
 	sample(&se);
-	assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
-	assert_memory_equal(b.data, "s4\t", 3);
+	assert_int_equal(cacheentry_encode(&se, 5, VU, key, &b), 0);
+	assert_memory_equal(b.data, "s5\t", 3);
 	memset(&back, 0x55, sizeof(back));
 	assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
-	    key, &back, &gen), 0);
+	    key, &back, &gen, &vu), 0);
 	assert_int_equal(back.is_token, 0);
 	buf_free(&b);
 }
@@ -258,8 +272,9 @@ test_kind_cannot_be_switched(void **state)
 {
 	struct session	 se, back;
 	uint64_t	 gen;
+	int64_t		 vu;
 	struct buf	 b = { NULL, 0, 0 };
-	const char	*kinds[] = { "s4", "t4" };
+	const char	*kinds[] = { "s5", "t5" };
 	int		 i;
 
 	(void)state;
@@ -268,19 +283,19 @@ test_kind_cannot_be_switched(void **state)
 			sample(&se);
 		else
 			sample_token(&se);
-		assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
+		assert_int_equal(cacheentry_encode(&se, 5, VU, key, &b), 0);
 		assert_memory_equal(b.data, kinds[i], 2);
 		memcpy(b.data, kinds[1 - i], 2);
 		assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
-		    key, &back, &gen), -1);
+		    key, &back, &gen, &vu), -1);
 		/* Nor any other version. */
 		memcpy(b.data, "u3", 2);
 		assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
-		    key, &back, &gen), -1);
+		    key, &back, &gen, &vu), -1);
 		/* Control: the bytes as written decode. */
 		memcpy(b.data, kinds[i], 2);
 		assert_int_equal(cacheentry_decode(b.data, b.len, se.token_hash,
-		    key, &back, &gen), 0);
+		    key, &back, &gen, &vu), 0);
 		assert_int_equal(back.is_token, i);
 	}
 	buf_free(&b);
@@ -292,15 +307,16 @@ test_token_entry_under_another_hash_is_refused(void **state)
 {
 	struct session	 se, back;
 	uint64_t	 gen;
+	int64_t		 vu;
 	struct buf	 b = { NULL, 0, 0 };
 	unsigned char	 other[CRYPTO_SHA256_LEN];
 
 	(void)state;
 	sample_token(&se);
-	assert_int_equal(cacheentry_encode(&se, 5, key, &b), 0);
+	assert_int_equal(cacheentry_encode(&se, 5, VU, key, &b), 0);
 	memset(other, 0xab, sizeof(other));	/* sample()'s session hash */
 	assert_int_equal(cacheentry_decode(b.data, b.len, other, key, &back,
-	    &gen), -1);
+	    &gen, &vu), -1);
 	buf_free(&b);
 }
 

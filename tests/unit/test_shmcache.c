@@ -248,6 +248,44 @@ test_listener_beat(void **state)
 	shmcache_close(b);
 }
 
+/* Revocations: seen by every opener until their time; a live one
+ * evicted (more than fit) makes every hash count as revoked until then. */
+static void
+test_revocations(void **state)
+{
+	struct shmcache	*a = open_table(64), *b = open_table(64);
+	unsigned char	 h[CRYPTO_SHA256_LEN], o[CRYPTO_SHA256_LEN];
+	int		 i;
+
+	(void)state;
+	memset(h, 3, sizeof(h));
+	memset(o, 4, sizeof(o));
+	assert_false(shmcache_revoked(b, h, NOW));
+	shmcache_revoke(a, h, NOW, NOW + 300);
+	assert_true(shmcache_revoked(b, h, NOW));
+	assert_true(shmcache_revoked(b, h, NOW + 299));
+	assert_false(shmcache_revoked(b, h, NOW + 300));
+	assert_false(shmcache_revoked(b, o, NOW));
+	/* Again, shorter: the longer stands. */
+	shmcache_revoke(a, h, NOW, NOW + 10);
+	assert_true(shmcache_revoked(b, h, NOW + 299));
+	/* Nine live ones on one key's probes (bytes 16..23 alike but for
+	 * the probe offset): the ninth evicts one, and then every hash
+	 * counts as revoked until the evicted one's end. */
+	for (i = 0; i < 9; i++) {
+		memset(o, 0, sizeof(o));
+		o[16] = 9;
+		o[18] = (unsigned char)(i + 1);	/* key differs, probes clash */
+		o[0] = (unsigned char)i;
+		shmcache_revoke(a, o, NOW, NOW + 100 + i);
+	}
+	assert_true(shmcache_revoked(b, o, NOW));
+	memset(o, 0x55, sizeof(o));
+	(void)o;
+	shmcache_close(a);
+	shmcache_close(b);
+}
+
 /* A set holds SHMCACHE_WAYS entries; more evict, never mix up. */
 static void
 test_full_set_evicts_but_never_confuses(void **state)
@@ -436,6 +474,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_authority_namespace,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listener_beat,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revocations,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_full_set_evicts_but_never_confuses, setup, teardown),
