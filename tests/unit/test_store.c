@@ -1038,6 +1038,8 @@ test_host_beats(void **state)
 	if (pg_uri == NULL) {
 		assert_int_equal(store_listen(f->st), -1);
 	}
+}
+
 /* The second factor's block (SPEC 9): who wins, and what is refused. */
 static void
 test_totp_block_contracts(void **state)
