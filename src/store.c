@@ -4,18 +4,72 @@
  * on to the engine the handle was opened with (store_engine.h).
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "config.h"
 #include "store.h"
 #include "store_engine.h"
 
+/*
+ * Every member of struct store_engine, by name: store_open refuses an
+ * engine whose table leaves one NULL (a port that forgot a function fails
+ * its first open in a test, not a request in production). The static
+ * assertion keeps the list whole: a member added to the struct and not
+ * here fails the build.
+ */
+#define ENGINE_MEMBERS(X) \
+	X(close) X(schema_version) X(secret_get) X(ping) X(user_add) \
+	X(user_get_email) X(user_set_pwhash) X(user_rehash) X(user_set_role) \
+	X(user_set_verified) X(user_set_disabled) X(user_del) X(user_each) \
+	X(session_add) X(session_get) X(session_get_public) \
+	X(session_extend) X(session_del_hash) X(session_end_user) \
+	X(session_each) X(session_purge) X(session_count_live) \
+	X(attempts_take) X(attempt_del) X(attempts_clear) X(begin) X(commit) \
+	X(rollback) X(verify_add) X(verify_find) X(verify_use) X(reset_add) \
+	X(reset_find) X(password_set) X(reset_purge) X(login_seen) \
+	X(login_seen_purge) X(outbox_add) X(outbox_claim) X(outbox_sent) \
+	X(outbox_failed) X(outbox_count) X(token_add) X(token_get) \
+	X(token_touch) X(token_each) X(token_hashes) X(token_del) \
+	X(token_purge) X(attempts_purge) X(listen) X(listen_read) \
+	X(namespace_get) X(namespace_bump) X(host_beat) X(host_each) \
+	X(totp_get) X(totp_pending_put) X(totp_enable) X(totp_remove) \
+	X(totp_login) X(totp_count) X(totp_purge)
+
+#define ENGINE_ONE(m)	+ 1
+_Static_assert(sizeof(struct store_engine) ==
+    (0 ENGINE_MEMBERS(ENGINE_ONE)) * sizeof(void (*)(void)),
+    "store.c's ENGINE_MEMBERS must name every member of struct store_engine");
+#undef ENGINE_ONE
+
+/* The first member of e left NULL, or NULL when the table is whole. */
+static const char *
+engine_missing(const struct store_engine *e)
+{
+#define ENGINE_NULL(m)	if (e->m == NULL) return #m;
+	ENGINE_MEMBERS(ENGINE_NULL)
+#undef ENGINE_NULL
+	return NULL;
+}
+
 struct store *
 store_open(const char *database, int migrate, char *err, size_t errsz)
 {
+	struct store	*st;
+	const char	*missing;
+
 	if (config_database_is_pg(database))
-		return store_pg_open(database, migrate, err, errsz);
-	return store_sqlite_open(database, migrate, err, errsz);
+		st = store_pg_open(database, migrate, err, errsz);
+	else
+		st = store_sqlite_open(database, migrate, err, errsz);
+	if (st != NULL && (missing = engine_missing(st->engine)) != NULL) {
+		snprintf(err, errsz, "internal error: the %s engine has no %s",
+		    config_database_is_pg(database) ? "PostgreSQL" : "SQLite",
+		    missing);
+		st->engine->close(st);
+		return NULL;
+	}
+	return st;
 }
 
 void

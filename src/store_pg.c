@@ -176,6 +176,17 @@ enum stmt_id {
 	PG_NAMESPACE_BUMP,
 	PG_HOST_BEAT,
 	PG_HOST_EACH,
+	PG_TOTP_GET,
+	PG_TOTP_PENDING_PUT,
+	PG_TOTP_ENABLE,
+	PG_TOTP_RECOVERY_CLEAR,
+	PG_TOTP_RECOVERY_ADD,
+	PG_TOTP_REMOVE,
+	PG_TOTP_NONCE_ADD,
+	PG_TOTP_STEP,
+	PG_TOTP_RECOVERY_USE,
+	PG_TOTP_COUNT,
+	PG_TOTP_PURGE,
 	PG_SCHEMA_VERSION,
 	PG_BEGIN,
 	PG_COMMIT,
@@ -186,7 +197,7 @@ enum stmt_id {
 #define SESSION_COLS \
 	"s.id, s.public_id, s.token_hash, s.created, s.expires, s.last_seen, " \
 	"s.extensions, s.ip, s.user_agent, u.id, u.email, u.role, " \
-	"u.verified, u.disabled, u.created"
+	"u.verified, u.disabled, u.created, s.mfa"
 #define USER_COLS "id, email, role, verified, disabled, created, pwhash, gen"
 #define TOKEN_COLS \
 	"t.id, t.token_hash, t.created, t.expires, t.last_used, u.id, " \
@@ -222,8 +233,8 @@ static const char *const pg_sql[PG__COUNT] = {
 	[PG_USER_LOCK] =
 	    "SELECT disabled, gen FROM users WHERE id = $1 FOR UPDATE",
 	[PG_SESSION_ADD] = "INSERT INTO sessions (token_hash, public_id, "
-	    "user_id, created, expires, last_seen, ip, user_agent) "
-	    "VALUES ($1::bytea, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+	    "user_id, created, expires, last_seen, ip, user_agent, mfa) "
+	    "VALUES ($1::bytea, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
 	[PG_SESSION_OVER_MAX] = "SELECT " SESSION_COLS " FROM sessions s "
 	    "JOIN users u ON u.id = s.user_id WHERE s.user_id = $1 "
 	    "ORDER BY s.last_seen DESC, s.created DESC, s.id DESC OFFSET $2",
@@ -344,6 +355,31 @@ static const char *const pg_sql[PG__COUNT] = {
 	    "cache_misses = excluded.cache_misses, workers = excluded.workers",
 	[PG_HOST_EACH] = "SELECT name, started, seen, checks, cache_hits, "
 	    "cache_misses, workers FROM hosts WHERE seen >= $1 ORDER BY name",
+	/* Hex whatever the server's bytea_output (totp_hex reads it). */
+	[PG_TOTP_GET] = "SELECT encode(secret, 'hex'), encode(pending, 'hex'), "
+	    "last_step, enabled FROM totp WHERE user_id = $1",
+	/* The first pending secret stays: a second inserter waits for the
+	 * first's commit, then its update's WHERE finds pending set. */
+	[PG_TOTP_PENDING_PUT] = "INSERT INTO totp (user_id, pending) "
+	    "VALUES ($1, $2::bytea) ON CONFLICT (user_id) DO UPDATE SET "
+	    "pending = excluded.pending WHERE totp.pending IS NULL AND "
+	    "totp.enabled = 0",
+	[PG_TOTP_ENABLE] = "UPDATE totp SET secret = pending, pending = NULL, "
+	    "enabled = 1, last_step = $3 WHERE user_id = $1 AND enabled = 0 "
+	    "AND pending = $2::bytea",
+	[PG_TOTP_RECOVERY_CLEAR] = "DELETE FROM totp_recovery WHERE user_id = $1",
+	[PG_TOTP_RECOVERY_ADD] = "INSERT INTO totp_recovery (user_id, "
+	    "code_hash) VALUES ($1, $2::bytea)",
+	[PG_TOTP_REMOVE] = "DELETE FROM totp WHERE user_id = $1",
+	[PG_TOTP_NONCE_ADD] = "INSERT INTO totp_pending_used (nonce, expires) "
+	    "VALUES ($1::bytea, $2)",
+	[PG_TOTP_STEP] = "UPDATE totp SET last_step = $2 WHERE user_id = $1 "
+	    "AND enabled = 1 AND last_step < $2",
+	[PG_TOTP_RECOVERY_USE] = "DELETE FROM totp_recovery WHERE "
+	    "user_id = $1 AND code_hash = $2::bytea AND EXISTS (SELECT 1 "
+	    "FROM totp WHERE user_id = $1 AND enabled = 1)",
+	[PG_TOTP_COUNT] = "SELECT count(*) FROM totp WHERE enabled = 1",
+	[PG_TOTP_PURGE] = "DELETE FROM totp_pending_used WHERE expires <= $1",
 	[PG_SCHEMA_VERSION] =
 	    "SELECT coalesce(max(version), 0) FROM schema_migrations",
 	[PG_BEGIN] = "BEGIN",
@@ -1217,6 +1253,7 @@ session_from_row(PGresult *r, int row, struct session *se)
 	se->user.verified = (int)col_int(r, row, 12);
 	se->user.disabled = (int)col_int(r, row, 13);
 	se->user.created = col_int(r, row, 14);
+	se->mfa = col_int(r, row, 15) != 0;
 }
 
 static int
@@ -1292,6 +1329,7 @@ pg_session_add(struct store *st, struct session *se, int64_t gen,
 	arg_int(&a, se->last_seen);
 	arg_text(&a, se->ip);
 	arg_text(&a, se->user_agent);
+	arg_int(&a, se->mfa ? 1 : 0);
 	if ((rc = pg_query_int(st, PG_SESSION_ADD, &a, &id)) != STORE_OK)
 		return pg_finish(st, rc == STORE_NOTFOUND ? STORE_ERROR : rc);
 	se->id = id;
@@ -2197,6 +2235,217 @@ pg_host_each(struct store *st, int64_t since, store_host_cb cb, void *arg)
 	return pg_rows(st, PG_HOST_EACH, &a, host_row, &c, 0);
 }
 
+/*
+ * A hex column (PG_TOTP_GET's encode(..., 'hex')) into (dst, *len): 0,
+ * with *len 0 for SQL NULL; -1 when it is not hex or longer than dstsz.
+ */
+static int
+totp_hex(PGresult *r, int row, int col, unsigned char *dst, size_t dstsz,
+    size_t *len)
+{
+	const char	*v = pq.PQgetvalue(r, row, col);
+	size_t		 i, n = (size_t)pq.PQgetlength(r, row, col);
+	int		 hi, lo;
+
+	*len = 0;
+	if (pq.PQgetisnull(r, row, col))
+		return 0;
+	if (n % 2 != 0 || n / 2 > dstsz)
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		if ((hi = hexval(v[2 * i])) < 0 ||
+		    (lo = hexval(v[2 * i + 1])) < 0)
+			return -1;
+		dst[i] = (unsigned char)(hi << 4 | lo);
+	}
+	*len = n / 2;
+	return 0;
+}
+
+/*
+ * A row that does not read (an enabled factor without a secret that
+ * opens as hex) is STORE_ERROR, never "off": mfa_is_on takes a secret of
+ * length 0 for a factor that is off.
+ */
+static enum store_rc
+pg_totp_get(struct store *st, int64_t user_id, struct store_totp *t)
+{
+	struct args	 a = { .n = 0 };
+	PGresult	*r;
+	enum store_rc	 rc;
+
+	memset(t, 0, sizeof(*t));
+	arg_int(&a, user_id);
+	if ((rc = pg_run(st, PG_TOTP_GET, &a, &r)) != STORE_OK)
+		return rc;
+	rc = STORE_NOTFOUND;
+	if (pq.PQntuples(r) > 0) {
+		rc = STORE_OK;
+		if (totp_hex(r, 0, 0, t->secret, sizeof(t->secret),
+		    &t->secret_len) == -1 || totp_hex(r, 0, 1, t->pending,
+		    sizeof(t->pending), &t->pending_len) == -1)
+			rc = STORE_ERROR;
+		t->last_step = col_int(r, 0, 2);
+		if (col_int(r, 0, 3) == 0)
+			t->secret_len = 0;
+		else if (t->secret_len == 0)
+			rc = STORE_ERROR;
+	}
+	pq.PQclear(r);
+	if (rc == STORE_ERROR) {
+		log_error("postgresql: user %lld: the second factor's row does "
+		    "not read", (long long)user_id);
+		crypto_cleanse(t, sizeof(*t));
+	}
+	return rc;
+}
+
+/* One statement: the upsert's conditional update (PG_TOTP_PENDING_PUT). */
+static enum store_rc
+pg_totp_pending_put(struct store *st, int64_t user_id,
+    const unsigned char *sealed, size_t len)
+{
+	struct args	 a = { .n = 0 };
+
+	if (len == 0 || len > STORE_TOTP_SEALED_MAX)
+		return STORE_ERROR;
+	arg_int(&a, user_id);
+	arg_blob(&a, sealed, len);
+	return pg_exec(st, PG_TOTP_PENDING_PUT, &a, NULL);
+}
+
+/* Inside pg_totp_enable's transaction: the new recovery codes. */
+static enum store_rc
+totp_codes_put(struct store *st, int64_t user_id,
+    const unsigned char (*codes)[CRYPTO_SHA256_LEN], size_t n)
+{
+	struct args	 a;
+	size_t		 i;
+	enum store_rc	 rc;
+
+	if (pg_exec_int(st, PG_TOTP_RECOVERY_CLEAR, user_id, NULL) != STORE_OK)
+		return STORE_ERROR;
+	for (i = 0; i < n; i++) {
+		a.n = 0;
+		arg_int(&a, user_id);
+		arg_blob(&a, codes[i], CRYPTO_SHA256_LEN);
+		if ((rc = pg_exec(st, PG_TOTP_RECOVERY_ADD, &a, NULL)) !=
+		    STORE_OK)
+			return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/*
+ * The user row first (every per-user unit takes it first), then the
+ * conditional UPDATE: of two enablers the second waits, then finds
+ * enabled set (0 rows, STORE_CONFLICT).
+ */
+static enum store_rc
+pg_totp_enable(struct store *st, int64_t user_id,
+    const unsigned char *pending, size_t len, int64_t step,
+    const unsigned char (*codes)[CRYPTO_SHA256_LEN], size_t n)
+{
+	struct args	 a = { .n = 0 };
+	int64_t		 disabled, gen, changed = 0;
+	enum store_rc	 rc;
+
+	if (len == 0 || len > STORE_TOTP_SEALED_MAX)
+		return STORE_CONFLICT;
+	if (pg_begin(st) != STORE_OK)
+		return STORE_ERROR;
+	if ((rc = pg_user_lock(st, user_id, &disabled, &gen)) != STORE_OK)
+		return pg_finish(st, rc == STORE_NOTFOUND ? STORE_CONFLICT : rc);
+	arg_int(&a, user_id);
+	arg_blob(&a, pending, len);
+	arg_int(&a, step);
+	if (pg_exec(st, PG_TOTP_ENABLE, &a, &changed) != STORE_OK)
+		return pg_finish(st, STORE_ERROR);
+	if (changed == 0)
+		return pg_finish(st, STORE_CONFLICT);
+	return pg_finish(st, totp_codes_put(st, user_id, codes, n));
+}
+
+static enum store_rc
+pg_totp_remove(struct store *st, int64_t user_id)
+{
+	int64_t		 disabled, gen, n = 0;
+	enum store_rc	 rc;
+
+	if (pg_begin(st) != STORE_OK)
+		return STORE_ERROR;
+	if ((rc = pg_user_lock(st, user_id, &disabled, &gen)) != STORE_OK)
+		return pg_finish(st, rc);
+	if (pg_exec_int(st, PG_TOTP_REMOVE, user_id, &n) != STORE_OK ||
+	    pg_exec_int(st, PG_TOTP_RECOVERY_CLEAR, user_id, NULL) != STORE_OK)
+		return pg_finish(st, STORE_ERROR);
+	if ((rc = pg_finish(st, STORE_OK)) != STORE_OK)
+		return rc;
+	return n > 0 ? STORE_OK : STORE_NOTFOUND;
+}
+
+/* Inside pg_totp_login's transaction: spend the step or the code, each a
+ * conditional write (one row changed, or STORE_NOTFOUND). */
+static enum store_rc
+totp_spend(struct store *st, int64_t user_id, int64_t step,
+    const unsigned char *recovery)
+{
+	struct args	 a = { .n = 0 };
+	int64_t		 n = 0;
+	enum store_rc	 rc;
+
+	arg_int(&a, user_id);
+	if (recovery != NULL)
+		arg_blob(&a, recovery, CRYPTO_SHA256_LEN);
+	else
+		arg_int(&a, step);
+	if ((rc = pg_exec(st, recovery != NULL ? PG_TOTP_RECOVERY_USE :
+	    PG_TOTP_STEP, &a, &n)) != STORE_OK)
+		return rc;
+	return n == 1 ? STORE_OK : STORE_NOTFOUND;
+}
+
+/*
+ * The user row first, FOR UPDATE, and the generation checked under it: a
+ * password change, disabling, "end every session" or removal of the
+ * factor either committed before (seen here) or waits for this commit.
+ * Then the nonce (its primary key: a second use, even a concurrent one,
+ * is a unique violation, STORE_EXISTS), then the step or the code.
+ */
+static enum store_rc
+pg_totp_login(struct store *st, int64_t user_id, int64_t gen,
+    const unsigned char nonce[STORE_TOTP_NONCE_LEN], int64_t expires,
+    int64_t step, const unsigned char *recovery)
+{
+	struct args	 a = { .n = 0 };
+	int64_t		 disabled = 0, cur = 0;
+	enum store_rc	 rc;
+
+	if (pg_begin(st) != STORE_OK)
+		return STORE_ERROR;
+	if ((rc = pg_user_lock(st, user_id, &disabled, &cur)) == STORE_ERROR)
+		return pg_finish(st, rc);
+	if (rc == STORE_NOTFOUND || disabled || cur != gen)
+		return pg_finish(st, STORE_CONFLICT);
+	arg_blob(&a, nonce, STORE_TOTP_NONCE_LEN);
+	arg_int(&a, expires);
+	if ((rc = pg_exec(st, PG_TOTP_NONCE_ADD, &a, NULL)) != STORE_OK)
+		return pg_finish(st, rc);
+	return pg_finish(st, totp_spend(st, user_id, step, recovery));
+}
+
+static enum store_rc
+pg_totp_count(struct store *st, int64_t *count)
+{
+	return pg_query_int(st, PG_TOTP_COUNT, NULL, count);
+}
+
+static enum store_rc
+pg_totp_purge(struct store *st, int64_t now, int64_t *count)
+{
+	return pg_exec_int(st, PG_TOTP_PURGE, now, count);
+}
+
 static const struct store_engine pg_engine = {
 	.close = pg_close,
 	.schema_version = pg_schema_version,
@@ -2254,4 +2503,11 @@ static const struct store_engine pg_engine = {
 	.namespace_bump = pg_namespace_bump,
 	.host_beat = pg_host_beat,
 	.host_each = pg_host_each,
+	.totp_get = pg_totp_get,
+	.totp_pending_put = pg_totp_pending_put,
+	.totp_enable = pg_totp_enable,
+	.totp_remove = pg_totp_remove,
+	.totp_login = pg_totp_login,
+	.totp_count = pg_totp_count,
+	.totp_purge = pg_totp_purge,
 };
