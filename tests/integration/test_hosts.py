@@ -24,6 +24,7 @@ import urllib.parse
 
 import harness
 from harness import Client, Memcached, Nginx, wait_for
+from test_totp import Steps
 
 USER = 'user@example.com'
 OTHER = 'other@example.com'
@@ -253,6 +254,59 @@ class SharedTest(HostsCase):
         self.assertIn('<h2>Hosts', page)
         self.assertIn('<td>host1</td>', page)
         self.assertIn('PostgreSQL', page)
+
+    def test_totp_enabled_on_one_host_login_on_another(self):
+        """SPEC 9 on PostgreSQL: the pending secret, the factor, the
+        pending login and the last step are the authority's, so a second
+        host shows the same secret, finishes a login with a code, and
+        refuses the code and the pending login used on the first."""
+        a, b = self.hosts()
+        t = a.login_cookie(USER, PASSWORD)
+        h = {'Accept': 'application/json',
+             'Cookie': '%s=%s' % (a.cookie_name, t)}
+        r = a.fcgi('/auth/totp', headers=h)
+        self.assertEqual(r.status, 200, r)
+        secret = r.json()['secret']
+        self.assertEqual(b.fcgi('/auth/totp', headers=h).json()['secret'],
+                         secret)
+        steps = Steps(secret)
+        r = self.post_json(a, '/auth/totp/enable', t,
+                           {'code': steps.fresh_code()})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(len(r.json()['recovery_codes']), 10)
+        self.assertEqual(b.fcgi('/auth/totp', headers=h).json(),
+                         {'enabled': True})
+
+        def password_step(ag):
+            r = self.post_json(ag, '/auth/login', body={
+                'email': USER, 'password': PASSWORD})
+            self.assertEqual(r.status, 401, r)
+            self.assertEqual(r.json()['error'], 'totp_required', r)
+            return r.json()['pending']
+        pending = password_step(a)
+        code = steps.fresh_code()
+        r = self.post_json(b, '/auth/login', body={'pending': pending,
+                                                   'code': code})
+        self.assertEqual(r.status, 200, r)
+        new = r.set_cookies()[b.cookie_name][0]
+        for ag in (b, a):
+            r = ag.check(new, query='mfa=1')
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.header('x-auth-mfa'), '1', r)
+        self.assertEqual(a.check(t, query='mfa=1').status, 403)
+        # The code again, with a new pending login, on the other host: a
+        # replay (its step is the last accepted one).
+        r = self.post_json(a, '/auth/login', body={
+            'pending': password_step(b), 'code': code})
+        self.assertEqual(r.status, 401, r)
+        self.assertEqual(r.json()['error'], 'wrong code', r)
+        # The pending login finished on B, again on A with a new code.
+        r = self.post_json(a, '/auth/login', body={
+            'pending': pending, 'code': steps.fresh_code()})
+        self.assertEqual(r.status, 401, r)
+        self.assertIn('sign in again', r.json()['error'])
+        rows = self.pg.psql('SELECT count(*) FROM sessions WHERE mfa = 1')
+        self.assertEqual(rows[0][0], '1')
 
     def test_hosts_starting_together_migrate_once(self):
         hs = [self.host('h%d' % i, start=False) for i in range(3)]

@@ -1114,6 +1114,49 @@ test_totp_block_contracts(void **state)
 	    STORE_NOTFOUND);
 }
 
+/* A session's mfa (SPEC 9) as written, on every read of it. */
+static int
+mfa_of_each(const struct session *se, void *arg)
+{
+	int	*seen = arg;
+
+	seen[se->token_hash[0] == 0x61] = se->mfa ? 1 : 2;
+	return 0;
+}
+
+static void
+test_session_keeps_mfa(void **state)
+{
+	struct fix	*f = *state;
+	struct session	 se;
+	unsigned char	 h[CRYPTO_SHA256_LEN];
+	int		 seen[2] = { 0, 0 };
+
+	memset(&se, 0, sizeof(se));
+	memset(se.token_hash, 0x61, CRYPTO_SHA256_LEN);
+	(void)snprintf(se.public_id, sizeof(se.public_id), "mfa1");
+	se.user.id = f->uid;
+	se.created = se.last_seen = NOW;
+	se.expires = NOW + 100;
+	se.mfa = 1;
+	assert_int_equal(store_session_add(f->st, &se, f->user.gen, 100, NULL,
+	    NULL), STORE_OK);
+	add_session(f, f->uid, f->user.gen, 0x62, &se);
+	memset(h, 0x61, sizeof(h));
+	assert_int_equal(store_session_get(f->st, h, &se), STORE_OK);
+	assert_int_equal(se.mfa, 1);
+	assert_int_equal(store_session_get_public(f->st, "mfa1", &se),
+	    STORE_OK);
+	assert_int_equal(se.mfa, 1);
+	memset(h, 0x62, sizeof(h));
+	assert_int_equal(store_session_get(f->st, h, &se), STORE_OK);
+	assert_int_equal(se.mfa, 0);
+	assert_int_equal(store_session_each(f->st, f->uid, mfa_of_each, seen),
+	    STORE_OK);
+	assert_int_equal(seen[1], 1);
+	assert_int_equal(seen[0], 2);
+}
+
 int
 main(void)
 {
@@ -1170,6 +1213,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_host_beats, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_totp_block_contracts,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_keeps_mfa,
 		    setup, teardown),
 	};
 

@@ -147,6 +147,9 @@ struct op {
 	int64_t		 n;		/* an input or output of fn */
 	struct store_verify v;
 	int		 ended;
+	int64_t		 step;		/* totp: the step, */
+	unsigned char	 nonce;		/* the nonce's byte, */
+	int		 code;		/* 1: recovery code 1 instead */
 };
 
 static void *
@@ -578,6 +581,192 @@ test_connection_lost_and_made_again(void **state)
 	    STORE_OK);
 }
 
+/* The second factor (SPEC 9): the recovery codes of totp_on. */
+static unsigned char	 totp_codes[2][CRYPTO_SHA256_LEN];
+
+/* The user's pending secret ("aa..") and the recovery codes to give. */
+static void
+totp_pending(struct fix *f)
+{
+	unsigned char	 sealed[40];
+
+	memset(sealed, 'a', sizeof(sealed));
+	memset(totp_codes[0], 1, CRYPTO_SHA256_LEN);
+	memset(totp_codes[1], 2, CRYPTO_SHA256_LEN);
+	assert_int_equal(store_totp_pending_put(f->a, f->uid, sealed,
+	    sizeof(sealed)), STORE_OK);
+}
+
+/* The factor on for the user (secret "aa..", last step 10). */
+static void
+totp_on(struct fix *f)
+{
+	unsigned char	 sealed[40];
+
+	totp_pending(f);
+	memset(sealed, 'a', sizeof(sealed));
+	assert_int_equal(store_totp_enable(f->a, f->uid, sealed,
+	    sizeof(sealed), 10,
+	    (const unsigned char (*)[CRYPTO_SHA256_LEN])totp_codes, 2),
+	    STORE_OK);
+}
+
+static enum store_rc
+op_totp_enable(struct op *o)
+{
+	unsigned char	 sealed[40];
+
+	memset(sealed, 'a', sizeof(sealed));
+	return store_totp_enable(o->st, o->f->uid, sealed, sizeof(sealed),
+	    o->step, (const unsigned char (*)[CRYPTO_SHA256_LEN])totp_codes, 2);
+}
+
+static enum store_rc
+op_totp_login(struct op *o)
+{
+	unsigned char	 nonce[STORE_TOTP_NONCE_LEN];
+
+	memset(nonce, o->nonce, sizeof(nonce));
+	return store_totp_login(o->st, o->f->uid, o->f->user.gen, nonce,
+	    NOW + 300, o->step, o->code ? totp_codes[1] : NULL);
+}
+
+static enum store_rc
+op_totp_pending(struct op *o)
+{
+	unsigned char	 sealed[40];
+
+	memset(sealed, 'y', sizeof(sealed));
+	return store_totp_pending_put(o->st, o->f->uid, sealed, sizeof(sealed));
+}
+
+/* Two callers held at the user row, then let go: one result of each. */
+static void
+totp_race(struct fix *f, struct op *o1, struct op *o2,
+    enum store_rc (*fn)(struct op *), enum store_rc win, enum store_rc lose)
+{
+	enum store_rc	 r1, r2;
+
+	raw(f, "BEGIN");
+	raw(f, "SELECT 1 FROM users FOR UPDATE");
+	op_start(o1, f, f->a, fn);
+	op_start(o2, f, f->b, fn);
+	wait_lock_waiters(2);
+	raw(f, "COMMIT");
+	r1 = op_join(o1);
+	r2 = op_join(o2);
+	assert_true((r1 == win && r2 == lose) || (r1 == lose && r2 == win));
+}
+
+/* Enabling: of two enablers with the right pending secret, one wins. */
+static void
+test_totp_enable_one_winner(void **state)
+{
+	struct fix	*f = *state;
+	struct op	 o1 = { .step = 11 }, o2 = { .step = 12 };
+
+	totp_pending(f);
+	totp_race(f, &o1, &o2, op_totp_enable, STORE_OK, STORE_CONFLICT);
+	assert_int_equal(raw_int(f->raw, "SELECT count(*) FROM totp WHERE "
+	    "enabled = 1 AND pending IS NULL AND last_step IN (11, 12)"), 1);
+	assert_int_equal(raw_int(f->raw, "SELECT count(*) FROM totp_recovery"),
+	    2);
+}
+
+/* One code (one step) at two workers or hosts: one login; the other's
+ * nonce is not spent. */
+static void
+test_totp_step_one_winner(void **state)
+{
+	struct fix	*f = *state;
+	struct op	 o1 = { .step = 11, .nonce = 1 };
+	struct op	 o2 = { .step = 11, .nonce = 2 };
+
+	totp_on(f);
+	totp_race(f, &o1, &o2, op_totp_login, STORE_OK, STORE_NOTFOUND);
+	assert_int_equal(raw_int(f->raw, "SELECT last_step FROM totp"), 11);
+	assert_int_equal(raw_int(f->raw, "SELECT count(*) FROM "
+	    "totp_pending_used"), 1);
+}
+
+/* One pending login finished twice at once (two codes): once. */
+static void
+test_totp_nonce_single_use(void **state)
+{
+	struct fix	*f = *state;
+	struct op	 o1 = { .step = 11, .nonce = 1 };
+	struct op	 o2 = { .step = 12, .nonce = 1 };
+
+	totp_on(f);
+	totp_race(f, &o1, &o2, op_totp_login, STORE_OK, STORE_EXISTS);
+	assert_int_equal(raw_int(f->raw, "SELECT count(*) FROM "
+	    "totp_pending_used"), 1);
+}
+
+/* One recovery code at two logins at once: one wins. */
+static void
+test_totp_recovery_code_one_winner(void **state)
+{
+	struct fix	*f = *state;
+	struct op	 o1 = { .nonce = 1, .code = 1 };
+	struct op	 o2 = { .nonce = 2, .code = 1 };
+
+	totp_on(f);
+	totp_race(f, &o1, &o2, op_totp_login, STORE_OK, STORE_NOTFOUND);
+	assert_int_equal(raw_int(f->raw, "SELECT count(*) FROM totp_recovery"),
+	    1);
+}
+
+/* A code step in flight and a password change (the generation moves), or
+ * the factor's removal (totp-reset): it waits for the user row, then sees
+ * the change and writes nothing. */
+static void
+test_totp_login_waits_for_the_user_row(void **state)
+{
+	struct fix	*f = *state;
+	struct op	 o = { .step = 11, .nonce = 1 };
+
+	totp_on(f);
+	raw(f, "BEGIN");
+	raw(f, "UPDATE users SET gen = gen + 1");
+	op_start(&o, f, f->b, op_totp_login);
+	wait_lock_waiters(1);
+	raw(f, "COMMIT");
+	assert_int_equal(op_join(&o), STORE_CONFLICT);
+	f->user.gen++;
+	raw(f, "BEGIN");
+	raw(f, "SELECT 1 FROM users FOR UPDATE");
+	raw(f, "DELETE FROM totp");
+	raw(f, "DELETE FROM totp_recovery");
+	o.code = 1;
+	op_start(&o, f, f->b, op_totp_login);
+	wait_lock_waiters(1);
+	raw(f, "COMMIT");
+	assert_int_equal(op_join(&o), STORE_NOTFOUND);
+	assert_int_equal(raw_int(f->raw, "SELECT count(*) FROM "
+	    "totp_pending_used"), 0);
+}
+
+/* Two first views of GET /totp at once: the first pending secret stays
+ * (the second insert waits for the first's commit, then its update's
+ * condition finds one pending). */
+static void
+test_totp_pending_first_wins(void **state)
+{
+	struct fix	*f = *state;
+	struct op	 o = { 0 };
+
+	raw(f, "BEGIN");
+	raw(f, "INSERT INTO totp (user_id, pending) SELECT id, "
+	    "decode(repeat('78', 40), 'hex') FROM users");
+	op_start(&o, f, f->b, op_totp_pending);
+	wait_lock_waiters(1);
+	raw(f, "COMMIT");
+	assert_int_equal(op_join(&o), STORE_OK);
+	assert_int_equal(raw_int(f->raw, "SELECT count(*) FROM totp WHERE "
+	    "pending = decode(repeat('78', 40), 'hex')"), 1);
+}
+
 int
 main(void)
 {
@@ -602,6 +791,18 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_connection_lost_and_made_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_totp_enable_one_winner,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_totp_step_one_winner,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_totp_nonce_single_use,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_totp_recovery_code_one_winner, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_totp_login_waits_for_the_user_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_totp_pending_first_wins,
+		    setup, teardown),
 	};
 
 	pg_uri = getenv("AUTHGW_TEST_PG_URI");
