@@ -2271,31 +2271,51 @@ col_blob(sqlite3_stmt *s, int i, unsigned char *dst, size_t dstsz,
 	}
 }
 
-static void
-fill_totp(sqlite3_stmt *s, void *out)
+/* The row into out: 0, or -1 when the factor is on but its secret cannot
+ * be read (NULL, empty or too long): an error, never "off". */
+static int
+fill_totp(sqlite3_stmt *s, struct store_totp *t)
 {
-	struct store_totp	*t = out;
-
 	memset(t, 0, sizeof(*t));
 	col_blob(s, 0, t->secret, sizeof(t->secret), &t->secret_len);
 	col_blob(s, 1, t->pending, sizeof(t->pending), &t->pending_len);
 	t->last_step = sq.sqlite3_column_int64(s, 2);
 	if (sq.sqlite3_column_int(s, 3) == 0)
 		t->secret_len = 0;
+	else if (t->secret_len == 0)
+		return -1;
+	return 0;
 }
 
 static enum store_rc
 sqlite_totp_get(struct store *st, int64_t user_id, struct store_totp *t)
 {
 	sqlite3_stmt	*s;
+	int		 rc, bad = 0;
 
+	memset(t, 0, sizeof(*t));
 	if ((s = stmt_get(st, SQL_TOTP_GET)) == NULL)
 		return STORE_ERROR;
 	if (bind_int(s, 1, user_id)) {
 		stmt_done(s);
 		return STORE_ERROR;
 	}
-	return step_row(st, s, "totp get", fill_totp, t);
+	if ((rc = sq.sqlite3_step(s)) == SQLITE_ROW)
+		bad = fill_totp(s, t) == -1;
+	stmt_done(s);
+	if (rc == SQLITE_DONE)
+		return STORE_NOTFOUND;
+	if (rc == SQLITE_ROW && !bad)
+		return STORE_OK;
+	if (bad) {
+		/* Fail closed: the factor is on and unreadable. */
+		crypto_cleanse(t, sizeof(*t));
+		log_error("sqlite: totp: user %lld has the factor on and no "
+		    "readable secret", (long long)user_id);
+		return STORE_ERROR;
+	}
+	store_log(st, "totp get");
+	return STORE_ERROR;
 }
 
 static enum store_rc

@@ -1040,6 +1040,21 @@ test_host_beats(void **state)
 	}
 }
 
+/* A factor on whose secret cannot be read is an error, never "off" (the
+ * second factor would be skipped), on both engines. */
+static void
+test_totp_unreadable_secret_fails_closed(void **state)
+{
+	struct fix		*f = *state;
+	struct store_totp	 t;
+	char			 sql[160];
+
+	(void)snprintf(sql, sizeof(sql), "INSERT INTO totp (user_id, secret, "
+	    "enabled) VALUES (%lld, NULL, 1)", (long long)f->uid);
+	sql_exec(f, sql);
+	assert_int_equal(store_totp_get(f->st, f->uid, &t), STORE_ERROR);
+}
+
 /* The second factor's block (SPEC 9): who wins, and what is refused. */
 static void
 test_totp_block_contracts(void **state)
@@ -1212,6 +1227,8 @@ main(void)
 		    test_namespace_shared_and_bumped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_beats, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_totp_unreadable_secret_fails_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totp_block_contracts,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_keeps_mfa,
