@@ -593,5 +593,91 @@ class TotpNginxTest(TotpCase):
         self.run_flow(True)
 
 
+class TotpReview16Test(TotpCase):
+    """Review 16 (an attacker's view of the second factor)."""
+
+    def test_review16_password_change_drops_the_pending_secret(self):
+        # A thief's session reads the setup secret while the factor is
+        # off. The owner notices, changes the password (which ends every
+        # other session), then turns the factor on: the secret scanned
+        # must not be the one the thief read.
+        self.start()
+        thief = self.ag.login_cookie(USER, PASSWORD)
+        seen = self.get_json('/auth/totp', thief).json()['secret']
+        owner = self.ag.login_cookie(USER, PASSWORD)
+        r = self.post_json('/auth/password/change',
+                           {'current': PASSWORD,
+                            'password': 'a brand new password'}, owner)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.ag.check(thief).status, 401)
+        r = self.get_json('/auth/totp', owner)
+        self.assertEqual(r.status, 200, r)
+        self.assertNotEqual(r.json()['secret'], seen,
+                            'the thief knows the secret about to be enabled')
+
+    def test_review16_cli_passwd_drops_the_pending_secret(self):
+        self.start()
+        thief = self.ag.login_cookie(USER, PASSWORD)
+        seen = self.get_json('/auth/totp', thief).json()['secret']
+        r = self.ag.cli('user', 'passwd', USER, input='another password 1\n')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        owner = self.ag.login_cookie(USER, 'another password 1')
+        self.assertNotEqual(self.get_json('/auth/totp', owner)
+                            .json()['secret'], seen)
+
+    def test_review16_disable_voids_pending_logins(self):
+        # doc/design.md: the token "carries the generation, so a password
+        # change, disabling or log out everywhere voids it".
+        self.start()
+        steps, _, cookie = self.enable()
+        pending = self.password_step()
+        r = self.post_json('/auth/totp/disable', {'password': PASSWORD},
+                           cookie)
+        self.assertEqual(r.status, 200, r)
+        r = self.get_json('/auth/totp', cookie)
+        again = Steps(r.json()['secret'])
+        r = self.post_json('/auth/totp/enable', {'code': again.fresh_code()},
+                           cookie)
+        self.assertEqual(r.status, 200, r)
+        r = self.code_step(pending, again.fresh_code())
+        self.assertEqual(r.status, 401, r)
+        self.assertIn('sign in again', r.json()['error'])
+
+    def test_review16_logout_all_voids_pending_logins(self):
+        self.start()
+        steps, _, cookie = self.enable()
+        pending = self.password_step()
+        r = self.post_json('/auth/logout', {'all': True}, cookie)
+        self.assertEqual(r.status, 200, r)
+        r = self.code_step(pending, steps.fresh_code())
+        self.assertEqual(r.status, 401, r)
+        self.assertIn('sign in again', r.json()['error'])
+
+    def test_review16_concurrent_codes_stay_under_the_limit(self):
+        import concurrent.futures
+        self.start(login_max_per_account=3, workers=4)
+        steps, _, _ = self.enable()
+        pendings = [self.password_step() for _ in range(4)]
+        wrong = steps.wrong_code()
+
+        def one(i):
+            return self.code_step(pendings[i % 4], wrong,
+                                  addr='198.51.100.%d' % (i % 200 + 1)).status
+        with concurrent.futures.ThreadPoolExecutor(32) as ex:
+            got = list(ex.map(one, range(64)))
+        self.assertLessEqual(sum(1 for s in got if s == 401), 3, got)
+
+    def test_review16_same_code_two_pendings_concurrently(self):
+        import concurrent.futures
+        self.start(workers=4)
+        steps, _, _ = self.enable()
+        pendings = [self.password_step() for _ in range(8)]
+        code = steps.fresh_code()
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            got = list(ex.map(lambda p: self.code_step(p, code).status,
+                              pendings))
+        self.assertEqual(got.count(200), 1, got)
+
+
 if __name__ == '__main__':
     unittest.main()
