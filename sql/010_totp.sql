@@ -5,11 +5,17 @@
 -- of the two is set); both are sealed with AES-256-GCM under a key derived
 -- from the server secret, the user's id as associated data (doc/design.md,
 -- "Second factor"). last_step is the last time step accepted: a code for
--- it or an earlier one is refused.
+-- it or an earlier one is refused. A pending secret belongs to the user's
+-- generation at its making (pending_gen) and lives 15 minutes from
+-- pending_created: a stale one is replaced by the next setup page and
+-- never enabled (a password change, reset or "log out everywhere" moves
+-- the generation, so a secret read from a stolen session dies with it).
 CREATE TABLE totp (
 	user_id		INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
 	secret		BLOB,
 	pending		BLOB,
+	pending_gen	INTEGER NOT NULL DEFAULT 0,
+	pending_created	INTEGER NOT NULL DEFAULT 0,
 	last_step	INTEGER NOT NULL DEFAULT 0,
 	enabled		INTEGER NOT NULL DEFAULT 0
 );

@@ -105,31 +105,41 @@ mfa_uri(struct app *app, const char *email, const char *b32, struct buf *uri)
 	return 0;
 }
 
-/* The user's pending secret in clear into raw, made if there is none. */
+/*
+ * The user's pending secret in clear into raw, made if there is none
+ * fresh (store_totp_pending_fresh: one read from a session of an older
+ * generation, or older than STORE_TOTP_PENDING_TTL, is never shown
+ * again). Of concurrent makers the store keeps the first; the second
+ * round is for a generation that moved between the write and the read.
+ */
 static enum mfa_rc
 mfa_pending_secret(struct app *app, struct store *st, int64_t user_id,
     struct store_totp *t, unsigned char raw[TOTP_SECRET_LEN])
 {
 	unsigned char	 sealed[TOTP_SECRET_LEN + CRYPTO_SEAL_OVERHEAD];
 	enum store_rc	 rc;
+	int64_t		 now;
+	int		 round;
 
-	rc = store_totp_get(st, user_id, t);
-	if (rc == STORE_OK && t->secret_len > 0)
-		return MFA_ON;
-	if (rc == STORE_ERROR)
-		return MFA_ERROR;
-	if (rc == STORE_NOTFOUND || t->pending_len == 0) {
+	for (round = 0; ; round++) {
+		now = util_now();
+		rc = store_totp_get(st, user_id, t);
+		if (rc == STORE_OK && t->secret_len > 0)
+			return MFA_ON;
+		if (rc != STORE_OK && rc != STORE_NOTFOUND)
+			return MFA_ERROR;
+		if (rc == STORE_OK && store_totp_pending_fresh(t, now))
+			break;
+		if (round == 2)
+			return MFA_ERROR;
 		if (crypto_random(raw, TOTP_SECRET_LEN) == -1 ||
 		    mfa_seal(app, 1, user_id, raw, TOTP_SECRET_LEN,
 		    sealed) == -1 ||
 		    store_totp_pending_put(st, user_id, sealed,
-		    sizeof(sealed)) != STORE_OK)
+		    sizeof(sealed), now) != STORE_OK)
 			return MFA_ERROR;
-		/* Whichever worker's secret won is the one shown. */
-		if ((rc = store_totp_get(st, user_id, t)) != STORE_OK)
-			return MFA_ERROR;
-		if (t->secret_len > 0)
-			return MFA_ON;
+		/* Whichever worker's secret won is the one shown (read on
+		 * the next round). */
 	}
 	if (t->pending_len != TOTP_SECRET_LEN + CRYPTO_SEAL_OVERHEAD ||
 	    mfa_seal(app, 0, user_id, t->pending, t->pending_len, raw) == -1) {
@@ -193,7 +203,7 @@ mfa_enable(struct app *app, const struct user *u, const char *code,
 	unsigned char		 raw[TOTP_SECRET_LEN];
 	unsigned char		 hashes[TOTP_RECOVERY_N][CRYPTO_SHA256_LEN];
 	char			 norm[TOTP_RECOVERY_CHARS + 1];
-	int64_t			 step;
+	int64_t			 step, now = util_now();
 	enum mfa_rc		 rc = MFA_ERROR;
 	size_t			 i;
 
@@ -211,14 +221,16 @@ mfa_enable(struct app *app, const struct user *u, const char *code,
 		rc = MFA_ON;
 		goto out;
 	}
-	if (t.pending_len == 0) {
+	/* None, or a stale one (made before a password change, a reset,
+	 * "log out everywhere", or too long ago): the page shows a new one. */
+	if (!store_totp_pending_fresh(&t, now)) {
 		rc = MFA_NONE;
 		goto out;
 	}
 	if (t.pending_len != TOTP_SECRET_LEN + CRYPTO_SEAL_OVERHEAD ||
 	    mfa_seal(app, 0, u->id, t.pending, t.pending_len, raw) == -1)
 		goto out;
-	if ((step = totp_match(raw, sizeof(raw), code, util_now(), -1)) < 0) {
+	if ((step = totp_match(raw, sizeof(raw), code, now, -1)) < 0) {
 		rc = MFA_WRONG;
 		goto out;
 	}
@@ -226,14 +238,18 @@ mfa_enable(struct app *app, const struct user *u, const char *code,
 		if (totp_recovery_new(codes[i], norm) == -1 ||
 		    mfa_recovery_hash(app, u->id, norm, hashes[i]) == -1)
 			goto out;
-	switch (store_totp_enable(st, u->id, t.pending, t.pending_len, step,
-	    (const unsigned char (*)[CRYPTO_SHA256_LEN])hashes,
+	switch (store_totp_enable(st, u->id, t.pending, t.pending_len, now,
+	    step, (const unsigned char (*)[CRYPTO_SHA256_LEN])hashes,
 	    TOTP_RECOVERY_N)) {
 	case STORE_OK:
 		rc = MFA_OK;
 		break;
 	case STORE_CONFLICT:
-		rc = MFA_ON;	/* turned on (or reset) concurrently */
+		/* Turned on concurrently, or the pending secret went stale
+		 * (the generation moved) or was replaced meanwhile. */
+		if (store_totp_get(st, u->id, &t) == STORE_ERROR)
+			break;
+		rc = t.secret_len > 0 ? MFA_ON : MFA_NONE;
 		break;
 	default:
 		break;

@@ -31,7 +31,8 @@ int		 mfa_is_on(struct app *, int64_t user_id);
 
 /*
  * The setup page's secret while the factor is off: the user's pending
- * secret (made and kept in the store if there is none) as base32 into
+ * secret (made and kept in the store if there is none, or only a stale
+ * one: store_totp_pending_fresh) as base32 into
  * b32, its otpauth:// URI into uri and that URI's QR code (an <svg>)
  * into svg. MFA_OK, MFA_ON (nothing shown: once on, never again), or
  * MFA_ERROR.
@@ -42,7 +43,8 @@ enum mfa_rc	 mfa_setup(struct app *, const struct user *,
 /*
  * Turn the factor on with a code (6 digits, normalised) of the pending
  * secret: MFA_OK with TOTP_RECOVERY_N new recovery codes in codes (shown
- * once, stored hashed); MFA_WRONG, MFA_NONE (no pending secret), MFA_ON,
+ * once, stored hashed); MFA_WRONG, MFA_NONE (no fresh pending secret),
+ * MFA_ON,
  * MFA_ERROR.
  */
 enum mfa_rc	 mfa_enable(struct app *, const struct user *, const char *code,

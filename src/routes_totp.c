@@ -185,7 +185,8 @@ route_totp_enable(struct app *app, struct request *req, struct response *resp)
 		return;
 	case MFA_NONE:
 		totp_refuse(app, req, resp, &se, 409,
-		    "no secret to confirm: open the setup page first");
+		    "no secret to confirm (or it expired): open the setup "
+		    "page again");
 		return;
 	default:
 		http_resp_error(req, resp, 503, "storage unavailable");

@@ -416,20 +416,27 @@ store_totp_get(struct store *st, int64_t user_id, struct store_totp *t)
 	return st->engine->totp_get(st, user_id, t);
 }
 
+int
+store_totp_pending_fresh(const struct store_totp *t, int64_t now)
+{
+	return t->pending_len > 0 && t->pending_gen == t->gen &&
+	    t->pending_created > now - STORE_TOTP_PENDING_TTL;
+}
+
 enum store_rc
 store_totp_pending_put(struct store *st, int64_t user_id,
-    const unsigned char *sealed, size_t len)
+    const unsigned char *sealed, size_t len, int64_t now)
 {
-	return st->engine->totp_pending_put(st, user_id, sealed, len);
+	return st->engine->totp_pending_put(st, user_id, sealed, len, now);
 }
 
 enum store_rc
 store_totp_enable(struct store *st, int64_t user_id,
-    const unsigned char *pending, size_t len, int64_t step,
+    const unsigned char *pending, size_t len, int64_t now, int64_t step,
     const unsigned char (*codes)[CRYPTO_SHA256_LEN], size_t n)
 {
-	return st->engine->totp_enable(st, user_id, pending, len, step, codes,
-	    n);
+	return st->engine->totp_enable(st, user_id, pending, len, now, step,
+	    codes, n);
 }
 
 enum store_rc

@@ -385,6 +385,7 @@ enum store_rc	 store_token_purge(struct store *, int64_t now, int64_t *count);
 
 #define STORE_TOTP_SEALED_MAX	64	/* bytes of a sealed secret */
 #define STORE_TOTP_NONCE_LEN	16	/* a pending login's single-use id */
+#define STORE_TOTP_PENDING_TTL	900	/* a pending secret's life (s) */
 
 /*
  * A user's second factor as stored. The secrets are opaque to the store
@@ -395,32 +396,52 @@ struct store_totp {
 	size_t		 secret_len;	/* 0: the factor is off */
 	unsigned char	 pending[STORE_TOTP_SEALED_MAX];	/* awaiting a code */
 	size_t		 pending_len;	/* 0: none */
+	int64_t		 pending_gen;	/* the user's gen when it was made */
+	int64_t		 pending_created;	/* when it was made */
+	int64_t		 gen;		/* the user's generation now */
 	int64_t		 last_step;	/* the last time step accepted */
 };
+
+/*
+ * 1 if t has a pending secret that is fresh at now: made under the user's
+ * current generation, less than STORE_TOTP_PENDING_TTL seconds ago. A
+ * stale one is as good as none: store_totp_pending_put replaces it and
+ * store_totp_enable refuses it.
+ */
+int		 store_totp_pending_fresh(const struct store_totp *,
+		    int64_t now);
 
 /* The user's row: STORE_NOTFOUND when there is none (off, none pending). */
 enum store_rc	 store_totp_get(struct store *, int64_t user_id,
 		    struct store_totp *);
 /*
  * Keep sealed (1..STORE_TOTP_SEALED_MAX bytes) as the user's pending
- * secret, unless one is pending already or the factor is on (then nothing
- * is written, and STORE_OK all the same). Of concurrent callers the first
- * wins; each then reads what won with store_totp_get (one secret for every
- * worker and host). SQLite: an upsert whose update has that condition.
+ * secret, made at now under the user's current generation (read by the
+ * statement itself, from the user row), unless a fresh one is pending
+ * already (store_totp_pending_fresh) or the factor is on: then nothing is
+ * written, and STORE_OK all the same. A stale pending secret (another
+ * generation, or STORE_TOTP_PENDING_TTL seconds old) is replaced. Of
+ * concurrent callers the first wins; each then reads what won with
+ * store_totp_get (one secret for every worker and host). Both engines: an
+ * upsert whose update has that condition (PostgreSQL re-evaluates it on
+ * the row a concurrent winner committed).
  */
 enum store_rc	 store_totp_pending_put(struct store *, int64_t user_id,
-		    const unsigned char *sealed, size_t len);
+		    const unsigned char *sealed, size_t len, int64_t now);
 /*
  * Turn the factor on, in one unit of work: only while the factor is off
  * and the pending secret is still exactly (pending, len), the one the
- * code was checked against (else STORE_CONFLICT, nothing written: a
- * conditional UPDATE, so of two concurrent callers one wins). The pending
+ * code was checked against, and still fresh at now (made under the
+ * user's current generation, less than STORE_TOTP_PENDING_TTL seconds
+ * ago) (else STORE_CONFLICT, nothing written: a conditional UPDATE, so of
+ * two concurrent callers one wins). The pending
  * secret becomes the secret, last_step becomes step (the step of that
  * code: it is not accepted again), and the user's recovery codes are
  * replaced by the n given (their hashes).
  */
 enum store_rc	 store_totp_enable(struct store *, int64_t user_id,
-		    const unsigned char *pending, size_t len, int64_t step,
+		    const unsigned char *pending, size_t len, int64_t now,
+		    int64_t step,
 		    const unsigned char (*codes)[CRYPTO_SHA256_LEN], size_t n);
 /*
  * Remove the factor (on or pending) and the recovery codes, in one unit

@@ -356,17 +356,28 @@ static const char *const pg_sql[PG__COUNT] = {
 	[PG_HOST_EACH] = "SELECT name, started, seen, checks, cache_hits, "
 	    "cache_misses, workers FROM hosts WHERE seen >= $1 ORDER BY name",
 	/* Hex whatever the server's bytea_output (totp_hex reads it). */
-	[PG_TOTP_GET] = "SELECT encode(secret, 'hex'), encode(pending, 'hex'), "
-	    "last_step, enabled FROM totp WHERE user_id = $1",
-	/* The first pending secret stays: a second inserter waits for the
-	 * first's commit, then its update's WHERE finds pending set. */
-	[PG_TOTP_PENDING_PUT] = "INSERT INTO totp (user_id, pending) "
-	    "VALUES ($1, $2::bytea) ON CONFLICT (user_id) DO UPDATE SET "
-	    "pending = excluded.pending WHERE totp.pending IS NULL AND "
-	    "totp.enabled = 0",
+	[PG_TOTP_GET] = "SELECT encode(t.secret, 'hex'), "
+	    "encode(t.pending, 'hex'), t.last_step, t.enabled, t.pending_gen, "
+	    "t.pending_created, u.gen FROM totp t JOIN users u "
+	    "ON u.id = t.user_id WHERE t.user_id = $1",
+	/* The first fresh pending secret stays: a second inserter waits for
+	 * the first's commit, then its update's WHERE (re-evaluated on the
+	 * committed row) finds a fresh one. A stale one (another generation
+	 * of the user, or made at or before $4 = now -
+	 * STORE_TOTP_PENDING_TTL) is replaced. */
+	[PG_TOTP_PENDING_PUT] = "INSERT INTO totp (user_id, pending, "
+	    "pending_gen, pending_created) SELECT id, $2::bytea, gen, "
+	    "$3::bigint FROM users WHERE id = $1 ON CONFLICT (user_id) DO UPDATE SET "
+	    "pending = excluded.pending, pending_gen = excluded.pending_gen, "
+	    "pending_created = excluded.pending_created "
+	    "WHERE totp.enabled = 0 AND (totp.pending IS NULL OR "
+	    "totp.pending_gen <> excluded.pending_gen OR "
+	    "totp.pending_created <= $4)",
+	/* Under the user row lock: only a fresh pending secret. */
 	[PG_TOTP_ENABLE] = "UPDATE totp SET secret = pending, pending = NULL, "
 	    "enabled = 1, last_step = $3 WHERE user_id = $1 AND enabled = 0 "
-	    "AND pending = $2::bytea",
+	    "AND pending = $2::bytea AND pending_created > $4 AND "
+	    "pending_gen = (SELECT gen FROM users WHERE id = $1)",
 	[PG_TOTP_RECOVERY_CLEAR] = "DELETE FROM totp_recovery WHERE user_id = $1",
 	[PG_TOTP_RECOVERY_ADD] = "INSERT INTO totp_recovery (user_id, "
 	    "code_hash) VALUES ($1, $2::bytea)",
@@ -2286,6 +2297,9 @@ pg_totp_get(struct store *st, int64_t user_id, struct store_totp *t)
 		    sizeof(t->pending), &t->pending_len) == -1)
 			rc = STORE_ERROR;
 		t->last_step = col_int(r, 0, 2);
+		t->pending_gen = col_int(r, 0, 4);
+		t->pending_created = col_int(r, 0, 5);
+		t->gen = col_int(r, 0, 6);
 		if (col_int(r, 0, 3) == 0)
 			t->secret_len = 0;
 		else if (t->secret_len == 0)
@@ -2303,7 +2317,7 @@ pg_totp_get(struct store *st, int64_t user_id, struct store_totp *t)
 /* One statement: the upsert's conditional update (PG_TOTP_PENDING_PUT). */
 static enum store_rc
 pg_totp_pending_put(struct store *st, int64_t user_id,
-    const unsigned char *sealed, size_t len)
+    const unsigned char *sealed, size_t len, int64_t now)
 {
 	struct args	 a = { .n = 0 };
 
@@ -2311,6 +2325,8 @@ pg_totp_pending_put(struct store *st, int64_t user_id,
 		return STORE_ERROR;
 	arg_int(&a, user_id);
 	arg_blob(&a, sealed, len);
+	arg_int(&a, now);
+	arg_int(&a, now - STORE_TOTP_PENDING_TTL);
 	return pg_exec(st, PG_TOTP_PENDING_PUT, &a, NULL);
 }
 
@@ -2343,7 +2359,7 @@ totp_codes_put(struct store *st, int64_t user_id,
  */
 static enum store_rc
 pg_totp_enable(struct store *st, int64_t user_id,
-    const unsigned char *pending, size_t len, int64_t step,
+    const unsigned char *pending, size_t len, int64_t now, int64_t step,
     const unsigned char (*codes)[CRYPTO_SHA256_LEN], size_t n)
 {
 	struct args	 a = { .n = 0 };
@@ -2359,6 +2375,7 @@ pg_totp_enable(struct store *st, int64_t user_id,
 	arg_int(&a, user_id);
 	arg_blob(&a, pending, len);
 	arg_int(&a, step);
+	arg_int(&a, now - STORE_TOTP_PENDING_TTL);
 	if (pg_exec(st, PG_TOTP_ENABLE, &a, &changed) != STORE_OK)
 		return pg_finish(st, STORE_ERROR);
 	if (changed == 0)

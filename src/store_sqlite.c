@@ -326,16 +326,26 @@ static const char *const sql_text[SQL__COUNT] = {
 	    "cache_misses = excluded.cache_misses, workers = excluded.workers",
 	[SQL_HOST_EACH] = "SELECT name, started, seen, checks, cache_hits, "
 	    "cache_misses, workers FROM hosts WHERE seen >= ? ORDER BY name",
-	[SQL_TOTP_GET] = "SELECT secret, pending, last_step, enabled FROM totp "
-	    "WHERE user_id = ?",
-	/* The first pending secret stays: every worker shows the same. */
-	[SQL_TOTP_PENDING_PUT] = "INSERT INTO totp (user_id, pending) "
-	    "VALUES (?1, ?2) ON CONFLICT (user_id) DO UPDATE SET "
-	    "pending = excluded.pending WHERE totp.pending IS NULL AND "
-	    "totp.enabled = 0",
+	[SQL_TOTP_GET] = "SELECT t.secret, t.pending, t.last_step, t.enabled, "
+	    "t.pending_gen, t.pending_created, u.gen FROM totp t "
+	    "JOIN users u ON u.id = t.user_id WHERE t.user_id = ?",
+	/* The first fresh pending secret stays: every worker shows the
+	 * same. A stale one (another generation of the user, or made at or
+	 * before ?4 = now - STORE_TOTP_PENDING_TTL) is replaced. The
+	 * generation is the user row's, read here. */
+	[SQL_TOTP_PENDING_PUT] = "INSERT INTO totp (user_id, pending, "
+	    "pending_gen, pending_created) SELECT id, ?2, gen, ?3 FROM users "
+	    "WHERE id = ?1 ON CONFLICT (user_id) DO UPDATE SET "
+	    "pending = excluded.pending, pending_gen = excluded.pending_gen, "
+	    "pending_created = excluded.pending_created "
+	    "WHERE totp.enabled = 0 AND (totp.pending IS NULL OR "
+	    "totp.pending_gen <> excluded.pending_gen OR "
+	    "totp.pending_created <= ?4)",
+	/* Only a fresh pending secret (?4 = now - STORE_TOTP_PENDING_TTL). */
 	[SQL_TOTP_ENABLE] = "UPDATE totp SET secret = pending, pending = NULL, "
 	    "enabled = 1, last_step = ?3 WHERE user_id = ?1 AND enabled = 0 "
-	    "AND pending = ?2",
+	    "AND pending = ?2 AND pending_created > ?4 AND pending_gen = "
+	    "(SELECT gen FROM users WHERE id = ?1)",
 	[SQL_TOTP_RECOVERY_CLEAR] = "DELETE FROM totp_recovery WHERE user_id = ?",
 	[SQL_TOTP_RECOVERY_ADD] =
 	    "INSERT INTO totp_recovery (user_id, code_hash) VALUES (?, ?)",
@@ -2280,6 +2290,9 @@ fill_totp(sqlite3_stmt *s, struct store_totp *t)
 	col_blob(s, 0, t->secret, sizeof(t->secret), &t->secret_len);
 	col_blob(s, 1, t->pending, sizeof(t->pending), &t->pending_len);
 	t->last_step = sq.sqlite3_column_int64(s, 2);
+	t->pending_gen = sq.sqlite3_column_int64(s, 4);
+	t->pending_created = sq.sqlite3_column_int64(s, 5);
+	t->gen = sq.sqlite3_column_int64(s, 6);
 	if (sq.sqlite3_column_int(s, 3) == 0)
 		t->secret_len = 0;
 	else if (t->secret_len == 0)
@@ -2320,14 +2333,16 @@ sqlite_totp_get(struct store *st, int64_t user_id, struct store_totp *t)
 
 static enum store_rc
 sqlite_totp_pending_put(struct store *st, int64_t user_id,
-    const unsigned char *sealed, size_t len)
+    const unsigned char *sealed, size_t len, int64_t now)
 {
 	sqlite3_stmt	*s;
 
 	if (len == 0 || len > STORE_TOTP_SEALED_MAX ||
 	    (s = stmt_get(st, SQL_TOTP_PENDING_PUT)) == NULL)
 		return STORE_ERROR;
-	if (bind_int(s, 1, user_id) || bind_blob(s, 2, sealed, len)) {
+	if (bind_int(s, 1, user_id) || bind_blob(s, 2, sealed, len) ||
+	    bind_int(s, 3, now) ||
+	    bind_int(s, 4, now - STORE_TOTP_PENDING_TTL)) {
 		stmt_done(s);
 		return STORE_ERROR;
 	}
@@ -2361,7 +2376,7 @@ totp_codes_put(struct store *st, int64_t user_id,
 
 static enum store_rc
 sqlite_totp_enable(struct store *st, int64_t user_id,
-    const unsigned char *pending, size_t len, int64_t step,
+    const unsigned char *pending, size_t len, int64_t now, int64_t step,
     const unsigned char (*codes)[CRYPTO_SHA256_LEN], size_t n)
 {
 	sqlite3_stmt	*s;
@@ -2372,7 +2387,8 @@ sqlite_totp_enable(struct store *st, int64_t user_id,
 	if ((s = stmt_get(st, SQL_TOTP_ENABLE)) == NULL)
 		goto fail;
 	if (bind_int(s, 1, user_id) || bind_blob(s, 2, pending, len) ||
-	    bind_int(s, 3, step)) {
+	    bind_int(s, 3, step) ||
+	    bind_int(s, 4, now - STORE_TOTP_PENDING_TTL)) {
 		stmt_done(s);
 		goto fail;
 	}

@@ -3,11 +3,14 @@
 -- BIGINT. One row per user who has begun or finished setting it up:
 -- secret is the enabled secret, pending the one waiting for its first
 -- code (at most one of the two is set); last_step is the last time step
--- accepted.
+-- accepted; pending_gen and pending_created make a pending secret stale
+-- (another generation of the user, or 15 minutes old).
 CREATE TABLE totp (
 	user_id		BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
 	secret		BYTEA,
 	pending		BYTEA,
+	pending_gen	BIGINT NOT NULL DEFAULT 0,
+	pending_created	BIGINT NOT NULL DEFAULT 0,
 	last_step	BIGINT NOT NULL DEFAULT 0,
 	enabled		INTEGER NOT NULL DEFAULT 0
 );

@@ -1074,21 +1074,21 @@ test_totp_block_contracts(void **state)
 	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_NOTFOUND);
 	assert_int_equal(store_totp_remove(f->st, uid), STORE_NOTFOUND);
 	/* The first pending secret stays. */
-	assert_int_equal(store_totp_pending_put(f->st, uid, a, sizeof(a)),
+	assert_int_equal(store_totp_pending_put(f->st, uid, a, sizeof(a), NOW),
 	    STORE_OK);
-	assert_int_equal(store_totp_pending_put(f->st, uid, b, sizeof(b)),
+	assert_int_equal(store_totp_pending_put(f->st, uid, b, sizeof(b), NOW),
 	    STORE_OK);
 	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
 	assert_int_equal(t.secret_len, 0);
 	assert_int_equal(t.pending_len, sizeof(a));
 	assert_memory_equal(t.pending, a, sizeof(a));
 	/* Enabling needs the pending secret the code was checked against. */
-	assert_int_equal(store_totp_enable(f->st, uid, b, sizeof(b), 10,
+	assert_int_equal(store_totp_enable(f->st, uid, b, sizeof(b), NOW, 10,
 	    (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2),
 	    STORE_CONFLICT);
-	assert_int_equal(store_totp_enable(f->st, uid, a, sizeof(a), 10,
+	assert_int_equal(store_totp_enable(f->st, uid, a, sizeof(a), NOW, 10,
 	    (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2), STORE_OK);
-	assert_int_equal(store_totp_enable(f->st, uid, a, sizeof(a), 11,
+	assert_int_equal(store_totp_enable(f->st, uid, a, sizeof(a), NOW, 11,
 	    (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2),
 	    STORE_CONFLICT);
 	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
@@ -1096,7 +1096,7 @@ test_totp_block_contracts(void **state)
 	assert_int_equal(t.pending_len, 0);
 	assert_int_equal(t.last_step, 10);
 	/* On: no new pending secret. */
-	assert_int_equal(store_totp_pending_put(f->st, uid, b, sizeof(b)),
+	assert_int_equal(store_totp_pending_put(f->st, uid, b, sizeof(b), NOW),
 	    STORE_OK);
 	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
 	assert_int_equal(t.pending_len, 0);
@@ -1127,6 +1127,76 @@ test_totp_block_contracts(void **state)
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM totp_recovery"), 0);
 	assert_int_equal(store_totp_login(f->st, uid, gen, n2, 100, 20, NULL),
 	    STORE_NOTFOUND);
+}
+
+/*
+ * Review 16, finding 1: a pending secret belongs to the user's generation
+ * at its making and lives STORE_TOTP_PENDING_TTL seconds. A fresh one is
+ * kept (the first wins), a stale one (by age, by generation) is replaced
+ * and never enabled; on both engines.
+ */
+static void
+test_totp_pending_secret_goes_stale(void **state)
+{
+	struct fix		*f = *state;
+	struct store_totp	 t;
+	unsigned char		 a[40], b[40], c[40];
+	unsigned char		 codes[1][CRYPTO_SHA256_LEN];
+	int64_t			 uid = f->uid, gen = f->user.gen;
+	const int64_t		 ttl = STORE_TOTP_PENDING_TTL;
+	char			 sql[96];
+
+	memset(a, 'a', sizeof(a));
+	memset(b, 'b', sizeof(b));
+	memset(c, 'c', sizeof(c));
+	memset(codes[0], 1, CRYPTO_SHA256_LEN);
+	assert_int_equal(store_totp_pending_put(f->st, uid, a, sizeof(a), NOW),
+	    STORE_OK);
+	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
+	assert_int_equal(t.pending_gen, gen);
+	assert_int_equal(t.gen, gen);
+	assert_int_equal(t.pending_created, NOW);
+	assert_true(store_totp_pending_fresh(&t, NOW + ttl - 1));
+	assert_false(store_totp_pending_fresh(&t, NOW + ttl));
+	/* Fresh: kept, the second caller's secret is not written. */
+	assert_int_equal(store_totp_pending_put(f->st, uid, b, sizeof(b),
+	    NOW + ttl - 1), STORE_OK);
+	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
+	assert_memory_equal(t.pending, a, sizeof(a));
+	/* Stale by age: not enabled, then replaced. */
+	assert_int_equal(store_totp_enable(f->st, uid, a, sizeof(a), NOW + ttl,
+	    10, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 1),
+	    STORE_CONFLICT);
+	assert_int_equal(store_totp_pending_put(f->st, uid, b, sizeof(b),
+	    NOW + ttl), STORE_OK);
+	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
+	assert_int_equal(t.secret_len, 0);
+	assert_memory_equal(t.pending, b, sizeof(b));
+	assert_int_equal(t.pending_created, NOW + ttl);
+	/* Stale by generation (a password change, a reset, "log out
+	 * everywhere"): not enabled, then replaced, however young. */
+	(void)snprintf(sql, sizeof(sql), "UPDATE users SET gen = gen + 1 "
+	    "WHERE id = %lld", (long long)uid);
+	sql_exec(f, sql);
+	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
+	assert_int_equal(t.gen, gen + 1);
+	assert_false(store_totp_pending_fresh(&t, NOW + ttl));
+	assert_int_equal(store_totp_enable(f->st, uid, b, sizeof(b), NOW + ttl,
+	    10, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 1),
+	    STORE_CONFLICT);
+	assert_int_equal(store_totp_pending_put(f->st, uid, c, sizeof(c),
+	    NOW + ttl), STORE_OK);
+	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
+	assert_memory_equal(t.pending, c, sizeof(c));
+	assert_int_equal(t.pending_gen, gen + 1);
+	assert_true(store_totp_pending_fresh(&t, NOW + ttl));
+	/* The fresh one is enabled. */
+	assert_int_equal(store_totp_enable(f->st, uid, c, sizeof(c), NOW + ttl,
+	    10, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 1),
+	    STORE_OK);
+	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
+	assert_memory_equal(t.secret, c, sizeof(c));
+	assert_int_equal(t.pending_len, 0);
 }
 
 /* A session's mfa (SPEC 9) as written, on every read of it. */
@@ -1229,6 +1299,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_totp_unreadable_secret_fails_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_totp_pending_secret_goes_stale, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totp_block_contracts,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_keeps_mfa,

@@ -594,7 +594,7 @@ totp_pending(struct fix *f)
 	memset(totp_codes[0], 1, CRYPTO_SHA256_LEN);
 	memset(totp_codes[1], 2, CRYPTO_SHA256_LEN);
 	assert_int_equal(store_totp_pending_put(f->a, f->uid, sealed,
-	    sizeof(sealed)), STORE_OK);
+	    sizeof(sealed), NOW), STORE_OK);
 }
 
 /* The factor on for the user (secret "aa..", last step 10). */
@@ -606,7 +606,7 @@ totp_on(struct fix *f)
 	totp_pending(f);
 	memset(sealed, 'a', sizeof(sealed));
 	assert_int_equal(store_totp_enable(f->a, f->uid, sealed,
-	    sizeof(sealed), 10,
+	    sizeof(sealed), NOW, 10,
 	    (const unsigned char (*)[CRYPTO_SHA256_LEN])totp_codes, 2),
 	    STORE_OK);
 }
@@ -618,7 +618,8 @@ op_totp_enable(struct op *o)
 
 	memset(sealed, 'a', sizeof(sealed));
 	return store_totp_enable(o->st, o->f->uid, sealed, sizeof(sealed),
-	    o->step, (const unsigned char (*)[CRYPTO_SHA256_LEN])totp_codes, 2);
+	    NOW, o->step,
+	    (const unsigned char (*)[CRYPTO_SHA256_LEN])totp_codes, 2);
 }
 
 static enum store_rc
@@ -637,7 +638,8 @@ op_totp_pending(struct op *o)
 	unsigned char	 sealed[40];
 
 	memset(sealed, 'y', sizeof(sealed));
-	return store_totp_pending_put(o->st, o->f->uid, sealed, sizeof(sealed));
+	return store_totp_pending_put(o->st, o->f->uid, sealed, sizeof(sealed),
+	    NOW);
 }
 
 /* Two callers held at the user row, then let go: one result of each. */
@@ -757,8 +759,33 @@ test_totp_pending_first_wins(void **state)
 	struct op	 o = { 0 };
 
 	raw(f, "BEGIN");
-	raw(f, "INSERT INTO totp (user_id, pending) SELECT id, "
-	    "decode(repeat('78', 40), 'hex') FROM users");
+	/* A fresh one (the user's generation, made now). */
+	raw(f, "INSERT INTO totp (user_id, pending, pending_gen, "
+	    "pending_created) SELECT id, decode(repeat('78', 40), 'hex'), gen, "
+	    "1700000000 FROM users");
+	op_start(&o, f, f->b, op_totp_pending);
+	wait_lock_waiters(1);
+	raw(f, "COMMIT");
+	assert_int_equal(op_join(&o), STORE_OK);
+	assert_int_equal(raw_int(f->raw, "SELECT count(*) FROM totp WHERE "
+	    "pending = decode(repeat('78', 40), 'hex')"), 1);
+}
+
+/* Two views replacing a stale pending secret at once (review 16): the
+ * second waits for the first's row, then its update's condition,
+ * evaluated again on the committed row, finds a fresh one and keeps it. */
+static void
+test_totp_stale_pending_first_wins(void **state)
+{
+	struct fix	*f = *state;
+	struct op	 o = { 0 };
+
+	raw(f, "INSERT INTO totp (user_id, pending, pending_gen, "
+	    "pending_created) SELECT id, decode(repeat('77', 40), 'hex'), gen, "
+	    "0 FROM users");
+	raw(f, "BEGIN");
+	raw(f, "UPDATE totp SET pending = decode(repeat('78', 40), 'hex'), "
+	    "pending_created = 1700000000");
 	op_start(&o, f, f->b, op_totp_pending);
 	wait_lock_waiters(1);
 	raw(f, "COMMIT");
@@ -801,6 +828,8 @@ main(void)
 		    test_totp_recovery_code_one_winner, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_totp_login_waits_for_the_user_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_totp_stale_pending_first_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totp_pending_first_wins,
 		    setup, teardown),
 	};
