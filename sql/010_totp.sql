@@ -17,7 +17,11 @@ CREATE TABLE totp (
 	pending_gen	INTEGER NOT NULL DEFAULT 0,
 	pending_created	INTEGER NOT NULL DEFAULT 0,
 	last_step	INTEGER NOT NULL DEFAULT 0,
-	enabled		INTEGER NOT NULL DEFAULT 0
+	enabled		INTEGER NOT NULL DEFAULT 0,
+	-- The factor's instance: a random id given at each enabling, carried
+	-- by the pending-login tokens issued under it (a token of a factor
+	-- since removed, or removed and enabled again, is void).
+	factor		INTEGER NOT NULL DEFAULT 0
 );
 -- Recovery codes, stored as an HMAC of the code (a key derived from the
 -- server secret, the user's id in the message); a used one is deleted.

@@ -58,7 +58,7 @@ mfa_seal(struct app *app, int enc, int64_t user_id, const unsigned char *in,
 }
 
 int
-mfa_is_on(struct app *app, int64_t user_id)
+mfa_is_on(struct app *app, int64_t user_id, int64_t *factor)
 {
 	struct store		*st = app_store(app);
 	struct store_totp	 t;
@@ -69,6 +69,8 @@ mfa_is_on(struct app *app, int64_t user_id)
 	switch (store_totp_get(st, user_id, &t)) {
 	case STORE_OK:
 		rc = t.secret_len > 0;
+		if (rc == 1 && factor != NULL)
+			*factor = t.factor;
 		break;
 	case STORE_NOTFOUND:
 		rc = 0;
@@ -203,6 +205,8 @@ mfa_enable(struct app *app, const struct user *u, const char *code,
 	unsigned char		 raw[TOTP_SECRET_LEN];
 	unsigned char		 hashes[TOTP_RECOVERY_N][CRYPTO_SHA256_LEN];
 	char			 norm[TOTP_RECOVERY_CHARS + 1];
+	unsigned char		 fid[8];
+	uint64_t		 factor;
 	int64_t			 step, now = util_now();
 	enum mfa_rc		 rc = MFA_ERROR;
 	size_t			 i;
@@ -238,8 +242,16 @@ mfa_enable(struct app *app, const struct user *u, const char *code,
 		if (totp_recovery_new(codes[i], norm) == -1 ||
 		    mfa_recovery_hash(app, u->id, norm, hashes[i]) == -1)
 			goto out;
+	/* This enabling's instance: pending logins carry it, so one issued
+	 * under a factor since turned off (and maybe on again) is void. */
+	if (crypto_random(fid, sizeof(fid)) == -1)
+		goto out;
+	for (factor = 0, i = 0; i < sizeof(fid); i++)
+		factor = factor << 8 | fid[i];
+	factor = (factor & INT64_MAX) | 1;
 	switch (store_totp_enable(st, u->id, t.pending, t.pending_len, now,
-	    step, (const unsigned char (*)[CRYPTO_SHA256_LEN])hashes,
+	    step, (int64_t)factor,
+	    (const unsigned char (*)[CRYPTO_SHA256_LEN])hashes,
 	    TOTP_RECOVERY_N)) {
 	case STORE_OK:
 		rc = MFA_OK;
@@ -281,8 +293,8 @@ mfa_remove(struct app *app, int64_t user_id)
 }
 
 enum mfa_rc
-mfa_pending_issue(struct app *app, const struct user *u, int64_t now,
-    char *out, size_t outsz)
+mfa_pending_issue(struct app *app, const struct user *u, int64_t factor,
+    int64_t now, char *out, size_t outsz)
 {
 	struct totp_pending	 p;
 	unsigned char		 key[TOTP_KEY_LEN];
@@ -291,6 +303,7 @@ mfa_pending_issue(struct app *app, const struct user *u, int64_t now,
 	memset(&p, 0, sizeof(p));
 	p.user_id = u->id;
 	p.gen = u->gen;
+	p.factor = factor;
 	p.issued = now;
 	(void)util_strlcpy(p.email, u->email, sizeof(p.email));
 	if (crypto_random(p.nonce, sizeof(p.nonce)) == -1 ||
@@ -343,6 +356,12 @@ mfa_login_code(struct app *app, const struct totp_pending *p,
 		rc = MFA_WRONG;
 		goto out;
 	}
+	/* Turned off and on again since the password step: sign in again
+	 * (the store checks it again in the unit of work). */
+	if (t.factor != p->factor) {
+		rc = MFA_STALE;
+		goto out;
+	}
 	if (kind == TOTP_CODE_RECOVERY) {
 		if (mfa_recovery_hash(app, u->id, code, rh) == -1)
 			goto out;
@@ -356,7 +375,7 @@ mfa_login_code(struct app *app, const struct totp_pending *p,
 		rc = MFA_WRONG;
 		goto out;
 	}
-	switch (store_totp_login(st, u->id, p->gen, p->nonce,
+	switch (store_totp_login(st, u->id, p->gen, p->factor, p->nonce,
 	    p->issued + app->cfg->totp_pending_ttl + 1, step,
 	    kind == TOTP_CODE_RECOVERY ? rh : NULL)) {
 	case STORE_OK:

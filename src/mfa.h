@@ -26,8 +26,9 @@ enum mfa_rc {
 	MFA_STALE = 5		/* the password or account changed since */
 };
 
-/* 1 if the user has the factor on, 0 if not, -1 on a storage error. */
-int		 mfa_is_on(struct app *, int64_t user_id);
+/* 1 if the user has the factor on (its instance id into factor, if not
+ * NULL), 0 if not, -1 on a storage error. */
+int		 mfa_is_on(struct app *, int64_t user_id, int64_t *factor);
 
 /*
  * The setup page's secret while the factor is off: the user's pending
@@ -53,10 +54,11 @@ enum mfa_rc	 mfa_enable(struct app *, const struct user *, const char *code,
 /* Remove the factor and its recovery codes: MFA_OK, MFA_NONE, MFA_ERROR. */
 enum mfa_rc	 mfa_remove(struct app *, int64_t user_id);
 
-/* A pending login of u (right password) as a token into out
- * (TOTP_PENDING_TEXT_MAX bytes): MFA_OK or MFA_ERROR. */
+/* A pending login of u (right password) under the factor's instance
+ * factor (mfa_is_on) as a token into out (TOTP_PENDING_TEXT_MAX bytes):
+ * MFA_OK or MFA_ERROR. */
 enum mfa_rc	 mfa_pending_issue(struct app *, const struct user *u,
-		    int64_t now, char *out, size_t outsz);
+		    int64_t factor, int64_t now, char *out, size_t outsz);
 
 /*
  * Read a pending-login token (untrusted): MFA_OK with p filled, MFA_NONE

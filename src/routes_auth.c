@@ -167,13 +167,13 @@ login_code_page(struct app *app, struct request *req, struct response *resp,
  * login instead of a session. */
 static void
 login_pending(struct app *app, struct request *req, struct response *resp,
-    const struct user *u, const char *next)
+    const struct user *u, int64_t factor, const char *next)
 {
 	char		 pending[TOTP_PENDING_TEXT_MAX];
 	struct jobj	*j;
 
-	if (mfa_pending_issue(app, u, req->now, pending, sizeof(pending)) !=
-	    MFA_OK) {
+	if (mfa_pending_issue(app, u, factor, req->now, pending,
+	    sizeof(pending)) != MFA_OK) {
 		http_resp_error(req, resp, 503, "session storage unavailable");
 		return;
 	}
@@ -328,6 +328,7 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 	struct session	 se;
 	struct routeutil_limit rl;
 	struct hashslot_ticket t;
+	int64_t		 factor = 0;
 	size_t		 pwlen, plen;
 	int		 ok;
 
@@ -381,13 +382,13 @@ route_login_post(struct app *app, struct request *req, struct response *resp)
 	/* The second factor on: the right password is not a failed
 	 * attempt, and does not clear the count either (only the code
 	 * does: SPEC 9), so the codes are guessed under the limits. */
-	switch (mfa_is_on(app, u.id)) {
+	switch (mfa_is_on(app, u.id, &factor)) {
 	case 0:
 		break;
 	case 1:
 		(void)store_attempt_del(st, rl.a[0].id);
 		(void)store_attempt_del(st, rl.a[1].id);
-		login_pending(app, req, resp, &u, next);
+		login_pending(app, req, resp, &u, factor, next);
 		return;
 	default:
 		http_resp_error(req, resp, 503, "session storage unavailable");

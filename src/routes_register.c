@@ -409,7 +409,7 @@ verify_sign_in(struct app *app, struct request *req, struct response *resp,
 	case STORE_OK:
 		/* With the second factor on, the link signs no one in: the
 		 * address is confirmed, and the login asks for the code. */
-		if ((on = mfa_is_on(app, u.id)) == -1)
+		if ((on = mfa_is_on(app, u.id, NULL)) == -1)
 			rc = SESSION_ERROR;
 		else if (!on && strcmp(u.pwhash, verify_pwhash(v)) == 0)
 			rc = session_create(app, &u, req->remote_addr,

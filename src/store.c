@@ -433,10 +433,13 @@ store_totp_pending_put(struct store *st, int64_t user_id,
 enum store_rc
 store_totp_enable(struct store *st, int64_t user_id,
     const unsigned char *pending, size_t len, int64_t now, int64_t step,
-    const unsigned char (*codes)[CRYPTO_SHA256_LEN], size_t n)
+    int64_t factor, const unsigned char (*codes)[CRYPTO_SHA256_LEN],
+    size_t n)
 {
+	if (factor == 0)
+		return STORE_ERROR;
 	return st->engine->totp_enable(st, user_id, pending, len, now, step,
-	    codes, n);
+	    factor, codes, n);
 }
 
 enum store_rc
@@ -447,11 +450,11 @@ store_totp_remove(struct store *st, int64_t user_id)
 
 enum store_rc
 store_totp_login(struct store *st, int64_t user_id, int64_t gen,
-    const unsigned char nonce[STORE_TOTP_NONCE_LEN], int64_t expires,
-    int64_t step, const unsigned char *recovery)
+    int64_t factor, const unsigned char nonce[STORE_TOTP_NONCE_LEN],
+    int64_t expires, int64_t step, const unsigned char *recovery)
 {
-	return st->engine->totp_login(st, user_id, gen, nonce, expires, step,
-	    recovery);
+	return st->engine->totp_login(st, user_id, gen, factor, nonce,
+	    expires, step, recovery);
 }
 
 enum store_rc

@@ -400,6 +400,7 @@ struct store_totp {
 	int64_t		 pending_created;	/* when it was made */
 	int64_t		 gen;		/* the user's generation now */
 	int64_t		 last_step;	/* the last time step accepted */
+	int64_t		 factor;	/* the enabled factor's instance id */
 };
 
 /*
@@ -436,12 +437,14 @@ enum store_rc	 store_totp_pending_put(struct store *, int64_t user_id,
  * ago) (else STORE_CONFLICT, nothing written: a conditional UPDATE, so of
  * two concurrent callers one wins). The pending
  * secret becomes the secret, last_step becomes step (the step of that
- * code: it is not accepted again), and the user's recovery codes are
- * replaced by the n given (their hashes).
+ * code: it is not accepted again), factor (non-zero, new at each
+ * enabling: the caller draws it at random) becomes the factor's instance
+ * id, and the user's recovery codes are replaced by the n given (their
+ * hashes).
  */
 enum store_rc	 store_totp_enable(struct store *, int64_t user_id,
 		    const unsigned char *pending, size_t len, int64_t now,
-		    int64_t step,
+		    int64_t step, int64_t factor,
 		    const unsigned char (*codes)[CRYPTO_SHA256_LEN], size_t n);
 /*
  * Remove the factor (on or pending) and the recovery codes, in one unit
@@ -451,7 +454,10 @@ enum store_rc	 store_totp_remove(struct store *, int64_t user_id);
 /*
  * The code step of a login, in one unit of work; anything but STORE_OK
  * writes nothing. Only while the user is enabled with generation gen (the
- * one the pending login was issued under; else STORE_CONFLICT); then the
+ * one the pending login was issued under; else STORE_CONFLICT) and the
+ * factor is on (else STORE_NOTFOUND) as the instance factor, the one the
+ * pending login was issued under (another: STORE_CONFLICT, the factor was
+ * turned off and on again since); then the
  * pending login's nonce is recorded as used until expires (already
  * recorded: STORE_EXISTS, the token was used before); then, with recovery
  * NULL, last_step moves to step only if it is below step (a conditional
@@ -462,7 +468,8 @@ enum store_rc	 store_totp_remove(struct store *, int64_t user_id);
  * factor off: STORE_NOTFOUND).
  */
 enum store_rc	 store_totp_login(struct store *, int64_t user_id,
-		    int64_t gen, const unsigned char nonce[STORE_TOTP_NONCE_LEN],
+		    int64_t gen, int64_t factor,
+		    const unsigned char nonce[STORE_TOTP_NONCE_LEN],
 		    int64_t expires, int64_t step, const unsigned char *recovery);
 /* Users with the factor on. */
 enum store_rc	 store_totp_count(struct store *, int64_t *count);

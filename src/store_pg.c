@@ -183,6 +183,7 @@ enum stmt_id {
 	PG_TOTP_RECOVERY_ADD,
 	PG_TOTP_REMOVE,
 	PG_TOTP_NONCE_ADD,
+	PG_TOTP_FACTOR,
 	PG_TOTP_STEP,
 	PG_TOTP_RECOVERY_USE,
 	PG_TOTP_COUNT,
@@ -358,7 +359,7 @@ static const char *const pg_sql[PG__COUNT] = {
 	/* Hex whatever the server's bytea_output (totp_hex reads it). */
 	[PG_TOTP_GET] = "SELECT encode(t.secret, 'hex'), "
 	    "encode(t.pending, 'hex'), t.last_step, t.enabled, t.pending_gen, "
-	    "t.pending_created, u.gen FROM totp t JOIN users u "
+	    "t.pending_created, u.gen, t.factor FROM totp t JOIN users u "
 	    "ON u.id = t.user_id WHERE t.user_id = $1",
 	/* The first fresh pending secret stays: a second inserter waits for
 	 * the first's commit, then its update's WHERE (re-evaluated on the
@@ -375,13 +376,16 @@ static const char *const pg_sql[PG__COUNT] = {
 	    "totp.pending_created <= $4)",
 	/* Under the user row lock: only a fresh pending secret. */
 	[PG_TOTP_ENABLE] = "UPDATE totp SET secret = pending, pending = NULL, "
-	    "enabled = 1, last_step = $3 WHERE user_id = $1 AND enabled = 0 "
+	    "enabled = 1, last_step = $3, factor = $5 WHERE user_id = $1 "
+	    "AND enabled = 0 "
 	    "AND pending = $2::bytea AND pending_created > $4 AND "
 	    "pending_gen = (SELECT gen FROM users WHERE id = $1)",
 	[PG_TOTP_RECOVERY_CLEAR] = "DELETE FROM totp_recovery WHERE user_id = $1",
 	[PG_TOTP_RECOVERY_ADD] = "INSERT INTO totp_recovery (user_id, "
 	    "code_hash) VALUES ($1, $2::bytea)",
 	[PG_TOTP_REMOVE] = "DELETE FROM totp WHERE user_id = $1",
+	[PG_TOTP_FACTOR] =
+	    "SELECT factor FROM totp WHERE user_id = $1 AND enabled = 1",
 	[PG_TOTP_NONCE_ADD] = "INSERT INTO totp_pending_used (nonce, expires) "
 	    "VALUES ($1::bytea, $2)",
 	[PG_TOTP_STEP] = "UPDATE totp SET last_step = $2 WHERE user_id = $1 "
@@ -2300,6 +2304,7 @@ pg_totp_get(struct store *st, int64_t user_id, struct store_totp *t)
 		t->pending_gen = col_int(r, 0, 4);
 		t->pending_created = col_int(r, 0, 5);
 		t->gen = col_int(r, 0, 6);
+		t->factor = col_int(r, 0, 7);
 		if (col_int(r, 0, 3) == 0)
 			t->secret_len = 0;
 		else if (t->secret_len == 0)
@@ -2360,7 +2365,8 @@ totp_codes_put(struct store *st, int64_t user_id,
 static enum store_rc
 pg_totp_enable(struct store *st, int64_t user_id,
     const unsigned char *pending, size_t len, int64_t now, int64_t step,
-    const unsigned char (*codes)[CRYPTO_SHA256_LEN], size_t n)
+    int64_t factor, const unsigned char (*codes)[CRYPTO_SHA256_LEN],
+    size_t n)
 {
 	struct args	 a = { .n = 0 };
 	int64_t		 disabled, gen, changed = 0;
@@ -2376,6 +2382,7 @@ pg_totp_enable(struct store *st, int64_t user_id,
 	arg_blob(&a, pending, len);
 	arg_int(&a, step);
 	arg_int(&a, now - STORE_TOTP_PENDING_TTL);
+	arg_int(&a, factor);
 	if (pg_exec(st, PG_TOTP_ENABLE, &a, &changed) != STORE_OK)
 		return pg_finish(st, STORE_ERROR);
 	if (changed == 0)
@@ -2426,13 +2433,15 @@ totp_spend(struct store *st, int64_t user_id, int64_t step,
  * The user row first, FOR UPDATE, and the generation checked under it: a
  * password change, disabling, "end every session" or removal of the
  * factor either committed before (seen here) or waits for this commit.
- * Then the nonce (its primary key: a second use, even a concurrent one,
- * is a unique violation, STORE_EXISTS), then the step or the code.
+ * Then the factor's instance (enabling and removal take the user row
+ * first too, so it holds until the commit), then the nonce (its primary
+ * key: a second use, even a concurrent one, is a unique violation,
+ * STORE_EXISTS), then the step or the code.
  */
 static enum store_rc
 pg_totp_login(struct store *st, int64_t user_id, int64_t gen,
-    const unsigned char nonce[STORE_TOTP_NONCE_LEN], int64_t expires,
-    int64_t step, const unsigned char *recovery)
+    int64_t factor, const unsigned char nonce[STORE_TOTP_NONCE_LEN],
+    int64_t expires, int64_t step, const unsigned char *recovery)
 {
 	struct args	 a = { .n = 0 };
 	int64_t		 disabled = 0, cur = 0;
@@ -2444,6 +2453,13 @@ pg_totp_login(struct store *st, int64_t user_id, int64_t gen,
 		return pg_finish(st, rc);
 	if (rc == STORE_NOTFOUND || disabled || cur != gen)
 		return pg_finish(st, STORE_CONFLICT);
+	/* Off: STORE_NOTFOUND; turned off and on again: STORE_CONFLICT. */
+	arg_int(&a, user_id);
+	if ((rc = pg_query_int(st, PG_TOTP_FACTOR, &a, &cur)) != STORE_OK)
+		return pg_finish(st, rc);
+	if (cur != factor)
+		return pg_finish(st, STORE_CONFLICT);
+	a.n = 0;
 	arg_blob(&a, nonce, STORE_TOTP_NONCE_LEN);
 	arg_int(&a, expires);
 	if ((rc = pg_exec(st, PG_TOTP_NONCE_ADD, &a, NULL)) != STORE_OK)

@@ -169,6 +169,7 @@ enum stmt_id {
 	SQL_TOTP_RECOVERY_ADD,
 	SQL_TOTP_REMOVE,
 	SQL_TOTP_NONCE_ADD,
+	SQL_TOTP_FACTOR,
 	SQL_TOTP_STEP,
 	SQL_TOTP_RECOVERY_USE,
 	SQL_TOTP_COUNT,
@@ -327,7 +328,7 @@ static const char *const sql_text[SQL__COUNT] = {
 	[SQL_HOST_EACH] = "SELECT name, started, seen, checks, cache_hits, "
 	    "cache_misses, workers FROM hosts WHERE seen >= ? ORDER BY name",
 	[SQL_TOTP_GET] = "SELECT t.secret, t.pending, t.last_step, t.enabled, "
-	    "t.pending_gen, t.pending_created, u.gen FROM totp t "
+	    "t.pending_gen, t.pending_created, u.gen, t.factor FROM totp t "
 	    "JOIN users u ON u.id = t.user_id WHERE t.user_id = ?",
 	/* The first fresh pending secret stays: every worker shows the
 	 * same. A stale one (another generation of the user, or made at or
@@ -343,13 +344,16 @@ static const char *const sql_text[SQL__COUNT] = {
 	    "totp.pending_created <= ?4)",
 	/* Only a fresh pending secret (?4 = now - STORE_TOTP_PENDING_TTL). */
 	[SQL_TOTP_ENABLE] = "UPDATE totp SET secret = pending, pending = NULL, "
-	    "enabled = 1, last_step = ?3 WHERE user_id = ?1 AND enabled = 0 "
+	    "enabled = 1, last_step = ?3, factor = ?5 WHERE user_id = ?1 "
+	    "AND enabled = 0 "
 	    "AND pending = ?2 AND pending_created > ?4 AND pending_gen = "
 	    "(SELECT gen FROM users WHERE id = ?1)",
 	[SQL_TOTP_RECOVERY_CLEAR] = "DELETE FROM totp_recovery WHERE user_id = ?",
 	[SQL_TOTP_RECOVERY_ADD] =
 	    "INSERT INTO totp_recovery (user_id, code_hash) VALUES (?, ?)",
 	[SQL_TOTP_REMOVE] = "DELETE FROM totp WHERE user_id = ?",
+	[SQL_TOTP_FACTOR] =
+	    "SELECT factor FROM totp WHERE user_id = ? AND enabled = 1",
 	[SQL_TOTP_NONCE_ADD] =
 	    "INSERT INTO totp_pending_used (nonce, expires) VALUES (?, ?)",
 	[SQL_TOTP_STEP] = "UPDATE totp SET last_step = ?2 WHERE user_id = ?1 "
@@ -2293,6 +2297,7 @@ fill_totp(sqlite3_stmt *s, struct store_totp *t)
 	t->pending_gen = sq.sqlite3_column_int64(s, 4);
 	t->pending_created = sq.sqlite3_column_int64(s, 5);
 	t->gen = sq.sqlite3_column_int64(s, 6);
+	t->factor = sq.sqlite3_column_int64(s, 7);
 	if (sq.sqlite3_column_int(s, 3) == 0)
 		t->secret_len = 0;
 	else if (t->secret_len == 0)
@@ -2377,7 +2382,8 @@ totp_codes_put(struct store *st, int64_t user_id,
 static enum store_rc
 sqlite_totp_enable(struct store *st, int64_t user_id,
     const unsigned char *pending, size_t len, int64_t now, int64_t step,
-    const unsigned char (*codes)[CRYPTO_SHA256_LEN], size_t n)
+    int64_t factor, const unsigned char (*codes)[CRYPTO_SHA256_LEN],
+    size_t n)
 {
 	sqlite3_stmt	*s;
 	enum store_rc	 rc = STORE_ERROR;
@@ -2388,7 +2394,8 @@ sqlite_totp_enable(struct store *st, int64_t user_id,
 		goto fail;
 	if (bind_int(s, 1, user_id) || bind_blob(s, 2, pending, len) ||
 	    bind_int(s, 3, step) ||
-	    bind_int(s, 4, now - STORE_TOTP_PENDING_TTL)) {
+	    bind_int(s, 4, now - STORE_TOTP_PENDING_TTL) ||
+	    bind_int(s, 5, factor)) {
 		stmt_done(s);
 		goto fail;
 	}
@@ -2445,10 +2452,31 @@ totp_spend(struct store *st, int64_t user_id, int64_t step,
 	return sq.sqlite3_changes(SQ(st)->db) == 1 ? STORE_OK : STORE_NOTFOUND;
 }
 
+/* Inside sqlite_totp_login's unit of work: the factor on, as the
+ * instance the pending login was issued under. */
+static enum store_rc
+totp_factor_is(struct store *st, int64_t user_id, int64_t factor)
+{
+	sqlite3_stmt	*s;
+	int64_t		 cur = 0;
+	enum store_rc	 rc;
+
+	if ((s = stmt_get(st, SQL_TOTP_FACTOR)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, user_id)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	if ((rc = step_row(st, s, "totp factor", fill_int64, &cur)) !=
+	    STORE_OK)
+		return rc;
+	return cur == factor ? STORE_OK : STORE_CONFLICT;
+}
+
 static enum store_rc
 sqlite_totp_login(struct store *st, int64_t user_id, int64_t gen,
-    const unsigned char nonce[STORE_TOTP_NONCE_LEN], int64_t expires,
-    int64_t step, const unsigned char *recovery)
+    int64_t factor, const unsigned char nonce[STORE_TOTP_NONCE_LEN],
+    int64_t expires, int64_t step, const unsigned char *recovery)
 {
 	sqlite3_stmt		*s;
 	struct verify_user	 vu;
@@ -2467,6 +2495,9 @@ sqlite_totp_login(struct store *st, int64_t user_id, int64_t gen,
 	    vu.gen != gen)))
 		rc = STORE_CONFLICT;
 	if (rc != STORE_OK)
+		goto fail;
+	/* Off: STORE_NOTFOUND; turned off and on again: STORE_CONFLICT. */
+	if ((rc = totp_factor_is(st, user_id, factor)) != STORE_OK)
 		goto fail;
 	if ((s = stmt_get(st, SQL_TOTP_NONCE_ADD)) == NULL) {
 		rc = STORE_ERROR;

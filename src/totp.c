@@ -3,8 +3,11 @@
 #include "crypto.h"
 #include "totp.h"
 
-#define PENDING_VERSION		1
-#define PENDING_FIXED		(1 + 3 * 8 + TOTP_NONCE_LEN + 1)
+/* 2: the factor's instance after the issue time (review 16); a token of
+ * version 1 (five minutes' life) is refused like a malformed one. */
+#define PENDING_VERSION		2
+#define PENDING_FIXED		(1 + 4 * 8 + TOTP_NONCE_LEN + 1)
+#define PENDING_NONCE_AT	33
 #define PENDING_RAW_MAX		(PENDING_FIXED + TOTP_EMAIL_MAX + \
 				    CRYPTO_SHA256_LEN)
 
@@ -185,8 +188,9 @@ totp_pending_encode(const struct totp_pending *p,
 	put64(raw + 1, p->user_id);
 	put64(raw + 9, p->gen);
 	put64(raw + 17, p->issued);
-	memcpy(raw + 25, p->nonce, TOTP_NONCE_LEN);
-	raw[25 + TOTP_NONCE_LEN] = (unsigned char)elen;
+	put64(raw + 25, p->factor);
+	memcpy(raw + PENDING_NONCE_AT, p->nonce, TOTP_NONCE_LEN);
+	raw[PENDING_NONCE_AT + TOTP_NONCE_LEN] = (unsigned char)elen;
 	memcpy(raw + PENDING_FIXED, p->email, elen);
 	n = PENDING_FIXED + elen;
 	if (crypto_hmac_sha256(key, TOTP_KEY_LEN, raw, n, raw + n) == -1)
@@ -215,13 +219,15 @@ totp_pending_decode(const char *p, size_t len,
 	    !crypto_memeq(mac, raw + n, sizeof(mac)))
 		return TOTP_PENDING_BAD;
 	if (raw[0] != PENDING_VERSION ||
-	    raw[25 + TOTP_NONCE_LEN] != (size_t)n - PENDING_FIXED)
+	    raw[PENDING_NONCE_AT + TOTP_NONCE_LEN] !=
+	    (size_t)n - PENDING_FIXED)
 		return TOTP_PENDING_BAD;
 	memset(out, 0, sizeof(*out));
 	out->user_id = get64(raw + 1);
 	out->gen = get64(raw + 9);
 	out->issued = get64(raw + 17);
-	memcpy(out->nonce, raw + 25, TOTP_NONCE_LEN);
+	out->factor = get64(raw + 25);
+	memcpy(out->nonce, raw + PENDING_NONCE_AT, TOTP_NONCE_LEN);
 	for (i = PENDING_FIXED; i < (size_t)n; i++)
 		if (raw[i] <= 0x20 || raw[i] == 0x7f)
 			return TOTP_PENDING_BAD;

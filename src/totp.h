@@ -24,8 +24,8 @@
 #define TOTP_KEY_LEN		32	/* the pending token's HMAC key */
 #define TOTP_NONCE_LEN		16
 #define TOTP_EMAIL_MAX		254
-/* base64url of 1 + 3*8 + 16 + 1 + 254 + 32 bytes, and its NUL. */
-#define TOTP_PENDING_TEXT_MAX	440
+/* base64url of 1 + 4*8 + 16 + 1 + 254 + 32 bytes (448), and its NUL. */
+#define TOTP_PENDING_TEXT_MAX	452
 #define TOTP_PENDING_TTL_MAX	300	/* SPEC 9: within 5 minutes */
 
 /*
@@ -82,6 +82,7 @@ int	totp_recovery_new(char text[TOTP_RECOVERY_TEXT_LEN + 1],
 struct totp_pending {
 	int64_t		 user_id;
 	int64_t		 gen;		/* the user's generation at issue */
+	int64_t		 factor;	/* the factor's instance at issue */
 	int64_t		 issued;
 	unsigned char	 nonce[TOTP_NONCE_LEN];	/* its single-use record */
 	char		 email[TOTP_EMAIL_MAX + 1];

@@ -12,7 +12,10 @@ CREATE TABLE totp (
 	pending_gen	BIGINT NOT NULL DEFAULT 0,
 	pending_created	BIGINT NOT NULL DEFAULT 0,
 	last_step	BIGINT NOT NULL DEFAULT 0,
-	enabled		INTEGER NOT NULL DEFAULT 0
+	enabled		INTEGER NOT NULL DEFAULT 0,
+	-- The factor's instance (a random id given at each enabling; pending
+	-- logins carry it).
+	factor		BIGINT NOT NULL DEFAULT 0
 );
 -- Recovery codes, stored as an HMAC of the code; a used one is deleted.
 CREATE TABLE totp_recovery (

@@ -1084,12 +1084,12 @@ test_totp_block_contracts(void **state)
 	assert_memory_equal(t.pending, a, sizeof(a));
 	/* Enabling needs the pending secret the code was checked against. */
 	assert_int_equal(store_totp_enable(f->st, uid, b, sizeof(b), NOW, 10,
-	    (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2),
+	    77, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2),
 	    STORE_CONFLICT);
 	assert_int_equal(store_totp_enable(f->st, uid, a, sizeof(a), NOW, 10,
-	    (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2), STORE_OK);
+	    77, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2), STORE_OK);
 	assert_int_equal(store_totp_enable(f->st, uid, a, sizeof(a), NOW, 11,
-	    (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2),
+	    77, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2),
 	    STORE_CONFLICT);
 	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
 	assert_int_equal(t.secret_len, sizeof(a));
@@ -1103,21 +1103,21 @@ test_totp_block_contracts(void **state)
 	assert_int_equal(store_totp_count(f->st, &count), STORE_OK);
 	assert_int_equal(count, 1);
 	/* A step at or before the last: refused, and the nonce not spent. */
-	assert_int_equal(store_totp_login(f->st, uid, gen, n1, 100, 10, NULL),
-	    STORE_NOTFOUND);
-	assert_int_equal(store_totp_login(f->st, uid, gen, n1, 100, 11, NULL),
-	    STORE_OK);
+	assert_int_equal(store_totp_login(f->st, uid, gen, 77, n1, 100, 10,
+	    NULL), STORE_NOTFOUND);
+	assert_int_equal(store_totp_login(f->st, uid, gen, 77, n1, 100, 11,
+	    NULL), STORE_OK);
 	/* The nonce once only, whatever the code. */
-	assert_int_equal(store_totp_login(f->st, uid, gen, n1, 100, 12, NULL),
-	    STORE_EXISTS);
+	assert_int_equal(store_totp_login(f->st, uid, gen, 77, n1, 100, 12,
+	    NULL), STORE_EXISTS);
 	/* Another generation: refused. */
-	assert_int_equal(store_totp_login(f->st, uid, gen + 1, n2, 100, 12,
+	assert_int_equal(store_totp_login(f->st, uid, gen + 1, 77, n2, 100, 12,
 	    NULL), STORE_CONFLICT);
 	/* A recovery code once. */
-	assert_int_equal(store_totp_login(f->st, uid, gen, n2, 100, 0,
+	assert_int_equal(store_totp_login(f->st, uid, gen, 77, n2, 100, 0,
 	    codes[1]), STORE_OK);
 	memset(n2, 3, sizeof(n2));
-	assert_int_equal(store_totp_login(f->st, uid, gen, n2, 100, 0,
+	assert_int_equal(store_totp_login(f->st, uid, gen, 77, n2, 100, 0,
 	    codes[1]), STORE_NOTFOUND);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM totp_recovery"), 1);
 	/* Purged when they would have expired. */
@@ -1125,8 +1125,24 @@ test_totp_block_contracts(void **state)
 	assert_int_equal(count, 2);
 	assert_int_equal(store_totp_remove(f->st, uid), STORE_OK);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM totp_recovery"), 0);
-	assert_int_equal(store_totp_login(f->st, uid, gen, n2, 100, 20, NULL),
-	    STORE_NOTFOUND);
+	assert_int_equal(store_totp_login(f->st, uid, gen, 77, n2, 100, 20,
+	    NULL), STORE_NOTFOUND);
+	/* Turned on again (review 16, finding 2): another instance, and a
+	 * pending login of the first one is refused as stale. */
+	memset(n1, 4, sizeof(n1));
+	assert_int_equal(store_totp_pending_put(f->st, uid, b, sizeof(b), NOW),
+	    STORE_OK);
+	assert_int_equal(store_totp_enable(f->st, uid, b, sizeof(b), NOW, 10,
+	    78, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2),
+	    STORE_OK);
+	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
+	assert_int_equal(t.factor, 78);
+	assert_int_equal(store_totp_login(f->st, uid, gen, 77, n1, 100, 20,
+	    NULL), STORE_CONFLICT);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM totp_pending_used"),
+	    0);
+	assert_int_equal(store_totp_login(f->st, uid, gen, 78, n1, 100, 20,
+	    NULL), STORE_OK);
 }
 
 /*
@@ -1165,7 +1181,7 @@ test_totp_pending_secret_goes_stale(void **state)
 	assert_memory_equal(t.pending, a, sizeof(a));
 	/* Stale by age: not enabled, then replaced. */
 	assert_int_equal(store_totp_enable(f->st, uid, a, sizeof(a), NOW + ttl,
-	    10, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 1),
+	    10, 77, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 1),
 	    STORE_CONFLICT);
 	assert_int_equal(store_totp_pending_put(f->st, uid, b, sizeof(b),
 	    NOW + ttl), STORE_OK);
@@ -1182,7 +1198,7 @@ test_totp_pending_secret_goes_stale(void **state)
 	assert_int_equal(t.gen, gen + 1);
 	assert_false(store_totp_pending_fresh(&t, NOW + ttl));
 	assert_int_equal(store_totp_enable(f->st, uid, b, sizeof(b), NOW + ttl,
-	    10, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 1),
+	    10, 77, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 1),
 	    STORE_CONFLICT);
 	assert_int_equal(store_totp_pending_put(f->st, uid, c, sizeof(c),
 	    NOW + ttl), STORE_OK);
@@ -1192,7 +1208,7 @@ test_totp_pending_secret_goes_stale(void **state)
 	assert_true(store_totp_pending_fresh(&t, NOW + ttl));
 	/* The fresh one is enabled. */
 	assert_int_equal(store_totp_enable(f->st, uid, c, sizeof(c), NOW + ttl,
-	    10, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 1),
+	    10, 77, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 1),
 	    STORE_OK);
 	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
 	assert_memory_equal(t.secret, c, sizeof(c));

@@ -606,7 +606,7 @@ totp_on(struct fix *f)
 	totp_pending(f);
 	memset(sealed, 'a', sizeof(sealed));
 	assert_int_equal(store_totp_enable(f->a, f->uid, sealed,
-	    sizeof(sealed), NOW, 10,
+	    sizeof(sealed), NOW, 10, 77,
 	    (const unsigned char (*)[CRYPTO_SHA256_LEN])totp_codes, 2),
 	    STORE_OK);
 }
@@ -618,7 +618,7 @@ op_totp_enable(struct op *o)
 
 	memset(sealed, 'a', sizeof(sealed));
 	return store_totp_enable(o->st, o->f->uid, sealed, sizeof(sealed),
-	    NOW, o->step,
+	    NOW, o->step, 77,
 	    (const unsigned char (*)[CRYPTO_SHA256_LEN])totp_codes, 2);
 }
 
@@ -628,7 +628,7 @@ op_totp_login(struct op *o)
 	unsigned char	 nonce[STORE_TOTP_NONCE_LEN];
 
 	memset(nonce, o->nonce, sizeof(nonce));
-	return store_totp_login(o->st, o->f->uid, o->f->user.gen, nonce,
+	return store_totp_login(o->st, o->f->uid, o->f->user.gen, 77, nonce,
 	    NOW + 300, o->step, o->code ? totp_codes[1] : NULL);
 }
 

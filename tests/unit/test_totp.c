@@ -177,6 +177,7 @@ sample(struct totp_pending *p)
 	memset(p, 0, sizeof(*p));
 	p->user_id = 7;
 	p->gen = 3;
+	p->factor = INT64_MAX - 5;
 	p->issued = 1700000000;
 	memset(p->nonce, 0x5a, sizeof(p->nonce));
 	memcpy(p->email, "a@example.com", 14);
@@ -197,6 +198,7 @@ test_pending_round_trip(void **state)
 	    300, &back), TOTP_PENDING_OK);
 	assert_int_equal(back.user_id, 7);
 	assert_int_equal(back.gen, 3);
+	assert_int_equal(back.factor, INT64_MAX - 5);
 	assert_int_equal(back.issued, 1700000000);
 	assert_memory_equal(back.nonce, p.nonce, sizeof(p.nonce));
 	assert_string_equal(back.email, "a@example.com");
