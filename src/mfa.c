@@ -1,11 +1,15 @@
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
+#include "cache.h"
 #include "crypto.h"
 #include "log.h"
 #include "mfa.h"
 #include "parse.h"
 #include "qr.h"
+#include "session.h"
+#include "stats.h"
 #include "store.h"
 #include "util.h"
 
@@ -198,9 +202,11 @@ mfa_recovery_hash(struct app *app, int64_t user_id, const char *norm,
 
 enum mfa_rc
 mfa_enable(struct app *app, const struct user *u, const char *code,
+    const unsigned char keep[CRYPTO_SHA256_LEN],
     char codes[TOTP_RECOVERY_N][TOTP_RECOVERY_TEXT_LEN + 1])
 {
 	struct store		*st = app_store(app);
+	struct session_hashes	 ended = SESSION_HASHES_INIT;
 	struct store_totp	 t;
 	unsigned char		 raw[TOTP_SECRET_LEN];
 	unsigned char		 hashes[TOTP_RECOVERY_N][CRYPTO_SHA256_LEN];
@@ -249,12 +255,31 @@ mfa_enable(struct app *app, const struct user *u, const char *code,
 	for (factor = 0, i = 0; i < sizeof(fid); i++)
 		factor = factor << 8 | fid[i];
 	factor = (factor & INT64_MAX) | 1;
+	/* Enabling ends the user's other sessions: refused before anything
+	 * changes when they could not leave the host table (as a password
+	 * change is), since other processes would go on accepting them. */
+	if (cache_reachable(app_cache(app)) == -1) {
+		log_error("user %lld: second factor not turned on: the host "
+		    "session table is unreachable from this process",
+		    (long long)u->id);
+		goto out;
+	}
 	switch (store_totp_enable(st, u->id, t.pending, t.pending_len, now,
 	    step, (int64_t)factor,
 	    (const unsigned char (*)[CRYPTO_SHA256_LEN])hashes,
-	    TOTP_RECOVERY_N)) {
+	    TOTP_RECOVERY_N, keep, session_hashes_collect, &ended)) {
 	case STORE_OK:
 		rc = MFA_OK;
+		/* After the commit, from every tier. The factor is on and
+		 * the codes are shown once: a table that became unreachable
+		 * since is logged (session_hashes_drop), not answered 503. */
+		if (ended.n > 0) {
+			log_info("user %lld: %zu other session(s) ended "
+			    "(second factor turned on)", (long long)u->id,
+			    ended.n);
+			stats_add(app->stats, STAT_LOGOUTS, ended.n);
+			(void)session_hashes_drop(app, u->id, &ended);
+		}
 		break;
 	case STORE_CONFLICT:
 		/* Turned on concurrently, or the pending secret went stale
@@ -272,6 +297,7 @@ out:
 	crypto_cleanse(raw, sizeof(raw));
 	crypto_cleanse(norm, sizeof(norm));
 	crypto_cleanse(&t, sizeof(t));
+	free(ended.h);
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto.h"
 #include "totp.h"
 
 struct app;
@@ -44,11 +45,14 @@ enum mfa_rc	 mfa_setup(struct app *, const struct user *,
 /*
  * Turn the factor on with a code (6 digits, normalised) of the pending
  * secret: MFA_OK with TOTP_RECOVERY_N new recovery codes in codes (shown
- * once, stored hashed); MFA_WRONG, MFA_NONE (no fresh pending secret),
+ * once, stored hashed), every other session of the user (all but keep,
+ * the enabling session's token hash) ended on every tier, in the unit of
+ * work that turns it on; MFA_WRONG, MFA_NONE (no fresh pending secret),
  * MFA_ON,
  * MFA_ERROR.
  */
 enum mfa_rc	 mfa_enable(struct app *, const struct user *, const char *code,
+		    const unsigned char keep[CRYPTO_SHA256_LEN],
 		    char codes[TOTP_RECOVERY_N][TOTP_RECOVERY_TEXT_LEN + 1]);
 
 /* Remove the factor and its recovery codes: MFA_OK, MFA_NONE, MFA_ERROR. */

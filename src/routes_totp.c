@@ -172,7 +172,9 @@ route_totp_enable(struct app *app, struct request *req, struct response *resp)
 		    "code: the 6 digits your authenticator app shows");
 		return;
 	}
-	switch (mfa_enable(app, &se.user, code, codes)) {
+	/* The other sessions end; this one stays, without mfa (it was not
+	 * made with the factor: SPEC 9's X-Auth-MFA). */
+	switch (mfa_enable(app, &se.user, code, se.token_hash, codes)) {
 	case MFA_OK:
 		break;
 	case MFA_WRONG:

@@ -434,12 +434,12 @@ enum store_rc
 store_totp_enable(struct store *st, int64_t user_id,
     const unsigned char *pending, size_t len, int64_t now, int64_t step,
     int64_t factor, const unsigned char (*codes)[CRYPTO_SHA256_LEN],
-    size_t n)
+    size_t n, const unsigned char *keep, store_session_cb ended, void *arg)
 {
 	if (factor == 0)
 		return STORE_ERROR;
 	return st->engine->totp_enable(st, user_id, pending, len, now, step,
-	    factor, codes, n);
+	    factor, codes, n, keep, ended, arg);
 }
 
 enum store_rc

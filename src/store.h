@@ -440,12 +440,19 @@ enum store_rc	 store_totp_pending_put(struct store *, int64_t user_id,
  * code: it is not accepted again), factor (non-zero, new at each
  * enabling: the caller draws it at random) becomes the factor's instance
  * id, and the user's recovery codes are replaced by the n given (their
- * hashes).
+ * hashes). In the same unit of work every other session of the user
+ * (all but keep, the enabling one; keep may be NULL) is passed to ended
+ * (may be NULL; non-zero fails the whole, STORE_ERROR) and ended, and
+ * the user's generation moves: a session stolen before the factor was
+ * on stops, and a login whose password was checked before creates no
+ * session. API tokens stay (they never satisfy ?mfa=1).
  */
 enum store_rc	 store_totp_enable(struct store *, int64_t user_id,
 		    const unsigned char *pending, size_t len, int64_t now,
 		    int64_t step, int64_t factor,
-		    const unsigned char (*codes)[CRYPTO_SHA256_LEN], size_t n);
+		    const unsigned char (*codes)[CRYPTO_SHA256_LEN], size_t n,
+		    const unsigned char *keep, store_session_cb ended,
+		    void *arg);
 /*
  * Remove the factor (on or pending) and the recovery codes, in one unit
  * of work: STORE_NOTFOUND when the user had nothing (nothing written).

@@ -69,7 +69,7 @@ struct store_engine {
 	enum store_rc	(*host_each)(struct store *, int64_t since, store_host_cb, void *);
 	enum store_rc	(*totp_get)(struct store *, int64_t user_id, struct store_totp *);
 	enum store_rc	(*totp_pending_put)(struct store *, int64_t user_id, const unsigned char *sealed, size_t len, int64_t now);
-	enum store_rc	(*totp_enable)(struct store *, int64_t user_id, const unsigned char *pending, size_t len, int64_t now, int64_t step, int64_t factor, const unsigned char (*codes)[CRYPTO_SHA256_LEN], size_t n);
+	enum store_rc	(*totp_enable)(struct store *, int64_t user_id, const unsigned char *pending, size_t len, int64_t now, int64_t step, int64_t factor, const unsigned char (*codes)[CRYPTO_SHA256_LEN], size_t n, const unsigned char *keep, store_session_cb ended, void *arg);
 	enum store_rc	(*totp_remove)(struct store *, int64_t user_id);
 	enum store_rc	(*totp_login)(struct store *, int64_t user_id, int64_t gen, int64_t factor, const unsigned char nonce[STORE_TOTP_NONCE_LEN], int64_t expires, int64_t step, const unsigned char *recovery);
 	enum store_rc	(*totp_count)(struct store *, int64_t *count);

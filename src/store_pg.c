@@ -2357,16 +2357,40 @@ totp_codes_put(struct store *st, int64_t user_id,
 	return STORE_OK;
 }
 
+/* Inside pg_totp_enable's transaction, the user row locked: the
+ * generation moves (with the user's notice) and every session of the user
+ * but keep goes, each passed to cb (and the notice) first. */
+static enum store_rc
+totp_end_others(struct store *st, int64_t user_id, const unsigned char *keep,
+    store_session_cb cb, void *arg)
+{
+	struct strict_cb	 s = { st, cb, arg, keep, 0 };
+	struct args		 a = { .n = 0 };
+
+	if (pg_exec_int(st, PG_USER_GEN_BUMP, user_id, NULL) != STORE_OK ||
+	    notice_user(st, user_id) != STORE_OK ||
+	    pg_session_each(st, user_id, strict_each, &s) != STORE_OK ||
+	    s.failed)
+		return STORE_ERROR;
+	if (keep == NULL)
+		return pg_exec_int(st, PG_SESSION_DEL_USER, user_id, NULL);
+	arg_int(&a, user_id);
+	arg_blob(&a, keep, CRYPTO_SHA256_LEN);
+	return pg_exec(st, PG_SESSION_DEL_OTHERS, &a, NULL);
+}
+
 /*
  * The user row first (every per-user unit takes it first), then the
  * conditional UPDATE: of two enablers the second waits, then finds
- * enabled set (0 rows, STORE_CONFLICT).
+ * enabled set (0 rows, STORE_CONFLICT). Then the codes, and the other
+ * sessions end (a login waiting for the user row sees the new
+ * generation).
  */
 static enum store_rc
 pg_totp_enable(struct store *st, int64_t user_id,
     const unsigned char *pending, size_t len, int64_t now, int64_t step,
     int64_t factor, const unsigned char (*codes)[CRYPTO_SHA256_LEN],
-    size_t n)
+    size_t n, const unsigned char *keep, store_session_cb ended, void *arg)
 {
 	struct args	 a = { .n = 0 };
 	int64_t		 disabled, gen, changed = 0;
@@ -2387,7 +2411,10 @@ pg_totp_enable(struct store *st, int64_t user_id,
 		return pg_finish(st, STORE_ERROR);
 	if (changed == 0)
 		return pg_finish(st, STORE_CONFLICT);
-	return pg_finish(st, totp_codes_put(st, user_id, codes, n));
+	if (totp_codes_put(st, user_id, codes, n) != STORE_OK ||
+	    totp_end_others(st, user_id, keep, ended, arg) != STORE_OK)
+		return pg_finish(st, STORE_ERROR);
+	return pg_finish(st, STORE_OK);
 }
 
 static enum store_rc

@@ -2379,11 +2379,44 @@ totp_codes_put(struct store *st, int64_t user_id,
 	return STORE_OK;
 }
 
+static int
+totp_ended_none(const struct session *se, void *arg)
+{
+	(void)se;
+	(void)arg;
+	return 0;
+}
+
+/* Inside sqlite_totp_enable's unit of work: the generation moves and
+ * every session of the user but keep goes, each passed to cb first. */
+static enum store_rc
+totp_end_others(struct store *st, int64_t user_id, const unsigned char *keep,
+    store_session_cb cb, void *arg)
+{
+	struct keep_cb	 k = { keep, cb != NULL ? cb : totp_ended_none, arg,
+			    0 };
+	sqlite3_stmt	*s;
+
+	if (exec_int(st, SQL_USER_GEN_BUMP, user_id, NULL) != STORE_OK ||
+	    sqlite_session_each(st, user_id, keep_each, &k) != STORE_OK ||
+	    k.failed)
+		return STORE_ERROR;
+	if (keep == NULL)
+		return exec_int(st, SQL_SESSION_DEL_USER, user_id, NULL);
+	if ((s = stmt_get(st, SQL_SESSION_DEL_OTHERS)) == NULL)
+		return STORE_ERROR;
+	if (bind_int(s, 1, user_id) || bind_blob(s, 2, keep, CRYPTO_SHA256_LEN)) {
+		stmt_done(s);
+		return STORE_ERROR;
+	}
+	return step_done(st, s, "totp end others");
+}
+
 static enum store_rc
 sqlite_totp_enable(struct store *st, int64_t user_id,
     const unsigned char *pending, size_t len, int64_t now, int64_t step,
     int64_t factor, const unsigned char (*codes)[CRYPTO_SHA256_LEN],
-    size_t n)
+    size_t n, const unsigned char *keep, store_session_cb ended, void *arg)
 {
 	sqlite3_stmt	*s;
 	enum store_rc	 rc = STORE_ERROR;
@@ -2405,7 +2438,8 @@ sqlite_totp_enable(struct store *st, int64_t user_id,
 		rc = STORE_CONFLICT;
 		goto fail;
 	}
-	if ((rc = totp_codes_put(st, user_id, codes, n)) != STORE_OK)
+	if ((rc = totp_codes_put(st, user_id, codes, n)) != STORE_OK ||
+	    (rc = totp_end_others(st, user_id, keep, ended, arg)) != STORE_OK)
 		goto fail;
 	if ((rc = store_commit(st)) == STORE_OK)
 		return STORE_OK;

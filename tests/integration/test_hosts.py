@@ -261,6 +261,10 @@ class SharedTest(HostsCase):
         host shows the same secret, finishes a login with a code, and
         refuses the code and the pending login used on the first."""
         a, b = self.hosts()
+        # Made before the factor is on, held in B's table: enabling on A
+        # ends it, and B hears so (review 16, finding 3).
+        before = b.login_cookie(USER, PASSWORD)
+        self.cached(b, before)
         t = a.login_cookie(USER, PASSWORD)
         h = {'Accept': 'application/json',
              'Cookie': '%s=%s' % (a.cookie_name, t)}
@@ -276,6 +280,10 @@ class SharedTest(HostsCase):
         self.assertEqual(len(r.json()['recovery_codes']), 10)
         self.assertEqual(b.fcgi('/auth/totp', headers=h).json(),
                          {'enabled': True})
+        wait_for(lambda: b.check(before).status == 401, timeout=5,
+                 what='the sessions ended by enabling, on host B')
+        self.assertEqual(a.check(before).status, 401)
+        self.assertEqual(b.check(t).status, 200)
 
         def password_step(ag):
             r = self.post_json(ag, '/auth/login', body={

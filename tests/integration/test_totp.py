@@ -205,12 +205,14 @@ class TotpJsonTest(TotpCase):
         r = self.code_step(pending, code)
         self.assertEqual(r.status, 401, r)
         self.assertEqual(r.json()['error'], 'wrong code', r)
-        # A session from before: no factor; ?mfa=1 refuses it.
+        # A session from before enabling: ended by it (review 16), but
+        # the enabling one stays, without the factor; ?mfa=1 refuses it.
         for _ in range(2):
-            r = self.ag.check(before)
+            self.assertEqual(self.ag.check(before).status, 401)
+            r = self.ag.check(cookie)
             self.assertEqual(r.status, 200, r)
             self.assertEqual(r.header('x-auth-mfa'), '0', r)
-            self.assertEqual(self.ag.check(before, query='mfa=1').status,
+            self.assertEqual(self.ag.check(cookie, query='mfa=1').status,
                              403)
         # An API token, even one made by an MFA session, never passes.
         r = self.post_json('/auth/tokens', {'name': 'ci'}, new)
@@ -642,6 +644,38 @@ class TotpReview16Test(TotpCase):
         r = self.code_step(pending, again.fresh_code())
         self.assertEqual(r.status, 401, r)
         self.assertIn('sign in again', r.json()['error'])
+
+    def test_review16_enable_ends_other_sessions(self):
+        # Finding 3: a session stolen before the owner turned the factor
+        # on must not keep passing /check. Enabling ends every other
+        # session of the user (every tier: the check before it cached
+        # the session); the enabling session stays, without mfa (it was
+        # not made with the factor); another user's session is untouched.
+        self.start(memcached=True)
+        stolen = self.ag.login_cookie(USER, PASSWORD)
+        owner = self.ag.login_cookie(USER, PASSWORD)
+        other = self.ag.login_cookie(OTHER, PASSWORD)
+        for c in (stolen, owner, other):
+            for _ in range(2):   # from the store, then from the caches
+                self.assertEqual(self.ag.check(c).status, 200)
+        steps = Steps(self.get_json('/auth/totp', owner).json()['secret'])
+        r = self.post_json('/auth/totp/enable', {'code': steps.fresh_code()},
+                           owner)
+        self.assertEqual(r.status, 200, r)
+        for _ in range(2):
+            self.assertEqual(self.ag.check(stolen).status, 401)
+            r = self.ag.check(owner)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.header('x-auth-mfa'), '0', r)
+            self.assertEqual(self.ag.check(owner, query='mfa=1').status,
+                             403)
+            self.assertEqual(self.ag.check(other).status, 200)
+        self.assertEqual(self.get_json('/auth/session', stolen).status, 401)
+        self.assertEqual(self.ag.query(
+            'SELECT count(*) FROM sessions s JOIN users u '
+            'ON u.id = s.user_id WHERE u.email = ?', USER)[0][0], 1)
+        # Sessions made from now on need the code.
+        self.password_step()
 
     def test_review16_logout_all_voids_pending_logins(self):
         self.start()

@@ -1084,13 +1084,15 @@ test_totp_block_contracts(void **state)
 	assert_memory_equal(t.pending, a, sizeof(a));
 	/* Enabling needs the pending secret the code was checked against. */
 	assert_int_equal(store_totp_enable(f->st, uid, b, sizeof(b), NOW, 10,
-	    77, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2),
-	    STORE_CONFLICT);
+	    77, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2,
+	    NULL, NULL, NULL), STORE_CONFLICT);
 	assert_int_equal(store_totp_enable(f->st, uid, a, sizeof(a), NOW, 10,
-	    77, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2), STORE_OK);
+	    77, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2,
+	    NULL, NULL, NULL), STORE_OK);
+	gen++;		/* enabling moves the generation */
 	assert_int_equal(store_totp_enable(f->st, uid, a, sizeof(a), NOW, 11,
-	    77, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2),
-	    STORE_CONFLICT);
+	    77, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2,
+	    NULL, NULL, NULL), STORE_CONFLICT);
 	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
 	assert_int_equal(t.secret_len, sizeof(a));
 	assert_int_equal(t.pending_len, 0);
@@ -1133,8 +1135,9 @@ test_totp_block_contracts(void **state)
 	assert_int_equal(store_totp_pending_put(f->st, uid, b, sizeof(b), NOW),
 	    STORE_OK);
 	assert_int_equal(store_totp_enable(f->st, uid, b, sizeof(b), NOW, 10,
-	    78, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2),
-	    STORE_OK);
+	    78, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 2,
+	    NULL, NULL, NULL), STORE_OK);
+	gen++;
 	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
 	assert_int_equal(t.factor, 78);
 	assert_int_equal(store_totp_login(f->st, uid, gen, 77, n1, 100, 20,
@@ -1181,8 +1184,8 @@ test_totp_pending_secret_goes_stale(void **state)
 	assert_memory_equal(t.pending, a, sizeof(a));
 	/* Stale by age: not enabled, then replaced. */
 	assert_int_equal(store_totp_enable(f->st, uid, a, sizeof(a), NOW + ttl,
-	    10, 77, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 1),
-	    STORE_CONFLICT);
+	    10, 77, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 1,
+	    NULL, NULL, NULL), STORE_CONFLICT);
 	assert_int_equal(store_totp_pending_put(f->st, uid, b, sizeof(b),
 	    NOW + ttl), STORE_OK);
 	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
@@ -1198,8 +1201,8 @@ test_totp_pending_secret_goes_stale(void **state)
 	assert_int_equal(t.gen, gen + 1);
 	assert_false(store_totp_pending_fresh(&t, NOW + ttl));
 	assert_int_equal(store_totp_enable(f->st, uid, b, sizeof(b), NOW + ttl,
-	    10, 77, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 1),
-	    STORE_CONFLICT);
+	    10, 77, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 1,
+	    NULL, NULL, NULL), STORE_CONFLICT);
 	assert_int_equal(store_totp_pending_put(f->st, uid, c, sizeof(c),
 	    NOW + ttl), STORE_OK);
 	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
@@ -1208,11 +1211,56 @@ test_totp_pending_secret_goes_stale(void **state)
 	assert_true(store_totp_pending_fresh(&t, NOW + ttl));
 	/* The fresh one is enabled. */
 	assert_int_equal(store_totp_enable(f->st, uid, c, sizeof(c), NOW + ttl,
-	    10, 77, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 1),
-	    STORE_OK);
+	    10, 77, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 1,
+	    NULL, NULL, NULL), STORE_OK);
 	assert_int_equal(store_totp_get(f->st, uid, &t), STORE_OK);
 	assert_memory_equal(t.secret, c, sizeof(c));
 	assert_int_equal(t.pending_len, 0);
+}
+
+/*
+ * Review 16, finding 3: turning the factor on ends every other session of
+ * the user in its unit of work (each passed to the callback first), keeps
+ * the enabling one, and moves the generation; on both engines.
+ */
+static void
+test_totp_enable_ends_other_sessions(void **state)
+{
+	struct fix	*f = *state;
+	struct session	 kept, stolen, back;
+	unsigned char	 a[40], codes[1][CRYPTO_SHA256_LEN];
+	int64_t		 gen = f->user.gen;
+	int		 ended = 0;
+	char		 sql[96];
+
+	memset(a, 'a', sizeof(a));
+	memset(codes[0], 1, CRYPTO_SHA256_LEN);
+	add_session(f, f->uid, gen, 0x61, &stolen);
+	add_session(f, f->uid, gen, 0x62, &kept);
+	assert_int_equal(store_totp_pending_put(f->st, f->uid, a, sizeof(a),
+	    NOW), STORE_OK);
+	assert_int_equal(store_totp_enable(f->st, f->uid, a, sizeof(a), NOW,
+	    10, 77, (const unsigned char (*)[CRYPTO_SHA256_LEN])codes, 1,
+	    kept.token_hash, count_cb, &ended), STORE_OK);
+	assert_int_equal(ended, 1);
+	assert_int_equal(store_session_get(f->st, stolen.token_hash, &back),
+	    STORE_NOTFOUND);
+	assert_int_equal(store_session_get(f->st, kept.token_hash, &back),
+	    STORE_OK);
+	assert_int_equal(back.mfa, 0);
+	(void)snprintf(sql, sizeof(sql), "SELECT gen FROM users WHERE id = "
+	    "%lld", (long long)f->uid);
+	assert_int_equal(sql_int(f, sql), gen + 1);
+	/* A login whose password was checked before: no session. */
+	add_session(f, f->uid, gen + 1, 0x63, &back);
+	memset(&stolen, 0, sizeof(stolen));
+	memset(stolen.token_hash, 0x64, CRYPTO_SHA256_LEN);
+	(void)snprintf(stolen.public_id, sizeof(stolen.public_id), "pub64");
+	stolen.user.id = f->uid;
+	stolen.created = stolen.last_seen = NOW;
+	stolen.expires = NOW + 100;
+	assert_int_equal(store_session_add(f->st, &stolen, gen, 100, NULL,
+	    NULL), STORE_CONFLICT);
 }
 
 /* A session's mfa (SPEC 9) as written, on every read of it. */
@@ -1317,6 +1365,8 @@ main(void)
 		    test_totp_unreadable_secret_fails_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_totp_pending_secret_goes_stale, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_totp_enable_ends_other_sessions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totp_block_contracts,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_keeps_mfa,

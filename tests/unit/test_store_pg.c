@@ -607,8 +607,9 @@ totp_on(struct fix *f)
 	memset(sealed, 'a', sizeof(sealed));
 	assert_int_equal(store_totp_enable(f->a, f->uid, sealed,
 	    sizeof(sealed), NOW, 10, 77,
-	    (const unsigned char (*)[CRYPTO_SHA256_LEN])totp_codes, 2),
-	    STORE_OK);
+	    (const unsigned char (*)[CRYPTO_SHA256_LEN])totp_codes, 2,
+	    NULL, NULL, NULL), STORE_OK);
+	f->user.gen++;		/* enabling moves the generation */
 }
 
 static enum store_rc
@@ -619,7 +620,8 @@ op_totp_enable(struct op *o)
 	memset(sealed, 'a', sizeof(sealed));
 	return store_totp_enable(o->st, o->f->uid, sealed, sizeof(sealed),
 	    NOW, o->step, 77,
-	    (const unsigned char (*)[CRYPTO_SHA256_LEN])totp_codes, 2);
+	    (const unsigned char (*)[CRYPTO_SHA256_LEN])totp_codes, 2, NULL,
+	    NULL, NULL);
 }
 
 static enum store_rc
