@@ -9,6 +9,9 @@
 #include "util.h"
 
 #define CSRF_NONCE_B64	22	/* base64url of CSRF_NONCE_LEN bytes */
+/* The CSRF key's own label: never the raw server secret, from which the
+ * other keys (TOTP, cache entries) are derived with labels of their own. */
+#define CSRF_LABEL	"authgw csrf v1"
 
 /* The nonce cookie's value if well-formed: 0 and nonce set, or -1. */
 static int
@@ -34,18 +37,25 @@ csrf_cookie(struct app *app, const struct request *req,
 	return 0;
 }
 
-/* token = base64url(HMAC-SHA256(secret, nonce)). */
+/* token = base64url(HMAC-SHA256(key, nonce)), key =
+ * HMAC-SHA256(server secret, CSRF_LABEL). */
 static int
 csrf_sign(struct app *app, const char *nonce, char *token, size_t tokensz)
 {
-	const unsigned char	*key;
-	unsigned char		 mac[CRYPTO_SHA256_LEN];
+	const unsigned char	*secret;
+	unsigned char		 key[CRYPTO_SHA256_LEN], mac[CRYPTO_SHA256_LEN];
+	int			 rc = -1;
 
-	if ((key = app_secret(app)) == NULL ||
-	    crypto_hmac_sha256(key, 32, nonce, strlen(nonce), mac) == -1 ||
-	    crypto_b64url_encode(mac, sizeof(mac), token, tokensz) < 0)
-		return -1;
-	return 0;
+	if ((secret = app_secret(app)) != NULL &&
+	    crypto_hmac_sha256(secret, 32, CSRF_LABEL, strlen(CSRF_LABEL),
+	    key) == 0 &&
+	    crypto_hmac_sha256(key, sizeof(key), nonce, strlen(nonce),
+	    mac) == 0 &&
+	    crypto_b64url_encode(mac, sizeof(mac), token, tokensz) >= 0)
+		rc = 0;
+	crypto_cleanse(key, sizeof(key));
+	crypto_cleanse(mac, sizeof(mac));
+	return rc;
 }
 
 int

@@ -191,20 +191,37 @@ mint(struct unitfix *u, struct minted *m)
 }
 
 /*
- * What the token of any nonce string would be: base64url(HMAC-SHA256(key,
- * nonce)), computed here so that a malformed cookie is refused for its
- * form, not because its token is wrong.
+ * The token of any nonce string under key (32 bytes):
+ * base64url(HMAC-SHA256(key, nonce)).
  */
 static void
-sign(struct unitfix *u, const char *nonce, char *out, size_t outsz)
+sign_with(const unsigned char *key, const char *nonce, char *out,
+    size_t outsz)
 {
-	const unsigned char	*key = app_secret(&u->app);
-	unsigned char		 mac[CRYPTO_SHA256_LEN];
+	unsigned char	 mac[CRYPTO_SHA256_LEN];
 
 	assert_non_null(key);
 	assert_int_equal(crypto_hmac_sha256(key, 32, nonce, strlen(nonce),
 	    mac), 0);
 	assert_true(crypto_b64url_encode(mac, sizeof(mac), out, outsz) > 0);
+}
+
+/*
+ * What the token of any nonce string would be, under the CSRF key: its
+ * own, HMAC-SHA256(server secret, "authgw csrf v1") (review 16, finding
+ * 4), computed here so that a malformed cookie is refused for its form,
+ * not because its token is wrong.
+ */
+static void
+sign(struct unitfix *u, const char *nonce, char *out, size_t outsz)
+{
+	const unsigned char	*secret = app_secret(&u->app);
+	unsigned char		 key[CRYPTO_SHA256_LEN];
+
+	assert_non_null(secret);
+	assert_int_equal(crypto_hmac_sha256(secret, 32, "authgw csrf v1",
+	    strlen("authgw csrf v1"), key), 0);
+	sign_with(key, nonce, out, outsz);
 }
 
 static void
@@ -234,6 +251,25 @@ test_token_is_hmac_of_nonce(void **state)
 	mint(u, &m);
 	sign(u, m.nonce, want, sizeof(want));
 	assert_string_equal(m.token, want);
+}
+
+/* Review 16, finding 4: the key is derived with its own label, never the
+ * raw server secret (which other keys are derived from): a token made
+ * with the raw secret is refused, the one made with the CSRF key passes. */
+static void
+test_raw_secret_is_not_the_key(void **state)
+{
+	struct unitfix	*u = *state;
+	struct minted	 m;
+	char		 raw[CSRF_TOKEN_MAX], good[CSRF_TOKEN_MAX];
+
+	mint(u, &m);
+	sign_with(app_secret(&u->app), m.nonce, raw, sizeof(raw));
+	sign(u, m.nonce, good, sizeof(good));
+	assert_string_not_equal(raw, good);
+	assert_string_not_equal(m.token, raw);
+	assert_int_equal(check_token(u, m.cookie, raw), 0);
+	assert_int_equal(check_token(u, m.cookie, good), 1);
 }
 
 static void
@@ -668,6 +704,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_token_with_its_cookie_passes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_is_hmac_of_nonce,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_raw_secret_is_not_the_key,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_token_fails,
 		    setup, teardown),
