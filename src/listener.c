@@ -231,21 +231,54 @@ disconnect(struct listener *l, const char *why)
 }
 
 /*
+ * The URI with this listener's name for pg_stat_activity, "authgw-listener
+ * <host>" (a name in the URI wins): uri, or the URI alone if too long.
+ */
+static void
+listener_uri(const struct listener *l, char *uri, size_t urisz)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	const char		*db = l->cfg->database;
+	size_t			 i, used;
+	int			 n;
+	unsigned char		 c;
+
+	n = snprintf(uri, urisz, "%s%sfallback_application_name="
+	    "authgw-listener%%20", db, strchr(db, '?') != NULL ? "&" : "?");
+	if (n < 0 || (size_t)n >= urisz) {
+		(void)util_strlcpy(uri, db, urisz);
+		return;
+	}
+	used = (size_t)n;
+	/* PostgreSQL keeps 63 bytes of a name. */
+	for (i = 0; l->host[i] != '\0' && i < 40; i++) {
+		c = (unsigned char)l->host[i];
+		if (urisz - used < 4) {
+			(void)util_strlcpy(uri, db, urisz);
+			return;
+		}
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_')
+			uri[used++] = (char)c;
+		else {
+			uri[used++] = '%';
+			uri[used++] = hex[c >> 4];
+			uri[used++] = hex[c & 15];
+		}
+	}
+	uri[used] = '\0';
+}
+
+/*
  * Connect and LISTEN, then forget what the table held (whatever was sent
  * before the LISTEN is lost) and take the namespace: only then beat.
  */
 static int
 connect_listen(struct listener *l)
 {
-	char	 uri[CONFIG_PATH_MAX + 64], err[512];
-	int	 n;
+	char	 uri[CONFIG_PATH_MAX + 192], err[512];
 
-	/* Named in pg_stat_activity (unless the URI names it otherwise). */
-	n = snprintf(uri, sizeof(uri), "%s%sfallback_application_name="
-	    "authgw-listener", l->cfg->database,
-	    strchr(l->cfg->database, '?') != NULL ? "&" : "?");
-	if (n < 0 || (size_t)n >= sizeof(uri))
-		(void)util_strlcpy(uri, l->cfg->database, sizeof(uri));
+	listener_uri(l, uri, sizeof(uri));
 	if ((l->st = store_open(uri, 0, err, sizeof(err))) == NULL) {
 		log_debug("listener: %s", err);
 		return -1;

@@ -442,7 +442,9 @@ pg_notice(void *arg, const char *msg)
 
 /*
  * Connect with the URI, keepalives on and a connect time-out unless the
- * URI sets them (its values come after ours and win). 0, or -1 with the
+ * URI sets them (its values come after ours and win). The name is a
+ * fallback, so that an application_name or fallback_application_name in
+ * the URI (the listener's "authgw-listener") wins. 0, or -1 with the
  * reason in err.
  */
 static int
@@ -450,7 +452,7 @@ pg_connect(struct pg_store *p, char *err, size_t errsz)
 {
 	static const char *const keys[] = { "connect_timeout", "keepalives",
 	    "keepalives_idle", "keepalives_interval", "keepalives_count",
-	    "application_name", "dbname", NULL };
+	    "fallback_application_name", "dbname", NULL };
 	const char	*vals[] = { "5", "1", "30", "10", "3", "authgw", p->uri,
 	    NULL };
 	PGconn		*c;

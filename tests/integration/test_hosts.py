@@ -214,9 +214,11 @@ class ListenerTest(HostsCase):
         try:
             wait_for(lambda: self.healthz(b)['listener'] == 'down',
                      timeout=5, what='the table untrusted')
-            self.pg.psql("SELECT pg_terminate_backend(pid) FROM "
-                         "pg_stat_activity WHERE application_name = "
-                         "'authgw-listener'")
+            # Exactly one backend is the listener's (the URI names none).
+            rows = self.pg.psql("SELECT pg_terminate_backend(pid) FROM "
+                                "pg_stat_activity WHERE application_name "
+                                "= 'authgw-listener host1'")
+            self.assertEqual(rows, [['t']])
             self.assertEqual(self.post_json(a, '/auth/logout', t).status,
                              200)
             # No notice reaches B, yet B refuses: it asks the authority.
@@ -230,6 +232,16 @@ class ListenerTest(HostsCase):
         self.wait_listening(b)
         self.assertEqual(b.check(t).status, 401)
         self.cached(b, keep)
+
+    def test_listener_backend_is_named_authgw_listener(self):
+        """The listener's connection is named "authgw-listener <host>",
+        the others authgw (a name in the URI would win over both)."""
+        a, = self.hosts(1)
+        rows = self.pg.psql("SELECT application_name, count(*) FROM "
+                            "pg_stat_activity WHERE application_name "
+                            "LIKE 'authgw%' GROUP BY 1 ORDER BY 1")
+        self.assertEqual(rows[-1], ['authgw-listener host0', '1'], rows)
+        self.assertEqual(rows[0][0], 'authgw', rows)
 
     def test_listener_killed_is_restarted(self):
         a, b = self.hosts()
