@@ -17,6 +17,7 @@ import re
 import signal
 import subprocess
 import time
+import urllib.parse
 
 import harness
 from harness import Client, Memcached, Nginx, wait_for
@@ -332,6 +333,32 @@ class PoolAcrossHostsTest(HostsCase):
         rows = self.pg.psql("SELECT value FROM shared WHERE key = "
                             "'namespace'")
         self.assertTrue(rows and int(rows[0][0]) >= 1, rows)
+
+
+    def test_tombstone_of_a_long_cache_ttl_blocks_a_late_add(self):
+        """memcached reads an expiry over 30 days as a Unix time: with a
+        cache_ttl of 31 days a tombstone would expire at once, and a
+        refill that read the session before the logout could add it
+        back. The tombstone is sent for 30 days."""
+        mc = self.track(Memcached(self.tmpdir).start())
+        a, b = self.hosts(memcached=mc.addr, cache_ttl=31 * 86400,
+                          session_lifetime=40 * 86400,
+                          session_max_lifetime=40 * 86400)
+        t = a.login_cookie(USER, PASSWORD)
+        self.cached(b, t)
+        self.assertEqual(self.post_json(a, '/auth/logout', t).status, 200)
+        key = hashlib.sha256(base64.urlsafe_b64decode(
+            t + '=' * (-len(t) % 4))).hexdigest()
+        dump = mc.command('lru_crawler metadump all')
+        rows = [dict(w.split('=', 1) for w in line.split())
+                for line in dump.splitlines() if key in line]
+        self.assertEqual(len(rows), 1, dump)
+        now = time.time()
+        self.assertLessEqual(int(rows[0]['exp']), now + 30 * 86400 + 5, rows)
+        self.assertGreater(int(rows[0]['exp']), now + 30 * 86400 - 60, rows)
+        # A late refill's add finds it.
+        name = urllib.parse.unquote(rows[0]['key'])
+        self.assertIn('NOT_STORED', mc.command('add %s 0 60 1\r\nx' % name))
 
 
 class NginxHostsTest(HostsCase):
