@@ -19,11 +19,14 @@
 #include "store.h"
 #include "util.h"
 
-/* The beat, four times within the table's trust window. */
-#define LISTENER_BEAT_MS	(SHMCACHE_BEAT_MAX_US / 4000)
-/* A round trip now and then: a connection that died silently (no RST,
- * a frozen server) fails it, within the socket's time-outs. */
-#define LISTENER_PROBE_MS	2000
+/*
+ * The beat is the time a probe was sent whose answer came back (and
+ * every notice read before it applied): a round trip proven to complete,
+ * four times within the table's trust window. A probe unanswered this
+ * long ends the connection (the table went untrusted long before).
+ */
+#define LISTENER_PROBE_MS	(SHMCACHE_BEAT_MAX_US / 4000)
+#define LISTENER_PROBE_WAIT_MS	2000
 #define LISTENER_HOSTBEAT_S	10	/* this host's row for /admin */
 #define LISTENER_RETRY_MIN_MS	100	/* reconnection back-off */
 #define LISTENER_RETRY_MAX_MS	2000
@@ -230,6 +233,8 @@ disconnect(struct listener *l, const char *why)
 	l->fd = -1;
 }
 
+static int	drain(struct listener *);
+
 /*
  * The URI with this listener's name for pg_stat_activity, "authgw-listener
  * <host>" (a name in the URI wins): uri, or the URI alone if too long.
@@ -277,6 +282,7 @@ static int
 connect_listen(struct listener *l)
 {
 	char	 uri[CONFIG_PATH_MAX + 192], err[512];
+	int64_t	 now;
 
 	listener_uri(l, uri, sizeof(uri));
 	if ((l->st = store_open(uri, 0, err, sizeof(err))) == NULL) {
@@ -288,12 +294,14 @@ connect_listen(struct listener *l)
 		return -1;
 	}
 	if (l->l1 != NULL) {
+		/* Heard from here on: what the table held before goes. */
+		now = util_mono_usec();
 		shmcache_clear(l->l1);
-		if (namespace_copy(l) == -1) {
+		if (namespace_copy(l) == -1 || drain(l) == -1) {
 			disconnect(l, "reading the namespace failed");
 			return -1;
 		}
-		shmcache_listener_beat(l->l1, util_mono_usec());
+		shmcache_listener_beat(l->l1, now);
 	}
 	log_info("listener: listening for invalidations");
 	return 0;
@@ -316,17 +324,13 @@ host_beat(struct listener *l, int64_t now)
 		log_debug("listener: heartbeat row not written");
 }
 
-/* Read what arrived and apply it: 0, or -1 (reconnect). */
+/* Apply the items collected: 0, or -1 (reconnect). */
 static int
-drain(struct listener *l)
+items_apply(struct listener *l)
 {
 	size_t	 i;
 	int	 rc = 0;
 
-	if (store_listen_read(l->st, item_collect, l) != STORE_OK) {
-		items_free(l);
-		return -1;
-	}
 	if (l->l1 == NULL) {
 		items_free(l);
 		return 0;
@@ -341,13 +345,94 @@ drain(struct listener *l)
 	return rc;
 }
 
+/*
+ * Read what arrived, socket or libpq's queue (a notice that came with
+ * the answer of one of our own statements is only in the queue), and
+ * apply it; applying can run statements that bring more, so until
+ * nothing new comes: 0, or -1 (reconnect).
+ */
+static int
+drain(struct listener *l)
+{
+	for (;;) {
+		if (store_listen_read(l->st, item_collect, l) != STORE_OK) {
+			items_free(l);
+			return -1;
+		}
+		if (l->nitems == 0 && !l->overflow)
+			return 0;
+		if (items_apply(l) == -1)
+			return -1;
+	}
+}
+
+/*
+ * One probe: send it, and until its answer comes collect what arrives
+ * (no statement can run meanwhile), then apply it all. 0 with *sent the
+ * probe's time, or -1 (reconnect: lost, or no answer in time).
+ */
+static int
+probe(struct listener *l, int64_t *sent)
+{
+	struct pollfd	 pfd;
+	int64_t		 left;
+	int		 done;
+
+	*sent = util_mono_usec();
+	if (store_probe_send(l->st) == -1)
+		return -1;
+	for (;;) {
+		if (store_listen_read(l->st, item_collect, l) != STORE_OK ||
+		    (done = store_probe_done(l->st)) == -1)
+			break;
+		if (done)
+			return items_apply(l) == -1 ? -1 : drain(l);
+		left = LISTENER_PROBE_WAIT_MS - (util_mono_usec() - *sent) /
+		    1000;
+		if (left <= 0 || listener_stopping) {
+			log_warn("listener: no answer to a probe in %d ms",
+			    LISTENER_PROBE_WAIT_MS);
+			break;
+		}
+		pfd.fd = l->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
+			break;
+	}
+	items_free(l);
+	return -1;
+}
+
+/*
+ * Between probes: wait on the socket until the next one is due, applying
+ * what arrives; the queue is emptied before each wait. 0, or -1.
+ */
+static int
+listen_until(struct listener *l, int64_t due_us)
+{
+	struct pollfd	 pfd;
+	int64_t		 left;
+
+	while (!listener_stopping) {
+		if (drain(l) == -1)
+			return -1;
+		if ((left = (due_us - util_mono_usec()) / 1000) <= 0)
+			return 0;
+		pfd.fd = l->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
 static void
 listener_loop(struct listener *l)
 {
-	struct pollfd	 pfd;
 	int64_t		 retry_ms = LISTENER_RETRY_MIN_MS;
-	int64_t		 next_probe = 0, next_host = 0, now_ms;
-	int		 n;
+	int64_t		 next_host = 0, sent;
 
 	while (!listener_stopping) {
 		if (l->st == NULL) {
@@ -360,40 +445,22 @@ listener_loop(struct listener *l)
 				continue;
 			}
 			retry_ms = LISTENER_RETRY_MIN_MS;
-			next_probe = util_mono_usec() / 1000 +
-			    LISTENER_PROBE_MS;
 		}
-		pfd.fd = l->fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		n = poll(&pfd, 1, LISTENER_BEAT_MS);
-		if (n == -1 && errno != EINTR) {
-			disconnect(l, strerror(errno));
+		if (probe(l, &sent) == -1) {
+			disconnect(l, "probe failed");
 			continue;
 		}
-		if (n > 0 && drain(l) == -1) {
-			disconnect(l, "connection lost");
-			continue;
-		}
-		now_ms = util_mono_usec() / 1000;
-		if (now_ms >= next_probe) {
-			if (!store_ping(l->st)) {
-				disconnect(l, "probe failed");
-				continue;
-			}
-			/* Anything that came with the probe's answer. */
-			if (drain(l) == -1) {
-				disconnect(l, "connection lost");
-				continue;
-			}
-			next_probe = now_ms + LISTENER_PROBE_MS;
-		}
+		/* Everything committed before sent is applied: vouch. */
+		if (l->l1 != NULL)
+			shmcache_listener_beat(l->l1, sent);
 		if (util_now() >= next_host) {
 			host_beat(l, util_now());
 			next_host = util_now() + LISTENER_HOSTBEAT_S;
 		}
-		if (l->l1 != NULL)
-			shmcache_listener_beat(l->l1, util_mono_usec());
+		if (listen_until(l, sent + LISTENER_PROBE_MS * 1000) == -1) {
+			disconnect(l, "connection lost");
+			continue;
+		}
 	}
 }
 

@@ -332,6 +332,18 @@ store_listen_read(struct store *st, store_item_cb cb, void *arg)
 	return st->engine->listen_read(st, cb, arg);
 }
 
+int
+store_probe_send(struct store *st)
+{
+	return st->engine->probe_send != NULL ? st->engine->probe_send(st) : -1;
+}
+
+int
+store_probe_done(struct store *st)
+{
+	return st->engine->probe_done != NULL ? st->engine->probe_done(st) : -1;
+}
+
 enum store_rc
 store_namespace_get(struct store *st, uint64_t *ns)
 {

@@ -402,6 +402,20 @@ int		 store_listen(struct store *);
 enum store_rc	 store_listen_read(struct store *, store_item_cb cb, void *arg);
 
 /*
+ * The listener's proof that its connection works, without blocking:
+ * store_probe_send sends a trivial query and returns at once (0, or -1:
+ * the connection is lost, or an engine without notices). While it is in
+ * flight only store_listen_read may run on the handle (it consumes what
+ * arrived, notices and the answer alike, and never waits for input);
+ * store_probe_done answers 1 once the whole answer has been read (every
+ * notice committed before the query was sent was read before it, and is
+ * in store_listen_read's hands), 0 while it has not, -1 on a failure
+ * (the connection is then lost).
+ */
+int		 store_probe_send(struct store *);
+int		 store_probe_done(struct store *);
+
+/*
  * The memcached key namespace, kept in the authority so every host uses
  * the same keys: *ns gets it (0 before the first bump). store_namespace_bump
  * moves it by one, atomically, and *ns gets the new value (announced to

@@ -63,6 +63,8 @@ struct store_engine {
 	enum store_rc	(*attempts_purge)(struct store *, int64_t before, int64_t *count);
 	int	(*listen)(struct store *);
 	enum store_rc	(*listen_read)(struct store *, store_item_cb cb, void *arg);
+	int	(*probe_send)(struct store *);	/* NULL: none (SQLite) */
+	int	(*probe_done)(struct store *);
 	enum store_rc	(*namespace_get)(struct store *, uint64_t *ns);
 	enum store_rc	(*namespace_bump)(struct store *, uint64_t *ns);
 	enum store_rc	(*host_beat)(struct store *, const struct store_host *h);

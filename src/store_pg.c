@@ -42,12 +42,15 @@
 	PQ_FUNC(PQfreemem) \
 	PQ_FUNC(PQgetisnull) \
 	PQ_FUNC(PQgetlength) \
+	PQ_FUNC(PQgetResult) \
 	PQ_FUNC(PQgetvalue) \
+	PQ_FUNC(PQisBusy) \
 	PQ_FUNC(PQnotifies) \
 	PQ_FUNC(PQntuples) \
 	PQ_FUNC(PQprepare) \
 	PQ_FUNC(PQresultErrorField) \
 	PQ_FUNC(PQresultStatus) \
+	PQ_FUNC(PQsendQuery) \
 	PQ_FUNC(PQsetNoticeProcessor) \
 	PQ_FUNC(PQsocket) \
 	PQ_FUNC(PQstatus)
@@ -358,6 +361,7 @@ struct pg_store {
 	unsigned char	 prepared[PG__COUNT];	/* on this connection */
 	int		 in_tx;		/* a transaction is open */
 	int		 tx_lost;	/* the connection went inside it */
+	int		 probing;	/* the listener's probe in flight */
 	int64_t		 next_try;	/* monotonic usec of the next connect */
 	int64_t		 backoff;	/* usec to wait after a failed one */
 	char		 notice[PG_NOTICE_MAX + 1];	/* items to send */
@@ -426,6 +430,7 @@ pg_lost(struct store *st)
 	    (int)strcspn(msg, "\n"), msg);
 	pq.PQfinish(p->conn);
 	p->conn = NULL;
+	p->probing = 0;
 	if (p->in_tx)
 		p->tx_lost = 1;
 	p->in_tx = 0;
@@ -486,7 +491,7 @@ pg_ready(struct store *st)
 	char		 err[320];
 	int64_t		 now;
 
-	if (p->tx_lost)
+	if (p->tx_lost || p->probing)	/* one statement at a time */
 		return -1;
 	if (p->conn != NULL) {
 		if (pq.PQstatus(p->conn) == CONNECTION_OK)
@@ -2127,6 +2132,54 @@ pg_listen_read(struct store *st, store_item_cb cb, void *arg)
 	return STORE_OK;
 }
 
+/* The listener's probe: a query whose answer is read by pg_listen_read
+ * and pg_probe_done (libpq's own queue holds the answer meanwhile). */
+static int
+pg_probe_send(struct store *st)
+{
+	struct pg_store	*p = PG(st);
+
+	if (p->conn == NULL || p->probing ||
+	    pq.PQsendQuery(p->conn, "SELECT 1") == 0) {
+		if (p->conn != NULL && !p->probing)
+			pg_lost(st);
+		return -1;
+	}
+	p->probing = 1;
+	return 0;
+}
+
+static int
+pg_probe_done(struct store *st)
+{
+	struct pg_store	*p = PG(st);
+	PGresult	*r;
+	int		 ok = 1;
+
+	if (p->conn == NULL)
+		return -1;
+	if (!p->probing)
+		return 1;
+	if (pq.PQconsumeInput(p->conn) == 0) {
+		p->probing = 0;
+		pg_lost(st);
+		return -1;
+	}
+	if (pq.PQisBusy(p->conn))
+		return 0;
+	while ((r = pq.PQgetResult(p->conn)) != NULL) {
+		if (pq.PQresultStatus(r) != PGRES_TUPLES_OK)
+			ok = 0;
+		pq.PQclear(r);
+	}
+	p->probing = 0;
+	if (!ok) {
+		pg_lost(st);
+		return -1;
+	}
+	return 1;
+}
+
 static enum store_rc
 pg_namespace_get(struct store *st, uint64_t *ns)
 {
@@ -2252,6 +2305,8 @@ static const struct store_engine pg_engine = {
 	.attempts_purge = pg_attempts_purge,
 	.listen = pg_listen,
 	.listen_read = pg_listen_read,
+	.probe_send = pg_probe_send,
+	.probe_done = pg_probe_done,
 	.namespace_get = pg_namespace_get,
 	.namespace_bump = pg_namespace_bump,
 	.host_beat = pg_host_beat,

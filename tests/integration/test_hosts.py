@@ -244,6 +244,83 @@ class ListenerTest(HostsCase):
         self.assertEqual(rows[-1], ['authgw-listener host0', '1'], rows)
         self.assertEqual(rows[0][0], 'authgw', rows)
 
+    def test_notice_arriving_during_a_listener_query_applied_before_trust(self):
+        """A notice that arrives while the listener runs a query of its
+        own (here its heartbeat row, held locked by another session) is
+        read by libpq with the query's answer: the socket is then empty.
+        The listener applies it before it vouches for its table again.
+        Deterministic: the hold outlasts the trust window (B refuses from
+        the authority meanwhile); once B trusts its table again, the
+        logout made during the hold is already in it."""
+        a, b = self.hosts()
+        t = a.login_cookie(USER, PASSWORD)
+        self.cached(b, t)
+        holder = subprocess.Popen(
+            ['psql', '-X', '-q', self.pg.uri], stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+        try:
+            holder.stdin.write("BEGIN; LOCK TABLE hosts IN EXCLUSIVE MODE;\n")
+            holder.stdin.flush()
+
+            def listener_waits():
+                rows = self.pg.psql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE "
+                    "application_name = 'authgw-listener host1' AND "
+                    "wait_event_type = 'Lock'")
+                return rows[0][0] != '0'
+            wait_for(listener_waits, timeout=25, interval=0.1,
+                     what="B's listener blocked on its heartbeat row")
+            self.assertEqual(self.post_json(a, '/auth/logout', t).status,
+                             200)
+            # B's listener cannot vouch while it waits: B asks the
+            # authority, before the hold ends.
+            wait_for(lambda: self.healthz(b)['listener'] == 'down',
+                     timeout=5, what='the table untrusted')
+            self.assertEqual(b.check(t).status, 401)
+            holder.stdin.write("COMMIT;\n")
+            holder.stdin.flush()
+        finally:
+            holder.stdin.close()
+            holder.wait()
+        self.wait_listening(b)
+        r = b.check(t)
+        self.assertEqual(r.status, 401, 'the notice read with the heartbeat '
+                         'was not applied: %s %s' %
+                         (r, r.header('x-auth-source')))
+
+    def test_listener_backend_stopped_untrusts_within_a_second(self):
+        """The listener's backend stops answering (SIGSTOP: a frozen
+        server, a silently dead connection): the beat carries the time
+        of the last proven round trip, so B stops trusting its table
+        within a second of the stop, whatever the listener's probe
+        period, and refuses a logout made meanwhile."""
+        a, b = self.hosts()
+        worst = 0.0
+        for _ in range(3):
+            t = a.login_cookie(USER, PASSWORD)
+            self.cached(b, t)
+            rows = self.pg.psql("SELECT pid FROM pg_stat_activity WHERE "
+                                "application_name = "
+                                "'authgw-listener host1'")
+            self.assertEqual(len(rows), 1, rows)
+            pid = int(rows[0][0])
+            os.kill(pid, signal.SIGSTOP)
+            t0 = time.monotonic()
+            try:
+                self.assertEqual(self.post_json(a, '/auth/logout',
+                                                t).status, 200)
+                wait_for(lambda: self.healthz(b)['listener'] == 'down',
+                         timeout=5, interval=0.02,
+                         what='the table untrusted')
+                worst = max(worst, time.monotonic() - t0)
+                self.assertEqual(b.check(t).status, 401)
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            self.wait_listening(b)
+            self.assertEqual(b.check(t).status, 401)
+        self.assertLess(worst, 1.5, 'B trusted its table %.2f s after its '
+                        'listener backend stopped' % worst)
+
     def test_listener_killed_is_restarted(self):
         a, b = self.hosts()
         pid = self.listener_pid(b)
