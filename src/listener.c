@@ -32,6 +32,9 @@
 #define LISTENER_RETRY_MAX_MS	2000
 #define LISTENER_STABLE_MS	10000	/* a life this long resets it */
 #define LISTENER_ITEMS_MAX	4096	/* items applied per read */
+/* Full clears ('*', an unknown item, too many items) at most this often;
+ * more within the interval make one more at its end. */
+#define LISTENER_CLEAR_US	1000000
 
 /* ------------------------------------------------------------ the master */
 
@@ -132,6 +135,8 @@ struct listener {
 	char			**items;
 	size_t			 nitems;
 	int			 overflow;
+	int64_t			 cleared;	/* last full clear, mono usec */
+	int			 clear_due;	/* one more at cleared + 1 s */
 };
 
 static void
@@ -157,16 +162,44 @@ items_free(struct listener *l)
 	l->overflow = 0;
 }
 
-/* The authority's namespace into the table: 0, or -1 (reconnect). */
+/*
+ * The authority's namespace into the table: 0, or -1 (reconnect). At
+ * (re)connect it is set (this may be another database); later it is
+ * only raised: a notice is a hint to read it, never a value to take
+ * (anyone who can connect can NOTIFY), and the namespace never goes back.
+ */
 static int
-namespace_copy(struct listener *l)
+namespace_copy(struct listener *l, int set)
 {
 	uint64_t	 ns;
 
 	if (store_namespace_get(l->st, &ns) != STORE_OK)
 		return -1;
-	shmcache_authority_ns_set(l->l1, ns);
+	if (set)
+		shmcache_authority_ns_set(l->l1, ns);
+	else
+		shmcache_authority_ns_raise(l->l1, ns);
 	return 0;
+}
+
+/*
+ * Forget every entry, at most once per LISTENER_CLEAR_US: a flood of '*'
+ * costs one clear a second, the excess coalesced into one more at the end
+ * of the second (clear_due; no beat until then). 0, or -1 (reconnect).
+ */
+static int
+table_clear(struct listener *l)
+{
+	int64_t	 now = util_mono_usec();
+
+	if (l->cleared != 0 && now - l->cleared < LISTENER_CLEAR_US) {
+		l->clear_due = 1;
+		return 0;
+	}
+	l->cleared = now;
+	l->clear_due = 0;
+	shmcache_clear(l->l1);
+	return namespace_copy(l, 0);
 }
 
 /*
@@ -207,15 +240,14 @@ item_apply(struct listener *l, const char *item)
 	if (item[0] == 'n' && item[1] == ' ' &&
 	    util_parse_int64(item + 2, strlen(item + 2), 0, INT64_MAX,
 	    &uid) == 0) {
-		/* The key namespace moved: the table itself stays. */
-		shmcache_authority_ns_set(l->l1, (uint64_t)uid);
-		return 0;
+		/* The key namespace moved: the table itself stays. The value
+		 * is the authority's, not the notice's. */
+		return namespace_copy(l, 0);
 	}
 	if (strcmp(item, "*") != 0)
 		log_warn("listener: unknown notice item: forgetting every "
 		    "cached entry");
-	shmcache_clear(l->l1);
-	return namespace_copy(l);
+	return table_clear(l);
 }
 
 static void
@@ -297,7 +329,9 @@ connect_listen(struct listener *l)
 		/* Heard from here on: what the table held before goes. */
 		now = util_mono_usec();
 		shmcache_clear(l->l1);
-		if (namespace_copy(l) == -1 || drain(l) == -1) {
+		l->cleared = now;
+		l->clear_due = 0;
+		if (namespace_copy(l, 1) == -1 || drain(l) == -1) {
 			disconnect(l, "reading the namespace failed");
 			return -1;
 		}
@@ -335,10 +369,9 @@ items_apply(struct listener *l)
 		items_free(l);
 		return 0;
 	}
-	if (l->overflow) {
-		shmcache_clear(l->l1);
-		rc = namespace_copy(l);
-	} else
+	if (l->overflow)
+		rc = table_clear(l);
+	else
 		for (i = 0; i < l->nitems && rc == 0; i++)
 			rc = item_apply(l, l->items[i]);
 	items_free(l);
@@ -450,8 +483,14 @@ listener_loop(struct listener *l)
 			disconnect(l, "probe failed");
 			continue;
 		}
-		/* Everything committed before sent is applied: vouch. */
-		if (l->l1 != NULL)
+		if (l->clear_due && util_mono_usec() - l->cleared >=
+		    LISTENER_CLEAR_US && table_clear(l) == -1) {
+			disconnect(l, "reading the namespace failed");
+			continue;
+		}
+		/* Everything committed before sent is applied: vouch (not
+		 * while a clear waits for its turn). */
+		if (l->l1 != NULL && !l->clear_due)
 			shmcache_listener_beat(l->l1, sent);
 		if (util_now() >= next_host) {
 			host_beat(l, util_now());

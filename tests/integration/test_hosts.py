@@ -412,6 +412,33 @@ class PoolAcrossHostsTest(HostsCase):
         self.assertTrue(rows and int(rows[0][0]) >= 1, rows)
 
 
+    def test_forged_namespace_notice_does_not_move_it_back(self):
+        """Anyone who can connect can NOTIFY: 'n 0' after a move must not
+        take B back to the old namespace (where entries the move killed
+        are still in memcached). The listener reads the value from the
+        authority, and only raises it."""
+        mc = self.track(Memcached(self.tmpdir).start())
+        a, b = self.hosts(memcached=mc.addr, cache_local_ttl=1)
+        t = a.login_cookie(USER, PASSWORD)
+        self.cached(b, t)               # in memcached, namespace 0
+        self.pg.psql("WITH b AS (INSERT INTO shared (key, value) VALUES "
+                     "('namespace', 1) ON CONFLICT (key) DO UPDATE SET "
+                     "value = shared.value + 1 RETURNING value) SELECT "
+                     "pg_notify('authgw', 'n ' || b.value) FROM b")
+        # The session ends behind every cache's back (no notice): only
+        # the namespace move keeps the old memcached entry out of reach.
+        self.pg.psql("DELETE FROM sessions")
+        wait_for(lambda: b.check(t).status == 401, timeout=5,
+                 what='the old entry out of reach on B')
+        self.pg.psql("NOTIFY authgw, '*'")
+        self.pg.psql("NOTIFY authgw, 'n 0'")
+        time.sleep(0.5)
+        for _ in range(3):
+            r = b.check(t)
+            self.assertEqual(r.status, 401, '%s %s' %
+                             (r, r.header('x-auth-source')))
+            time.sleep(0.2)
+
     def test_tombstone_of_a_long_cache_ttl_blocks_a_late_add(self):
         """memcached reads an expiry over 30 days as a Unix time: with a
         cache_ttl of 31 days a tombstone would expire at once, and a
