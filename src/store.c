@@ -176,6 +176,13 @@ store_begin(struct store *st)
 }
 
 enum store_rc
+store_begin_key(struct store *st, const char *key)
+{
+	return st->engine->begin_key != NULL ?
+	    st->engine->begin_key(st, key) : st->engine->begin(st);
+}
+
+enum store_rc
 store_commit(struct store *st)
 {
 	return st->engine->commit(st);

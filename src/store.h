@@ -182,9 +182,15 @@ enum store_rc	 store_attempts_clear(struct store *, int kind, const char *key);
 /*
  * A unit of work: the changes made between store_begin and store_commit
  * are applied together or not at all, serialised against every other
- * writer (SQLite: BEGIN IMMEDIATE).
+ * writer (SQLite: BEGIN IMMEDIATE). store_begin_key serialises it only
+ * against the other units of the same key (PostgreSQL: an advisory lock
+ * on the key; SQLite's single writer serialises everything anyway): the
+ * key names everything the unit reads to decide what it writes (the
+ * callers' units read and write per address: key = the normalised
+ * address). store_begin is store_begin_key with one key for all.
  */
 enum store_rc	 store_begin(struct store *);
+enum store_rc	 store_begin_key(struct store *, const char *key);
 enum store_rc	 store_commit(struct store *);
 void		 store_rollback(struct store *);
 

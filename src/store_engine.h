@@ -37,6 +37,7 @@ struct store_engine {
 	enum store_rc	(*attempt_del)(struct store *, int64_t id);
 	enum store_rc	(*attempts_clear)(struct store *, int kind, const char *key);
 	enum store_rc	(*begin)(struct store *);
+	enum store_rc	(*begin_key)(struct store *, const char *key);	/* NULL: begin */
 	enum store_rc	(*commit)(struct store *);
 	void	(*rollback)(struct store *);
 	enum store_rc	(*verify_add)(struct store *, const unsigned char hash[CRYPTO_SHA256_LEN], int64_t user_id, int64_t now, int64_t expires, const char *pwhash);

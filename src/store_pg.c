@@ -103,6 +103,14 @@ pq_load(char *err, size_t errsz)
 #define PG_BACKOFF_MIN_USEC	100000
 #define PG_BACKOFF_MAX_USEC	2000000
 #define PG_PARAMS_MAX		10
+/*
+ * Server-side time-outs (doc/design.md; an "options" in the URI replaces
+ * them): a lock waited for 5 s, a statement running 10 s, a transaction
+ * left idle 15 s (a stalled host holding locks) end with an error, and the
+ * caller answers 503 instead of hanging. Migrations lift them.
+ */
+#define PG_OPTIONS	"-c lock_timeout=5s -c statement_timeout=10s " \
+			"-c idle_in_transaction_session_timeout=15s"
 
 /*
  * Advisory lock classes (the first key of pg_advisory_xact_lock(int,
@@ -457,9 +465,9 @@ pg_connect(struct pg_store *p, char *err, size_t errsz)
 {
 	static const char *const keys[] = { "connect_timeout", "keepalives",
 	    "keepalives_idle", "keepalives_interval", "keepalives_count",
-	    "fallback_application_name", "dbname", NULL };
-	const char	*vals[] = { "5", "1", "30", "10", "3", "authgw", p->uri,
-	    NULL };
+	    "fallback_application_name", "options", "dbname", NULL };
+	const char	*vals[] = { "5", "1", "30", "10", "3", "authgw",
+	    PG_OPTIONS, p->uri, NULL };
 	PGconn		*c;
 	char		 why[256];
 
@@ -788,6 +796,11 @@ pg_migrate(struct store *st, char *err, size_t errsz)
 
 	(void)snprintf(lock, sizeof(lock), "SELECT pg_advisory_lock(%d, 0)",
 	    PG_LOCK_MIGRATE);
+	/* Another host's migration, or a long one, takes what it takes. */
+	r = pq.PQexec(c, "SET lock_timeout = 0; SET statement_timeout = 0");
+	if (pq.PQresultStatus(r) != PGRES_COMMAND_OK)
+		goto fail;
+	pq.PQclear(r);
 	r = pq.PQexec(c, lock);
 	if (pq.PQresultStatus(r) != PGRES_TUPLES_OK)
 		goto fail;
@@ -842,10 +855,12 @@ unlock:
 	(void)snprintf(lock, sizeof(lock), "SELECT pg_advisory_unlock(%d, 0)",
 	    PG_LOCK_MIGRATE);
 	pq.PQclear(pq.PQexec(c, lock));
+	pq.PQclear(pq.PQexec(c, "RESET lock_timeout; RESET statement_timeout"));
 	return ok ? 0 : -1;
 fail:
 	snprintf(err, errsz, "migration lock: %s", pq.PQerrorMessage(c));
 	pq.PQclear(r);
+	pq.PQclear(pq.PQexec(c, "RESET lock_timeout; RESET statement_timeout"));
 	return -1;
 }
 
@@ -1524,22 +1539,30 @@ pg_tx_begin(struct store *st)
 }
 
 /*
- * A caller's unit of work (store_begin): a transaction holding the unit
- * lock, so that the callers' units (a registration's "is the address
- * taken, then add it", a reset link and its mail, a sign-in record)
- * serialise among themselves as under SQLite's single writer; the store's
- * own operations take finer locks (doc/design.md).
+ * A caller's unit of work (store_begin_key): a transaction holding the
+ * unit lock of its key, so that the callers' units of one address (a
+ * registration's "is the address taken, then add it", a reset link and
+ * its mail, a sign-in record) serialise among themselves as under
+ * SQLite's single writer; the store's own operations take finer locks
+ * (doc/design.md). A lock held too long (lock_timeout) answers
+ * STORE_ERROR.
  */
 static enum store_rc
-pg_begin_unit(struct store *st)
+pg_begin_key(struct store *st, const char *key)
 {
 	if (pg_tx_begin(st) != STORE_OK)
 		return STORE_ERROR;
-	if (pg_lock(st, PG_LOCK_UNIT, "") != STORE_OK) {
+	if (pg_lock(st, PG_LOCK_UNIT, key) != STORE_OK) {
 		pg_rollback(st);
 		return STORE_ERROR;
 	}
 	return STORE_OK;
+}
+
+static enum store_rc
+pg_begin_unit(struct store *st)
+{
+	return pg_begin_key(st, "");
 }
 
 static enum store_rc
@@ -2279,6 +2302,7 @@ static const struct store_engine pg_engine = {
 	.attempt_del = pg_attempt_del,
 	.attempts_clear = pg_attempts_clear,
 	.begin = pg_begin_unit,
+	.begin_key = pg_begin_key,
 	.commit = pg_commit,
 	.rollback = pg_rollback,
 	.verify_add = pg_verify_add,

@@ -198,6 +198,53 @@ class SharedTest(HostsCase):
             self.assertEqual(self.healthz(h)['postgresql'], 'ok')
 
 
+class LockTimeoutTest(HostsCase):
+
+    def test_unit_lock_held_by_a_stalled_host(self):
+        """A stalled host (here psql) holds the callers' unit lock: checks
+        pass; a registration of that address answers 503 within the lock
+        time-out instead of hanging; another address is not held up (the
+        unit lock is per address)."""
+        a, = self.hosts(1)
+        cached = a.login_cookie(USER, PASSWORD)
+        self.cached(a, cached)
+        held = 'held@example.com'
+        holder = subprocess.Popen(
+            ['psql', '-X', '-q', self.pg.uri], stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+        self.addCleanup(holder.wait)
+        self.addCleanup(holder.stdin.close)
+        # The old single lock (key '') and the held address's.
+        holder.stdin.write(
+            "SELECT pg_advisory_lock(%d, hashtext('')), "
+            "pg_advisory_lock(%d, hashtext('%s'));\n"
+            % (0x41475702, 0x41475702, held))
+        holder.stdin.flush()
+        wait_for(lambda: self.pg.psql(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND classid = %d" % 0x41475702)[0][0] == '2', timeout=10,
+            what='the locks held')
+        r = a.check(cached)
+        self.assertEqual((r.status, r.header('x-auth-source')),
+                         (200, 'cache'), r)
+        r = a.check(a.login_cookie(OTHER, PASSWORD))
+        self.assertEqual(r.status, 200, r)
+        t0 = time.monotonic()
+        r = a.fcgi('/auth/register', 'POST', headers={
+            'Content-Type': 'application/json', 'Accept': 'application/json'},
+            body=json.dumps({'email': 'free@example.com',
+                             'password': PASSWORD}).encode(), timeout=15)
+        self.assertIn(r.status, (200, 201, 202), r)
+        self.assertLess(time.monotonic() - t0, 4)
+        t0 = time.monotonic()
+        r = a.fcgi('/auth/register', 'POST', headers={
+            'Content-Type': 'application/json', 'Accept': 'application/json'},
+            body=json.dumps({'email': held, 'password': PASSWORD}).encode(),
+            timeout=15)
+        self.assertEqual(r.status, 503, r)
+        self.assertLess(time.monotonic() - t0, 9)
+
+
 class ListenerTest(HostsCase):
 
     def test_listener_gap_untrusts_the_table(self):
