@@ -426,16 +426,32 @@ arg_blob(struct args *a, const unsigned char *v, size_t len)
 	a->fmt[a->n++] = 1;
 }
 
+/*
+ * A message of libpq's as it may be shown: its first line, every secret
+ * of the URI hidden (util_uri_hide: libpq quotes parts of a URI it cannot
+ * read, and sometimes all of it). Every libpq text goes through here.
+ */
+static void
+pg_message(const char *uri, const char *msg, char *out, size_t outsz)
+{
+	char	 line[512];
+
+	(void)util_strlcpy(line, msg != NULL ? msg : "", sizeof(line));
+	line[strcspn(line, "\n")] = '\0';
+	(void)util_uri_hide(uri, line, out, outsz);
+	crypto_cleanse(line, sizeof(line));
+}
+
 /* The connection is gone: forget it (and its prepared statements); the
  * next call makes a new one. */
 static void
 pg_lost(struct store *st)
 {
 	struct pg_store	*p = PG(st);
-	const char	*msg = pq.PQerrorMessage(p->conn);
+	char		 msg[512];
 
-	log_error("postgresql: connection lost: %.*s",
-	    (int)strcspn(msg, "\n"), msg);
+	pg_message(p->uri, pq.PQerrorMessage(p->conn), msg, sizeof(msg));
+	log_error("postgresql: connection lost: %s", msg);
 	pq.PQfinish(p->conn);
 	p->conn = NULL;
 	p->probing = 0;
@@ -449,8 +465,11 @@ pg_lost(struct store *st)
 static void
 pg_notice(void *arg, const char *msg)
 {
-	(void)arg;
-	log_debug("postgresql: %.*s", (int)strcspn(msg, "\n"), msg);
+	struct pg_store	*p = arg;
+	char		 line[512];
+
+	pg_message(p->uri, msg, line, sizeof(line));
+	log_debug("postgresql: %s", line);
 }
 
 /*
@@ -469,18 +488,19 @@ pg_connect(struct pg_store *p, char *err, size_t errsz)
 	const char	*vals[] = { "5", "1", "30", "10", "3", "authgw",
 	    PG_OPTIONS, p->uri, NULL };
 	PGconn		*c;
-	char		 why[256];
+	char		 why[512];
 
 	c = pq.PQconnectdbParams(keys, vals, 1);
 	if (c == NULL || pq.PQstatus(c) != CONNECTION_OK) {
-		(void)util_strlcpy(why, c != NULL ? pq.PQerrorMessage(c) :
-		    "out of memory", sizeof(why));
-		why[strcspn(why, "\n")] = '\0';
-		snprintf(err, errsz, "postgresql: cannot connect: %s", why);
+		pg_message(p->uri, c != NULL ? pq.PQerrorMessage(c) :
+		    "out of memory", why, sizeof(why));
+		snprintf(err, errsz, "postgresql: %s%s",
+		    strcmp(why, UTIL_URI_HIDDEN) == 0 ? "" : "cannot connect: ",
+		    why);
 		pq.PQfinish(c);
 		return -1;
 	}
-	pq.PQsetNoticeProcessor(c, pg_notice, NULL);
+	pq.PQsetNoticeProcessor(c, pg_notice, p);
 	p->conn = c;
 	memset(p->prepared, 0, sizeof(p->prepared));
 	p->in_tx = 0;
@@ -531,7 +551,7 @@ pg_failed(struct store *st, PGresult *r, const char *what)
 {
 	const char	*state = r != NULL ?
 	    pq.PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-	char		 msg[256];
+	char		 msg[512];
 
 	if (PG(st)->conn == NULL || pq.PQstatus(PG(st)->conn) != CONNECTION_OK) {
 		pq.PQclear(r);
@@ -543,8 +563,8 @@ pg_failed(struct store *st, PGresult *r, const char *what)
 		pq.PQclear(r);
 		return STORE_EXISTS;
 	}
-	(void)util_strlcpy(msg, pq.PQerrorMessage(PG(st)->conn), sizeof(msg));
-	msg[strcspn(msg, "\n")] = '\0';
+	pg_message(PG(st)->uri, pq.PQerrorMessage(PG(st)->conn), msg,
+	    sizeof(msg));
 	log_error("postgresql: %s: %s", what, msg);
 	pq.PQclear(r);
 	return STORE_ERROR;
@@ -789,7 +809,7 @@ pg_migrate(struct store *st, char *err, size_t errsz)
 {
 	PGconn		*c = PG(st)->conn;
 	PGresult	*r;
-	char		 ver[16], lock[64];
+	char		 ver[16], lock[64], why[512];
 	const char	*vals[1] = { ver };
 	size_t		 i;
 	int		 ok = 0, done;
@@ -844,13 +864,15 @@ pg_migrate(struct store *st, char *err, size_t errsz)
 	ok = 1;
 	goto unlock;
 rollback:
-	snprintf(err, errsz, "migration %s failed: %s", ver,
-	    pq.PQerrorMessage(c));
+	pg_message(PG(st)->uri, pq.PQerrorMessage(c), why, sizeof(why));
+	snprintf(err, errsz, "migration %s failed: %s", ver, why);
 	pq.PQclear(pq.PQexec(c, "ROLLBACK"));
 unlock:
-	if (!ok && err[0] == '\0')
-		snprintf(err, errsz, "migration failed: %s",
-		    pq.PQerrorMessage(c));
+	if (!ok && err[0] == '\0') {
+		pg_message(PG(st)->uri, pq.PQerrorMessage(c), why,
+		    sizeof(why));
+		snprintf(err, errsz, "migration failed: %s", why);
+	}
 	pq.PQclear(r);
 	(void)snprintf(lock, sizeof(lock), "SELECT pg_advisory_unlock(%d, 0)",
 	    PG_LOCK_MIGRATE);
@@ -858,7 +880,8 @@ unlock:
 	pq.PQclear(pq.PQexec(c, "RESET lock_timeout; RESET statement_timeout"));
 	return ok ? 0 : -1;
 fail:
-	snprintf(err, errsz, "migration lock: %s", pq.PQerrorMessage(c));
+	pg_message(PG(st)->uri, pq.PQerrorMessage(c), why, sizeof(why));
+	snprintf(err, errsz, "migration lock: %s", why);
 	pq.PQclear(r);
 	pq.PQclear(pq.PQexec(c, "RESET lock_timeout; RESET statement_timeout"));
 	return -1;
