@@ -2490,6 +2490,23 @@ sqlite_totp_purge(struct store *st, int64_t now, int64_t *count)
 	return exec_int(st, SQL_TOTP_PURGE, now, count);
 }
 
+/* SQLite has one writer: a key serialises nothing more than BEGIN
+ * IMMEDIATE already does. */
+/* SQLite has no notices, hence no listener to prove its connection. */
+static int
+sqlite_probe(struct store *st)
+{
+	(void)st;
+	return -1;
+}
+
+static enum store_rc
+sqlite_begin_key(struct store *st, const char *key)
+{
+	(void)key;
+	return sqlite_begin(st);
+}
+
 static const struct store_engine sqlite_engine = {
 	.close = sqlite_close,
 	.schema_version = sqlite_schema_version,
@@ -2542,11 +2559,14 @@ static const struct store_engine sqlite_engine = {
 	.token_purge = sqlite_token_purge,
 	.attempts_purge = sqlite_attempts_purge,
 	.listen = sqlite_listen,
+	.probe_send = sqlite_probe,
+	.probe_done = sqlite_probe,
 	.listen_read = sqlite_listen_read,
 	.namespace_get = sqlite_namespace_get,
 	.namespace_bump = sqlite_namespace_bump,
 	.host_beat = sqlite_host_beat,
 	.host_each = sqlite_host_each,
+	.begin_key = sqlite_begin_key,
 	.totp_get = sqlite_totp_get,
 	.totp_pending_put = sqlite_totp_pending_put,
 	.totp_enable = sqlite_totp_enable,
