@@ -2367,7 +2367,7 @@ sqlite_totp_enable(struct store *st, int64_t user_id,
 	sqlite3_stmt	*s;
 	enum store_rc	 rc = STORE_ERROR;
 
-	if (store_begin(st) != STORE_OK)
+	if (sqlite_begin(st) != STORE_OK)
 		return STORE_ERROR;
 	if ((s = stmt_get(st, SQL_TOTP_ENABLE)) == NULL)
 		goto fail;
@@ -2384,10 +2384,10 @@ sqlite_totp_enable(struct store *st, int64_t user_id,
 	}
 	if ((rc = totp_codes_put(st, user_id, codes, n)) != STORE_OK)
 		goto fail;
-	if ((rc = store_commit(st)) == STORE_OK)
+	if ((rc = sqlite_commit(st)) == STORE_OK)
 		return STORE_OK;
 fail:
-	store_rollback(st);
+	sqlite_rollback(st);
 	return rc;
 }
 
@@ -2396,12 +2396,12 @@ sqlite_totp_remove(struct store *st, int64_t user_id)
 {
 	int64_t		 n = 0;
 
-	if (store_begin(st) != STORE_OK)
+	if (sqlite_begin(st) != STORE_OK)
 		return STORE_ERROR;
 	if (exec_int(st, SQL_TOTP_REMOVE, user_id, &n) != STORE_OK ||
 	    exec_int(st, SQL_TOTP_RECOVERY_CLEAR, user_id, NULL) != STORE_OK ||
-	    store_commit(st) != STORE_OK) {
-		store_rollback(st);
+	    sqlite_commit(st) != STORE_OK) {
+		sqlite_rollback(st);
 		return STORE_ERROR;
 	}
 	return n > 0 ? STORE_OK : STORE_NOTFOUND;
@@ -2438,7 +2438,7 @@ sqlite_totp_login(struct store *st, int64_t user_id, int64_t gen,
 	struct verify_user	 vu;
 	enum store_rc		 rc = STORE_ERROR;
 
-	if (store_begin(st) != STORE_OK)
+	if (sqlite_begin(st) != STORE_OK)
 		return STORE_ERROR;
 	if ((s = stmt_get(st, SQL_VERIFY_USER)) == NULL)
 		goto fail;
@@ -2467,10 +2467,10 @@ sqlite_totp_login(struct store *st, int64_t user_id, int64_t gen,
 		goto fail;
 	if ((rc = totp_spend(st, user_id, step, recovery)) != STORE_OK)
 		goto fail;
-	if ((rc = store_commit(st)) == STORE_OK)
+	if ((rc = sqlite_commit(st)) == STORE_OK)
 		return STORE_OK;
 fail:
-	store_rollback(st);
+	sqlite_rollback(st);
 	return rc;
 }
 
