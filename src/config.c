@@ -488,7 +488,8 @@ config_print(const struct config *cfg, FILE *fp)
 		case KEY_URL:
 			/* A password in the database URI is never shown. */
 			if (strcmp(keys[i].name, "database") == 0) {
-				(void)util_uri_redact(p, shown, sizeof(shown));
+				(void)util_uri_hide(p, NULL, shown,
+				    sizeof(shown));
 				p = shown;
 			}
 			fprintf(fp, "%s\n", p);

@@ -19,16 +19,22 @@
 #include "store.h"
 #include "util.h"
 
-/* The beat, four times within the table's trust window. */
-#define LISTENER_BEAT_MS	(SHMCACHE_BEAT_MAX_US / 4000)
-/* A round trip now and then: a connection that died silently (no RST,
- * a frozen server) fails it, within the socket's time-outs. */
-#define LISTENER_PROBE_MS	2000
+/*
+ * The beat is the time a probe was sent whose answer came back (and
+ * every notice read before it applied): a round trip proven to complete,
+ * four times within the table's trust window. A probe unanswered this
+ * long ends the connection (the table went untrusted long before).
+ */
+#define LISTENER_PROBE_MS	(SHMCACHE_BEAT_MAX_US / 4000)
+#define LISTENER_PROBE_WAIT_MS	2000
 #define LISTENER_HOSTBEAT_S	10	/* this host's row for /admin */
 #define LISTENER_RETRY_MIN_MS	100	/* reconnection back-off */
 #define LISTENER_RETRY_MAX_MS	2000
 #define LISTENER_STABLE_MS	10000	/* a life this long resets it */
 #define LISTENER_ITEMS_MAX	4096	/* items applied per read */
+/* Full clears ('*', an unknown item, too many items) at most this often;
+ * more within the interval make one more at its end. */
+#define LISTENER_CLEAR_US	1000000
 
 /* ------------------------------------------------------------ the master */
 
@@ -129,6 +135,8 @@ struct listener {
 	char			**items;
 	size_t			 nitems;
 	int			 overflow;
+	int64_t			 cleared;	/* last full clear, mono usec */
+	int			 clear_due;	/* one more at cleared + 1 s */
 };
 
 static void
@@ -154,15 +162,23 @@ items_free(struct listener *l)
 	l->overflow = 0;
 }
 
-/* The authority's namespace into the table: 0, or -1 (reconnect). */
+/*
+ * The authority's namespace into the table: 0, or -1 (reconnect). At
+ * (re)connect it is set (this may be another database); later it is
+ * only raised: a notice is a hint to read it, never a value to take
+ * (anyone who can connect can NOTIFY), and the namespace never goes back.
+ */
 static int
-namespace_copy(struct listener *l)
+namespace_copy(struct listener *l, int set)
 {
 	uint64_t	 ns;
 
 	if (store_namespace_get(l->st, &ns) != STORE_OK)
 		return -1;
-	shmcache_authority_ns_set(l->l1, ns);
+	if (set)
+		shmcache_authority_ns_set(l->l1, ns);
+	else
+		shmcache_authority_ns_raise(l->l1, ns);
 	return 0;
 }
 
@@ -179,6 +195,26 @@ revoke_hash(struct listener *l, const unsigned char hash[CRYPTO_SHA256_LEN])
 
 	shmcache_revoke(l->l1, hash, now, now + l->cfg->cache_ttl +
 	    SHMCACHE_CLOCK_SKEW);
+}
+
+/*
+ * Forget every entry, at most once per LISTENER_CLEAR_US: a flood of '*'
+ * costs one clear a second, the excess coalesced into one more at the end
+ * of the second (clear_due; no beat until then). 0, or -1 (reconnect).
+ */
+static int
+table_clear(struct listener *l)
+{
+	int64_t	 now = util_mono_usec();
+
+	if (l->cleared != 0 && now - l->cleared < LISTENER_CLEAR_US) {
+		l->clear_due = 1;
+		return 0;
+	}
+	l->cleared = now;
+	l->clear_due = 0;
+	shmcache_clear(l->l1);
+	return namespace_copy(l, 0);
 }
 
 /*
@@ -223,15 +259,14 @@ item_apply(struct listener *l, const char *item)
 	if (item[0] == 'n' && item[1] == ' ' &&
 	    util_parse_int64(item + 2, strlen(item + 2), 0, INT64_MAX,
 	    &uid) == 0) {
-		/* The key namespace moved: the table itself stays. */
-		shmcache_authority_ns_set(l->l1, (uint64_t)uid);
-		return 0;
+		/* The key namespace moved: the table itself stays. The value
+		 * is the authority's, not the notice's. */
+		return namespace_copy(l, 0);
 	}
 	if (strcmp(item, "*") != 0)
 		log_warn("listener: unknown notice item: forgetting every "
 		    "cached entry");
-	shmcache_clear(l->l1);
-	return namespace_copy(l);
+	return table_clear(l);
 }
 
 static void
@@ -249,6 +284,47 @@ disconnect(struct listener *l, const char *why)
 	l->fd = -1;
 }
 
+static int	drain(struct listener *);
+
+/*
+ * The URI with this listener's name for pg_stat_activity, "authgw-listener
+ * <host>" (a name in the URI wins): uri, or the URI alone if too long.
+ */
+static void
+listener_uri(const struct listener *l, char *uri, size_t urisz)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	const char		*db = l->cfg->database;
+	size_t			 i, used;
+	int			 n;
+	unsigned char		 c;
+
+	n = snprintf(uri, urisz, "%s%sfallback_application_name="
+	    "authgw-listener%%20", db, strchr(db, '?') != NULL ? "&" : "?");
+	if (n < 0 || (size_t)n >= urisz) {
+		(void)util_strlcpy(uri, db, urisz);
+		return;
+	}
+	used = (size_t)n;
+	/* PostgreSQL keeps 63 bytes of a name. */
+	for (i = 0; l->host[i] != '\0' && i < 40; i++) {
+		c = (unsigned char)l->host[i];
+		if (urisz - used < 4) {
+			(void)util_strlcpy(uri, db, urisz);
+			return;
+		}
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_')
+			uri[used++] = (char)c;
+		else {
+			uri[used++] = '%';
+			uri[used++] = hex[c >> 4];
+			uri[used++] = hex[c & 15];
+		}
+	}
+	uri[used] = '\0';
+}
+
 /*
  * Connect and LISTEN, then forget what the table held (whatever was sent
  * before the LISTEN is lost) and take the namespace: only then beat.
@@ -256,15 +332,10 @@ disconnect(struct listener *l, const char *why)
 static int
 connect_listen(struct listener *l)
 {
-	char	 uri[CONFIG_PATH_MAX + 64], err[512];
-	int	 n;
+	char	 uri[CONFIG_PATH_MAX + 192], err[512];
+	int64_t	 now;
 
-	/* Named in pg_stat_activity (unless the URI names it otherwise). */
-	n = snprintf(uri, sizeof(uri), "%s%sfallback_application_name="
-	    "authgw-listener", l->cfg->database,
-	    strchr(l->cfg->database, '?') != NULL ? "&" : "?");
-	if (n < 0 || (size_t)n >= sizeof(uri))
-		(void)util_strlcpy(uri, l->cfg->database, sizeof(uri));
+	listener_uri(l, uri, sizeof(uri));
 	if ((l->st = store_open(uri, 0, err, sizeof(err))) == NULL) {
 		log_debug("listener: %s", err);
 		return -1;
@@ -274,12 +345,16 @@ connect_listen(struct listener *l)
 		return -1;
 	}
 	if (l->l1 != NULL) {
+		/* Heard from here on: what the table held before goes. */
+		now = util_mono_usec();
 		shmcache_clear(l->l1);
-		if (namespace_copy(l) == -1) {
+		l->cleared = now;
+		l->clear_due = 0;
+		if (namespace_copy(l, 1) == -1 || drain(l) == -1) {
 			disconnect(l, "reading the namespace failed");
 			return -1;
 		}
-		shmcache_listener_beat(l->l1, util_mono_usec());
+		shmcache_listener_beat(l->l1, now);
 	}
 	log_info("listener: listening for invalidations");
 	return 0;
@@ -302,38 +377,114 @@ host_beat(struct listener *l, int64_t now)
 		log_debug("listener: heartbeat row not written");
 }
 
-/* Read what arrived and apply it: 0, or -1 (reconnect). */
+/* Apply the items collected: 0, or -1 (reconnect). */
 static int
-drain(struct listener *l)
+items_apply(struct listener *l)
 {
 	size_t	 i;
 	int	 rc = 0;
 
-	if (store_listen_read(l->st, item_collect, l) != STORE_OK) {
-		items_free(l);
-		return -1;
-	}
 	if (l->l1 == NULL) {
 		items_free(l);
 		return 0;
 	}
-	if (l->overflow) {
-		shmcache_clear(l->l1);
-		rc = namespace_copy(l);
-	} else
+	if (l->overflow)
+		rc = table_clear(l);
+	else
 		for (i = 0; i < l->nitems && rc == 0; i++)
 			rc = item_apply(l, l->items[i]);
 	items_free(l);
 	return rc;
 }
 
+/*
+ * Read what arrived, socket or libpq's queue (a notice that came with
+ * the answer of one of our own statements is only in the queue), and
+ * apply it; applying can run statements that bring more, so until
+ * nothing new comes: 0, or -1 (reconnect).
+ */
+static int
+drain(struct listener *l)
+{
+	for (;;) {
+		if (store_listen_read(l->st, item_collect, l) != STORE_OK) {
+			items_free(l);
+			return -1;
+		}
+		if (l->nitems == 0 && !l->overflow)
+			return 0;
+		if (items_apply(l) == -1)
+			return -1;
+	}
+}
+
+/*
+ * One probe: send it, and until its answer comes collect what arrives
+ * (no statement can run meanwhile), then apply it all. 0 with *sent the
+ * probe's time, or -1 (reconnect: lost, or no answer in time).
+ */
+static int
+probe(struct listener *l, int64_t *sent)
+{
+	struct pollfd	 pfd;
+	int64_t		 left;
+	int		 done;
+
+	*sent = util_mono_usec();
+	if (store_probe_send(l->st) == -1)
+		return -1;
+	for (;;) {
+		if (store_listen_read(l->st, item_collect, l) != STORE_OK ||
+		    (done = store_probe_done(l->st)) == -1)
+			break;
+		if (done)
+			return items_apply(l) == -1 ? -1 : drain(l);
+		left = LISTENER_PROBE_WAIT_MS - (util_mono_usec() - *sent) /
+		    1000;
+		if (left <= 0 || listener_stopping) {
+			log_warn("listener: no answer to a probe in %d ms",
+			    LISTENER_PROBE_WAIT_MS);
+			break;
+		}
+		pfd.fd = l->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
+			break;
+	}
+	items_free(l);
+	return -1;
+}
+
+/*
+ * Between probes: wait on the socket until the next one is due, applying
+ * what arrives; the queue is emptied before each wait. 0, or -1.
+ */
+static int
+listen_until(struct listener *l, int64_t due_us)
+{
+	struct pollfd	 pfd;
+	int64_t		 left;
+
+	while (!listener_stopping) {
+		if (drain(l) == -1)
+			return -1;
+		if ((left = (due_us - util_mono_usec()) / 1000) <= 0)
+			return 0;
+		pfd.fd = l->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
 static void
 listener_loop(struct listener *l)
 {
-	struct pollfd	 pfd;
 	int64_t		 retry_ms = LISTENER_RETRY_MIN_MS;
-	int64_t		 next_probe = 0, next_host = 0, now_ms;
-	int		 n;
+	int64_t		 next_host = 0, sent;
 
 	while (!listener_stopping) {
 		if (l->st == NULL) {
@@ -346,40 +497,28 @@ listener_loop(struct listener *l)
 				continue;
 			}
 			retry_ms = LISTENER_RETRY_MIN_MS;
-			next_probe = util_mono_usec() / 1000 +
-			    LISTENER_PROBE_MS;
 		}
-		pfd.fd = l->fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		n = poll(&pfd, 1, LISTENER_BEAT_MS);
-		if (n == -1 && errno != EINTR) {
-			disconnect(l, strerror(errno));
+		if (probe(l, &sent) == -1) {
+			disconnect(l, "probe failed");
 			continue;
 		}
-		if (n > 0 && drain(l) == -1) {
-			disconnect(l, "connection lost");
+		if (l->clear_due && util_mono_usec() - l->cleared >=
+		    LISTENER_CLEAR_US && table_clear(l) == -1) {
+			disconnect(l, "reading the namespace failed");
 			continue;
 		}
-		now_ms = util_mono_usec() / 1000;
-		if (now_ms >= next_probe) {
-			if (!store_ping(l->st)) {
-				disconnect(l, "probe failed");
-				continue;
-			}
-			/* Anything that came with the probe's answer. */
-			if (drain(l) == -1) {
-				disconnect(l, "connection lost");
-				continue;
-			}
-			next_probe = now_ms + LISTENER_PROBE_MS;
-		}
+		/* Everything committed before sent is applied: vouch (not
+		 * while a clear waits for its turn). */
+		if (l->l1 != NULL && !l->clear_due)
+			shmcache_listener_beat(l->l1, sent);
 		if (util_now() >= next_host) {
 			host_beat(l, util_now());
 			next_host = util_now() + LISTENER_HOSTBEAT_S;
 		}
-		if (l->l1 != NULL)
-			shmcache_listener_beat(l->l1, util_mono_usec());
+		if (listen_until(l, sent + LISTENER_PROBE_MS * 1000) == -1) {
+			disconnect(l, "connection lost");
+			continue;
+		}
 	}
 }
 

@@ -302,7 +302,11 @@ memc_get(struct memc *m, const char *key, size_t maxlen, struct buf *out)
 	return MEMC_OK;
 }
 
-/* set or add (only when the key is absent). */
+/*
+ * set or add (only when the key is absent), for ttl seconds: at least 1,
+ * at most MEMC_TTL_MAX (memcached reads a larger expiry as a Unix time,
+ * one long past: the item would expire at once, a tombstone with it).
+ */
 static enum memc_rc
 memc_store(struct memc *m, const char *key, const char *val, size_t len,
     int64_t ttl, int add)
@@ -314,6 +318,8 @@ memc_store(struct memc *m, const char *key, const char *val, size_t len,
 		return MEMC_DOWN;
 	if (ttl < 1)
 		ttl = 1;
+	else if (ttl > MEMC_TTL_MAX)
+		ttl = MEMC_TTL_MAX;
 	rc = (add ? lib.memcached_add : lib.memcached_set)(m->mc, key,
 	    strlen(key), val, len, (time_t)ttl, 0);
 	/* A full server refusing a store is not down, nor is a key that

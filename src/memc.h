@@ -30,6 +30,11 @@ void		 memc_close(struct memc *);
 /* A value of at most maxlen bytes into out (reset first). */
 enum memc_rc	 memc_get(struct memc *, const char *key, size_t maxlen,
 		    struct buf *out);
+/*
+ * The longest time to live memcached counts from now (30 days): a longer
+ * one given to memc_set or memc_add is clamped to it.
+ */
+#define MEMC_TTL_MAX	2592000
 enum memc_rc	 memc_set(struct memc *, const char *key, const char *val,
 		    size_t len, int64_t ttl);
 /* Store only when the key is absent: MEMC_MISS when it is present. */

@@ -81,7 +81,7 @@ forgot_queue(struct app *app, struct store *st, const char *email,
 	    buf_printf(&link, "%s%s/password/reset?token=%s",
 	    app->cfg->base_url, app->cfg->prefix, token) == -1 ||
 	    mail_compose(app->cfg, MAIL_RESET, to, link.data, now, &msg) == -1 ||
-	    store_begin(st) != STORE_OK)
+	    store_begin_key(st, to) != STORE_OK)
 		goto out;
 	if (store_reset_add(st, hash, real ? u.id : 0, real ? u.gen : 0, now,
 	    now + app->cfg->reset_token_ttl) != STORE_OK ||

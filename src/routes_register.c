@@ -223,7 +223,7 @@ route_register(struct app *app, struct request *req, struct response *resp)
 	/* Hashed whether or not the address is taken: the same cost. */
 	rc = password_hash(pw, pwlen, &app->pwparams, hash, sizeof(hash));
 	app_hash_release(app, &t);
-	if (rc == -1 || store_begin(st) != STORE_OK) {
+	if (rc == -1 || store_begin_key(st, email) != STORE_OK) {
 		http_resp_error(req, resp, 503, "storage unavailable");
 		return;
 	}
@@ -558,7 +558,7 @@ route_verify_resend(struct app *app, struct request *req,
 	}
 	crypto_cleanse(u.pwhash, sizeof(u.pwhash));
 	if (rc == STORE_OK && !u.verified && !u.disabled) {
-		if (store_begin(st) != STORE_OK ||
+		if (store_begin_key(st, u.email) != STORE_OK ||
 		    queue_verify(app, st, u.id, u.email, "", req->now) == -1 ||
 		    store_commit(st) != STORE_OK) {
 			store_rollback(st);

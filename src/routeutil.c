@@ -202,7 +202,7 @@ routeutil_login_notice(struct app *app, const struct request *req,
 	if (ratelimit_addr_key(req->remote_addr, 128, addr, sizeof(addr)) == -1)
 		addr[0] = '\0';
 	crypto_sha256(req->user_agent, strlen(req->user_agent), ua);
-	if (store_begin(st) != STORE_OK)
+	if (store_begin_key(st, u->email) != STORE_OK)
 		goto fail;
 	if (store_login_seen(st, u->id, addr, ua, req->now,
 	    req->now - LOGIN_SEEN_WINDOW, &notify) != STORE_OK ||

@@ -25,13 +25,15 @@
 	X(session_add) X(session_get) X(session_get_public) \
 	X(session_extend) X(session_del_hash) X(session_end_user) \
 	X(session_each) X(session_purge) X(session_count_live) \
-	X(attempts_take) X(attempt_del) X(attempts_clear) X(begin) X(commit) \
+	X(attempts_take) X(attempt_del) X(attempts_clear) X(begin) \
+	X(begin_key) X(commit) \
 	X(rollback) X(verify_add) X(verify_find) X(verify_use) X(reset_add) \
 	X(reset_find) X(password_set) X(reset_purge) X(login_seen) \
 	X(login_seen_purge) X(outbox_add) X(outbox_claim) X(outbox_sent) \
 	X(outbox_failed) X(outbox_count) X(token_add) X(token_get) \
 	X(token_touch) X(token_each) X(token_hashes) X(token_del) \
 	X(token_purge) X(attempts_purge) X(listen) X(listen_read) \
+	X(probe_send) X(probe_done) \
 	X(namespace_get) X(namespace_bump) X(host_beat) X(host_each) \
 	X(totp_get) X(totp_pending_put) X(totp_enable) X(totp_remove) \
 	X(totp_login) X(totp_count) X(totp_purge)
@@ -230,6 +232,12 @@ store_begin(struct store *st)
 }
 
 enum store_rc
+store_begin_key(struct store *st, const char *key)
+{
+	return st->engine->begin_key(st, key);
+}
+
+enum store_rc
 store_commit(struct store *st)
 {
 	return st->engine->commit(st);
@@ -384,6 +392,18 @@ enum store_rc
 store_listen_read(struct store *st, store_item_cb cb, void *arg)
 {
 	return st->engine->listen_read(st, cb, arg);
+}
+
+int
+store_probe_send(struct store *st)
+{
+	return st->engine->probe_send(st);
+}
+
+int
+store_probe_done(struct store *st)
+{
+	return st->engine->probe_done(st);
 }
 
 enum store_rc

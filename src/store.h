@@ -184,9 +184,15 @@ enum store_rc	 store_attempts_clear(struct store *, int kind, const char *key);
 /*
  * A unit of work: the changes made between store_begin and store_commit
  * are applied together or not at all, serialised against every other
- * writer (SQLite: BEGIN IMMEDIATE).
+ * writer (SQLite: BEGIN IMMEDIATE). store_begin_key serialises it only
+ * against the other units of the same key (PostgreSQL: an advisory lock
+ * on the key; SQLite's single writer serialises everything anyway): the
+ * key names everything the unit reads to decide what it writes (the
+ * callers' units read and write per address: key = the normalised
+ * address). store_begin is store_begin_key with one key for all.
  */
 enum store_rc	 store_begin(struct store *);
+enum store_rc	 store_begin_key(struct store *, const char *key);
 enum store_rc	 store_commit(struct store *);
 void		 store_rollback(struct store *);
 
@@ -504,6 +510,20 @@ enum store_rc	 store_attempts_purge(struct store *, int64_t before,
 typedef void	 (*store_item_cb)(void *arg, const char *item);
 int		 store_listen(struct store *);
 enum store_rc	 store_listen_read(struct store *, store_item_cb cb, void *arg);
+
+/*
+ * The listener's proof that its connection works, without blocking:
+ * store_probe_send sends a trivial query and returns at once (0, or -1:
+ * the connection is lost, or an engine without notices). While it is in
+ * flight only store_listen_read may run on the handle (it consumes what
+ * arrived, notices and the answer alike, and never waits for input);
+ * store_probe_done answers 1 once the whole answer has been read (every
+ * notice committed before the query was sent was read before it, and is
+ * in store_listen_read's hands), 0 while it has not, -1 on a failure
+ * (the connection is then lost).
+ */
+int		 store_probe_send(struct store *);
+int		 store_probe_done(struct store *);
 
 /*
  * The memcached key namespace, kept in the authority so every host uses

@@ -37,6 +37,7 @@ struct store_engine {
 	enum store_rc	(*attempt_del)(struct store *, int64_t id);
 	enum store_rc	(*attempts_clear)(struct store *, int kind, const char *key);
 	enum store_rc	(*begin)(struct store *);
+	enum store_rc	(*begin_key)(struct store *, const char *key);
 	enum store_rc	(*commit)(struct store *);
 	void	(*rollback)(struct store *);
 	enum store_rc	(*verify_add)(struct store *, const unsigned char hash[CRYPTO_SHA256_LEN], int64_t user_id, int64_t now, int64_t expires, const char *pwhash);
@@ -63,6 +64,8 @@ struct store_engine {
 	enum store_rc	(*attempts_purge)(struct store *, int64_t before, int64_t *count);
 	int	(*listen)(struct store *);
 	enum store_rc	(*listen_read)(struct store *, store_item_cb cb, void *arg);
+	int	(*probe_send)(struct store *);	/* NULL: none (SQLite) */
+	int	(*probe_done)(struct store *);
 	enum store_rc	(*namespace_get)(struct store *, uint64_t *ns);
 	enum store_rc	(*namespace_bump)(struct store *, uint64_t *ns);
 	enum store_rc	(*host_beat)(struct store *, const struct store_host *h);

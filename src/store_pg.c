@@ -42,12 +42,15 @@
 	PQ_FUNC(PQfreemem) \
 	PQ_FUNC(PQgetisnull) \
 	PQ_FUNC(PQgetlength) \
+	PQ_FUNC(PQgetResult) \
 	PQ_FUNC(PQgetvalue) \
+	PQ_FUNC(PQisBusy) \
 	PQ_FUNC(PQnotifies) \
 	PQ_FUNC(PQntuples) \
 	PQ_FUNC(PQprepare) \
 	PQ_FUNC(PQresultErrorField) \
 	PQ_FUNC(PQresultStatus) \
+	PQ_FUNC(PQsendQuery) \
 	PQ_FUNC(PQsetNoticeProcessor) \
 	PQ_FUNC(PQsocket) \
 	PQ_FUNC(PQstatus)
@@ -100,6 +103,14 @@ pq_load(char *err, size_t errsz)
 #define PG_BACKOFF_MIN_USEC	100000
 #define PG_BACKOFF_MAX_USEC	2000000
 #define PG_PARAMS_MAX		10
+/*
+ * Server-side time-outs (doc/design.md; an "options" in the URI replaces
+ * them): a lock waited for 5 s, a statement running 10 s, a transaction
+ * left idle 15 s (a stalled host holding locks) end with an error, and the
+ * caller answers 503 instead of hanging. Migrations lift them.
+ */
+#define PG_OPTIONS	"-c lock_timeout=5s -c statement_timeout=10s " \
+			"-c idle_in_transaction_session_timeout=15s"
 
 /*
  * Advisory lock classes (the first key of pg_advisory_xact_lock(int,
@@ -409,6 +420,7 @@ struct pg_store {
 	unsigned char	 prepared[PG__COUNT];	/* on this connection */
 	int		 in_tx;		/* a transaction is open */
 	int		 tx_lost;	/* the connection went inside it */
+	int		 probing;	/* the listener's probe in flight */
 	int64_t		 next_try;	/* monotonic usec of the next connect */
 	int64_t		 backoff;	/* usec to wait after a failed one */
 	char		 notice[PG_NOTICE_MAX + 1];	/* items to send */
@@ -465,18 +477,35 @@ arg_blob(struct args *a, const unsigned char *v, size_t len)
 	a->fmt[a->n++] = 1;
 }
 
+/*
+ * A message of libpq's as it may be shown: its first line, every secret
+ * of the URI hidden (util_uri_hide: libpq quotes parts of a URI it cannot
+ * read, and sometimes all of it). Every libpq text goes through here.
+ */
+static void
+pg_message(const char *uri, const char *msg, char *out, size_t outsz)
+{
+	char	 line[512];
+
+	(void)util_strlcpy(line, msg != NULL ? msg : "", sizeof(line));
+	line[strcspn(line, "\n")] = '\0';
+	(void)util_uri_hide(uri, line, out, outsz);
+	crypto_cleanse(line, sizeof(line));
+}
+
 /* The connection is gone: forget it (and its prepared statements); the
  * next call makes a new one. */
 static void
 pg_lost(struct store *st)
 {
 	struct pg_store	*p = PG(st);
-	const char	*msg = pq.PQerrorMessage(p->conn);
+	char		 msg[512];
 
-	log_error("postgresql: connection lost: %.*s",
-	    (int)strcspn(msg, "\n"), msg);
+	pg_message(p->uri, pq.PQerrorMessage(p->conn), msg, sizeof(msg));
+	log_error("postgresql: connection lost: %s", msg);
 	pq.PQfinish(p->conn);
 	p->conn = NULL;
+	p->probing = 0;
 	if (p->in_tx)
 		p->tx_lost = 1;
 	p->in_tx = 0;
@@ -487,13 +516,18 @@ pg_lost(struct store *st)
 static void
 pg_notice(void *arg, const char *msg)
 {
-	(void)arg;
-	log_debug("postgresql: %.*s", (int)strcspn(msg, "\n"), msg);
+	struct pg_store	*p = arg;
+	char		 line[512];
+
+	pg_message(p->uri, msg, line, sizeof(line));
+	log_debug("postgresql: %s", line);
 }
 
 /*
  * Connect with the URI, keepalives on and a connect time-out unless the
- * URI sets them (its values come after ours and win). 0, or -1 with the
+ * URI sets them (its values come after ours and win). The name is a
+ * fallback, so that an application_name or fallback_application_name in
+ * the URI (the listener's "authgw-listener") wins. 0, or -1 with the
  * reason in err.
  */
 static int
@@ -501,22 +535,23 @@ pg_connect(struct pg_store *p, char *err, size_t errsz)
 {
 	static const char *const keys[] = { "connect_timeout", "keepalives",
 	    "keepalives_idle", "keepalives_interval", "keepalives_count",
-	    "application_name", "dbname", NULL };
-	const char	*vals[] = { "5", "1", "30", "10", "3", "authgw", p->uri,
-	    NULL };
+	    "fallback_application_name", "options", "dbname", NULL };
+	const char	*vals[] = { "5", "1", "30", "10", "3", "authgw",
+	    PG_OPTIONS, p->uri, NULL };
 	PGconn		*c;
-	char		 why[256];
+	char		 why[512];
 
 	c = pq.PQconnectdbParams(keys, vals, 1);
 	if (c == NULL || pq.PQstatus(c) != CONNECTION_OK) {
-		(void)util_strlcpy(why, c != NULL ? pq.PQerrorMessage(c) :
-		    "out of memory", sizeof(why));
-		why[strcspn(why, "\n")] = '\0';
-		snprintf(err, errsz, "postgresql: cannot connect: %s", why);
+		pg_message(p->uri, c != NULL ? pq.PQerrorMessage(c) :
+		    "out of memory", why, sizeof(why));
+		snprintf(err, errsz, "postgresql: %s%s",
+		    strcmp(why, UTIL_URI_HIDDEN) == 0 ? "" : "cannot connect: ",
+		    why);
 		pq.PQfinish(c);
 		return -1;
 	}
-	pq.PQsetNoticeProcessor(c, pg_notice, NULL);
+	pq.PQsetNoticeProcessor(c, pg_notice, p);
 	p->conn = c;
 	memset(p->prepared, 0, sizeof(p->prepared));
 	p->in_tx = 0;
@@ -535,7 +570,7 @@ pg_ready(struct store *st)
 	char		 err[320];
 	int64_t		 now;
 
-	if (p->tx_lost)
+	if (p->tx_lost || p->probing)	/* one statement at a time */
 		return -1;
 	if (p->conn != NULL) {
 		if (pq.PQstatus(p->conn) == CONNECTION_OK)
@@ -567,7 +602,7 @@ pg_failed(struct store *st, PGresult *r, const char *what)
 {
 	const char	*state = r != NULL ?
 	    pq.PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-	char		 msg[256];
+	char		 msg[512];
 
 	if (PG(st)->conn == NULL || pq.PQstatus(PG(st)->conn) != CONNECTION_OK) {
 		pq.PQclear(r);
@@ -579,8 +614,8 @@ pg_failed(struct store *st, PGresult *r, const char *what)
 		pq.PQclear(r);
 		return STORE_EXISTS;
 	}
-	(void)util_strlcpy(msg, pq.PQerrorMessage(PG(st)->conn), sizeof(msg));
-	msg[strcspn(msg, "\n")] = '\0';
+	pg_message(PG(st)->uri, pq.PQerrorMessage(PG(st)->conn), msg,
+	    sizeof(msg));
 	log_error("postgresql: %s: %s", what, msg);
 	pq.PQclear(r);
 	return STORE_ERROR;
@@ -825,13 +860,18 @@ pg_migrate(struct store *st, char *err, size_t errsz)
 {
 	PGconn		*c = PG(st)->conn;
 	PGresult	*r;
-	char		 ver[16], lock[64];
+	char		 ver[16], lock[64], why[512];
 	const char	*vals[1] = { ver };
 	size_t		 i;
 	int		 ok = 0, done;
 
 	(void)snprintf(lock, sizeof(lock), "SELECT pg_advisory_lock(%d, 0)",
 	    PG_LOCK_MIGRATE);
+	/* Another host's migration, or a long one, takes what it takes. */
+	r = pq.PQexec(c, "SET lock_timeout = 0; SET statement_timeout = 0");
+	if (pq.PQresultStatus(r) != PGRES_COMMAND_OK)
+		goto fail;
+	pq.PQclear(r);
 	r = pq.PQexec(c, lock);
 	if (pq.PQresultStatus(r) != PGRES_TUPLES_OK)
 		goto fail;
@@ -875,21 +915,26 @@ pg_migrate(struct store *st, char *err, size_t errsz)
 	ok = 1;
 	goto unlock;
 rollback:
-	snprintf(err, errsz, "migration %s failed: %s", ver,
-	    pq.PQerrorMessage(c));
+	pg_message(PG(st)->uri, pq.PQerrorMessage(c), why, sizeof(why));
+	snprintf(err, errsz, "migration %s failed: %s", ver, why);
 	pq.PQclear(pq.PQexec(c, "ROLLBACK"));
 unlock:
-	if (!ok && err[0] == '\0')
-		snprintf(err, errsz, "migration failed: %s",
-		    pq.PQerrorMessage(c));
+	if (!ok && err[0] == '\0') {
+		pg_message(PG(st)->uri, pq.PQerrorMessage(c), why,
+		    sizeof(why));
+		snprintf(err, errsz, "migration failed: %s", why);
+	}
 	pq.PQclear(r);
 	(void)snprintf(lock, sizeof(lock), "SELECT pg_advisory_unlock(%d, 0)",
 	    PG_LOCK_MIGRATE);
 	pq.PQclear(pq.PQexec(c, lock));
+	pq.PQclear(pq.PQexec(c, "RESET lock_timeout; RESET statement_timeout"));
 	return ok ? 0 : -1;
 fail:
-	snprintf(err, errsz, "migration lock: %s", pq.PQerrorMessage(c));
+	pg_message(PG(st)->uri, pq.PQerrorMessage(c), why, sizeof(why));
+	snprintf(err, errsz, "migration lock: %s", why);
 	pq.PQclear(r);
+	pq.PQclear(pq.PQexec(c, "RESET lock_timeout; RESET statement_timeout"));
 	return -1;
 }
 
@@ -1570,22 +1615,30 @@ pg_tx_begin(struct store *st)
 }
 
 /*
- * A caller's unit of work (store_begin): a transaction holding the unit
- * lock, so that the callers' units (a registration's "is the address
- * taken, then add it", a reset link and its mail, a sign-in record)
- * serialise among themselves as under SQLite's single writer; the store's
- * own operations take finer locks (doc/design.md).
+ * A caller's unit of work (store_begin_key): a transaction holding the
+ * unit lock of its key, so that the callers' units of one address (a
+ * registration's "is the address taken, then add it", a reset link and
+ * its mail, a sign-in record) serialise among themselves as under
+ * SQLite's single writer; the store's own operations take finer locks
+ * (doc/design.md). A lock held too long (lock_timeout) answers
+ * STORE_ERROR.
  */
 static enum store_rc
-pg_begin_unit(struct store *st)
+pg_begin_key(struct store *st, const char *key)
 {
 	if (pg_tx_begin(st) != STORE_OK)
 		return STORE_ERROR;
-	if (pg_lock(st, PG_LOCK_UNIT, "") != STORE_OK) {
+	if (pg_lock(st, PG_LOCK_UNIT, key) != STORE_OK) {
 		pg_rollback(st);
 		return STORE_ERROR;
 	}
 	return STORE_OK;
+}
+
+static enum store_rc
+pg_begin_unit(struct store *st)
+{
+	return pg_begin_key(st, "");
 }
 
 static enum store_rc
@@ -2178,6 +2231,54 @@ pg_listen_read(struct store *st, store_item_cb cb, void *arg)
 	return STORE_OK;
 }
 
+/* The listener's probe: a query whose answer is read by pg_listen_read
+ * and pg_probe_done (libpq's own queue holds the answer meanwhile). */
+static int
+pg_probe_send(struct store *st)
+{
+	struct pg_store	*p = PG(st);
+
+	if (p->conn == NULL || p->probing ||
+	    pq.PQsendQuery(p->conn, "SELECT 1") == 0) {
+		if (p->conn != NULL && !p->probing)
+			pg_lost(st);
+		return -1;
+	}
+	p->probing = 1;
+	return 0;
+}
+
+static int
+pg_probe_done(struct store *st)
+{
+	struct pg_store	*p = PG(st);
+	PGresult	*r;
+	int		 ok = 1;
+
+	if (p->conn == NULL)
+		return -1;
+	if (!p->probing)
+		return 1;
+	if (pq.PQconsumeInput(p->conn) == 0) {
+		p->probing = 0;
+		pg_lost(st);
+		return -1;
+	}
+	if (pq.PQisBusy(p->conn))
+		return 0;
+	while ((r = pq.PQgetResult(p->conn)) != NULL) {
+		if (pq.PQresultStatus(r) != PGRES_TUPLES_OK)
+			ok = 0;
+		pq.PQclear(r);
+	}
+	p->probing = 0;
+	if (!ok) {
+		pg_lost(st);
+		return -1;
+	}
+	return 1;
+}
+
 static enum store_rc
 pg_namespace_get(struct store *st, uint64_t *ns)
 {
@@ -2533,6 +2634,7 @@ static const struct store_engine pg_engine = {
 	.attempt_del = pg_attempt_del,
 	.attempts_clear = pg_attempts_clear,
 	.begin = pg_begin_unit,
+	.begin_key = pg_begin_key,
 	.commit = pg_commit,
 	.rollback = pg_rollback,
 	.verify_add = pg_verify_add,
@@ -2559,6 +2661,8 @@ static const struct store_engine pg_engine = {
 	.attempts_purge = pg_attempts_purge,
 	.listen = pg_listen,
 	.listen_read = pg_listen_read,
+	.probe_send = pg_probe_send,
+	.probe_done = pg_probe_done,
 	.namespace_get = pg_namespace_get,
 	.namespace_bump = pg_namespace_bump,
 	.host_beat = pg_host_beat,

@@ -2421,7 +2421,7 @@ sqlite_totp_enable(struct store *st, int64_t user_id,
 	sqlite3_stmt	*s;
 	enum store_rc	 rc = STORE_ERROR;
 
-	if (store_begin(st) != STORE_OK)
+	if (sqlite_begin(st) != STORE_OK)
 		return STORE_ERROR;
 	if ((s = stmt_get(st, SQL_TOTP_ENABLE)) == NULL)
 		goto fail;
@@ -2441,10 +2441,10 @@ sqlite_totp_enable(struct store *st, int64_t user_id,
 	if ((rc = totp_codes_put(st, user_id, codes, n)) != STORE_OK ||
 	    (rc = totp_end_others(st, user_id, keep, ended, arg)) != STORE_OK)
 		goto fail;
-	if ((rc = store_commit(st)) == STORE_OK)
+	if ((rc = sqlite_commit(st)) == STORE_OK)
 		return STORE_OK;
 fail:
-	store_rollback(st);
+	sqlite_rollback(st);
 	return rc;
 }
 
@@ -2453,12 +2453,12 @@ sqlite_totp_remove(struct store *st, int64_t user_id)
 {
 	int64_t		 n = 0;
 
-	if (store_begin(st) != STORE_OK)
+	if (sqlite_begin(st) != STORE_OK)
 		return STORE_ERROR;
 	if (exec_int(st, SQL_TOTP_REMOVE, user_id, &n) != STORE_OK ||
 	    exec_int(st, SQL_TOTP_RECOVERY_CLEAR, user_id, NULL) != STORE_OK ||
-	    store_commit(st) != STORE_OK) {
-		store_rollback(st);
+	    sqlite_commit(st) != STORE_OK) {
+		sqlite_rollback(st);
 		return STORE_ERROR;
 	}
 	return n > 0 ? STORE_OK : STORE_NOTFOUND;
@@ -2516,7 +2516,7 @@ sqlite_totp_login(struct store *st, int64_t user_id, int64_t gen,
 	struct verify_user	 vu;
 	enum store_rc		 rc = STORE_ERROR;
 
-	if (store_begin(st) != STORE_OK)
+	if (sqlite_begin(st) != STORE_OK)
 		return STORE_ERROR;
 	if ((s = stmt_get(st, SQL_VERIFY_USER)) == NULL)
 		goto fail;
@@ -2548,10 +2548,10 @@ sqlite_totp_login(struct store *st, int64_t user_id, int64_t gen,
 		goto fail;
 	if ((rc = totp_spend(st, user_id, step, recovery)) != STORE_OK)
 		goto fail;
-	if ((rc = store_commit(st)) == STORE_OK)
+	if ((rc = sqlite_commit(st)) == STORE_OK)
 		return STORE_OK;
 fail:
-	store_rollback(st);
+	sqlite_rollback(st);
 	return rc;
 }
 
@@ -2569,6 +2569,23 @@ static enum store_rc
 sqlite_totp_purge(struct store *st, int64_t now, int64_t *count)
 {
 	return exec_int(st, SQL_TOTP_PURGE, now, count);
+}
+
+/* SQLite has one writer: a key serialises nothing more than BEGIN
+ * IMMEDIATE already does. */
+/* SQLite has no notices, hence no listener to prove its connection. */
+static int
+sqlite_probe(struct store *st)
+{
+	(void)st;
+	return -1;
+}
+
+static enum store_rc
+sqlite_begin_key(struct store *st, const char *key)
+{
+	(void)key;
+	return sqlite_begin(st);
 }
 
 static const struct store_engine sqlite_engine = {
@@ -2623,11 +2640,14 @@ static const struct store_engine sqlite_engine = {
 	.token_purge = sqlite_token_purge,
 	.attempts_purge = sqlite_attempts_purge,
 	.listen = sqlite_listen,
+	.probe_send = sqlite_probe,
+	.probe_done = sqlite_probe,
 	.listen_read = sqlite_listen_read,
 	.namespace_get = sqlite_namespace_get,
 	.namespace_bump = sqlite_namespace_bump,
 	.host_beat = sqlite_host_beat,
 	.host_each = sqlite_host_each,
+	.begin_key = sqlite_begin_key,
 	.totp_get = sqlite_totp_get,
 	.totp_pending_put = sqlite_totp_pending_put,
 	.totp_enable = sqlite_totp_enable,

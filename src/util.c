@@ -312,79 +312,259 @@ util_time_utc(int64_t t, const char *fmt, char *out, size_t outsz)
 	return 0;
 }
 
-/* Mark the value of every password= parameter of s (len) hidden. */
+#define URI_SECRETS_MAX	64
+
+/* Clear a copy of a secret (util sits below crypto). */
 static void
-redact_params(const char *s, size_t len, unsigned char *hide)
+wipe(char *p, size_t len)
+{
+	volatile char	*v = p;
+
+	while (len-- > 0)
+		*v++ = 0;
+}
+
+/* The secrets found in a URI, and what of it to hide when shown. */
+struct uri_secrets {
+	char		*s[URI_SECRETS_MAX];	/* each allocated */
+	size_t		 n;
+	int		 overflow;
+	int		 unreliable;	/* s holds fragments: any one hides all */
+	unsigned char	*hide;		/* per byte of the URI */
+};
+
+static int
+hexdigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* s (len) percent-decoded, allocated; NULL when it is not valid. */
+static char *
+pct_decode(const char *s, size_t len)
+{
+	char	*d = xcalloc(len + 1, 1);
+	size_t	 i, n = 0;
+	int	 hi, lo;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] != '%') {
+			d[n++] = s[i];
+			continue;
+		}
+		if (len - i < 3 || (hi = hexdigit(s[i + 1])) < 0 ||
+		    (lo = hexdigit(s[i + 2])) < 0) {
+			wipe(d, n);
+			free(d);
+			return NULL;
+		}
+		d[n++] = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	d[n] = '\0';
+	return d;
+}
+
+static void
+secret_add(struct uri_secrets *u, const char *s, size_t len)
+{
+	if (len == 0)
+		return;
+	if (u->n == URI_SECRETS_MAX) {
+		u->overflow = 1;
+		return;
+	}
+	u->s[u->n] = xcalloc(len + 1, 1);
+	memcpy(u->s[u->n], s, len);
+	u->s[u->n++][len] = '\0';
+}
+
+/* A secret (from, to) of the URI: hidden when shown, raw and decoded in
+ * a text. */
+static void
+secret_span(struct uri_secrets *u, const char *s, size_t from, size_t to)
+{
+	char	*d;
+	size_t	 i;
+
+	for (i = from; i < to; i++)
+		u->hide[i] = 1;
+	secret_add(u, s + from, to - from);
+	if ((d = pct_decode(s + from, to - from)) != NULL) {
+		secret_add(u, d, strlen(d));
+		wipe(d, strlen(d));
+		free(d);
+	}
+}
+
+/* The query's password= and sslpassword= values (names decoded). */
+static void
+secret_params(struct uri_secrets *u, const char *s, size_t len, size_t q)
+{
+	size_t	 i, end, eq;
+	char	*name;
+	int	 secret;
+
+	for (i = q + 1; i < len; i = end + 1) {
+		for (end = i; end < len && s[end] != '&'; end++)
+			;
+		for (eq = i; eq < end && s[eq] != '='; eq++)
+			;
+		if (eq == end)
+			continue;
+		/* A name that does not decode: its value hidden too. */
+		name = pct_decode(s + i, eq - i);
+		secret = name == NULL || strcasecmp(name, "password") == 0 ||
+		    strcasecmp(name, "sslpassword") == 0;
+		free(name);
+		if (secret)
+			secret_span(u, s, eq + 1, end);
+	}
+}
+
+/* Fragments of s (from, to) between delimiters, each a secret. */
+static void
+secret_fragments(struct uri_secrets *u, const char *s, size_t from,
+    size_t to)
 {
 	size_t	 i, j;
 
-	for (i = 1; i + 9 <= len; i++) {
-		if ((s[i - 1] != '?' && s[i - 1] != '&') ||
-		    !util_bytes_caseeq(s + i, "password=", 9))
-			continue;
-		for (j = i + 9; j < len && s[j] != '&'; j++)
-			hide[j] = 1;
+	for (i = from; i < to; i = j + 1) {
+		for (j = i; j < to && strchr(":/@?&=[]", s[j]) == NULL; j++)
+			;
+		secret_add(u, s + i, j - i);
 	}
 }
 
-/*
- * Mark the password of the user part hidden: from the first ':' after
- * the scheme to the last '@' before the first '/' (libpq ends the user
- * part at an '@' before any '/'; the last one hides a raw '@' too).
- */
 static void
-redact_userinfo(const char *s, size_t len, size_t start, unsigned char *hide)
+uri_secrets_find(const char *s, size_t len, struct uri_secrets *u)
 {
-	size_t	 i, at = 0, colon = 0;
+	size_t	 start, i, at = 0, colon = 0, rest, q, last = 0;
 
-	for (i = start; i < len && s[i] != '/'; i++) {
-		if (s[i] == '@')
-			at = i;
-		else if (s[i] == ':' && colon == 0)
-			colon = i;
-	}
-	if (at == 0 || colon == 0 || colon > at)
+	if (strncasecmp(s, "postgresql://", 13) == 0)
+		start = 13;
+	else if (strncasecmp(s, "postgres://", 11) == 0)
+		start = 11;
+	else
 		return;
-	for (i = colon + 1; i < at; i++)
-		hide[i] = 1;
+	/* libpq: a user part ends at the first '@' before any '/'. */
+	for (i = start; i < len && s[i] != '@' && s[i] != '/'; i++)
+		;
+	if (i < len && s[i] == '@') {
+		at = i;
+		for (i = start; i < at && s[i] != ':'; i++)
+			;
+		if (i < at) {
+			colon = i;
+			secret_span(u, s, colon + 1, at);
+		}
+	}
+	rest = at != 0 ? at + 1 : start;
+	for (q = rest; q < len && s[q] != '?'; q++)
+		;
+	for (i = rest; i < q; i++)
+		if (s[i] == '@')
+			u->unreliable = 1;
+	if (u->unreliable) {
+		for (i = start; i < len; i++)
+			if (s[i] == '@')
+				last = i;
+		for (i = start; i < last; i++)
+			u->hide[i] = 1;
+		secret_fragments(u, s, start, last);
+		secret_add(u, s + start, last - start);
+	}
+	if (q < len)
+		secret_params(u, s, len, q);
+}
+
+/* Append len bytes of p to out (used): 0, or -1 when it does not fit. */
+static int
+out_add(char *out, size_t outsz, size_t *used, const char *p, size_t len)
+{
+	if (outsz - *used <= len)
+		return -1;
+	memcpy(out + *used, p, len);
+	*used += len;
+	return 0;
+}
+
+/* The URI, its hidden bytes as one "***" per run. */
+static int
+hide_uri(const char *s, size_t len, const struct uri_secrets *u, char *out,
+    size_t outsz, size_t *used)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++) {
+		if (u->hide[i] && i > 0 && u->hide[i - 1])
+			continue;
+		if (out_add(out, outsz, used, u->hide[i] ? "***" : s + i,
+		    u->hide[i] ? 3 : 1) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* text with every secret's occurrence as "***", the longest first. */
+static int
+hide_text(const char *t, const struct uri_secrets *u, char *out,
+    size_t outsz, size_t *used)
+{
+	size_t	 i, k, blen, len;
+
+	for (i = 0; t[i] != '\0'; ) {
+		blen = 0;
+		for (k = 0; k < u->n; k++) {
+			len = strlen(u->s[k]);
+			if (len > blen && strncmp(t + i, u->s[k], len) == 0)
+				blen = len;
+		}
+		if (blen > 0) {
+			if (out_add(out, outsz, used, "***", 3) == -1)
+				return -1;
+			i += blen;
+		} else if (out_add(out, outsz, used, t + i++, 1) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 int
-util_uri_redact(const char *in, char *out, size_t outsz)
+util_uri_hide(const char *uri, const char *text, char *out, size_t outsz)
 {
-	unsigned char	*hide;
-	size_t		 len = strlen(in), i, used = 0, start;
-	int		 rc = 0;
+	struct uri_secrets	 u;
+	size_t			 len = strlen(uri), used = 0, k;
+	int			 rc = 0;
 
-	if (strncasecmp(in, "postgresql://", 13) == 0)
-		start = 13;
-	else if (strncasecmp(in, "postgres://", 11) == 0)
-		start = 11;
-	else
-		start = 0;
-	hide = xcalloc(len + 1, 1);
-	if (start > 0) {
-		redact_userinfo(in, len, start, hide);
-		redact_params(in, len, hide);
-	}
-	for (i = 0; i < len && rc == 0; i++) {
-		if (hide[i] && i > 0 && hide[i - 1])
-			continue;
-		if (hide[i])
-			rc = outsz - used > 3 ? 0 : -1;
-		else
-			rc = outsz - used > 1 ? 0 : -1;
-		if (rc == -1)
-			break;
-		if (hide[i]) {
-			memcpy(out + used, "***", 3);
-			used += 3;
-		} else
-			out[used++] = in[i];
-	}
-	free(hide);
 	if (outsz == 0)
 		return -1;
+	memset(&u, 0, sizeof(u));
+	u.hide = xcalloc(len + 1, 1);
+	uri_secrets_find(uri, len, &u);
+	if (text == NULL)
+		rc = hide_uri(uri, len, &u, out, outsz, &used);
+	else {
+		for (k = 0; k < u.n && u.unreliable; k++)
+			if (strstr(text, u.s[k]) != NULL)
+				break;
+		if (u.overflow || (u.unreliable && k < u.n))
+			rc = out_add(out, outsz, &used, UTIL_URI_HIDDEN,
+			    strlen(UTIL_URI_HIDDEN));
+		else
+			rc = hide_text(text, &u, out, outsz, &used);
+	}
+	for (k = 0; k < u.n; k++) {
+		wipe(u.s[k], strlen(u.s[k]));
+		free(u.s[k]);
+	}
+	free(u.hide);
 	if (rc == -1) {
 		(void)util_strlcpy(out, "(too long)", outsz);
 		return -1;

@@ -78,15 +78,24 @@ int	util_strcaseeq(const char *a, size_t alen, const char *b);
 int	util_time_utc(int64_t t, const char *fmt, char *out, size_t outsz);
 
 /*
- * The database value as it may be shown (check-config, logs): in a
- * postgresql:// or postgres:// URI the password of the user part
- * (user:PASSWORD@host) and the value of every password= parameter of
- * the query become "***"; anything else is copied. When several '@'
- * occur, the user part ends at the last one (a password with a raw '@'
- * stays hidden). Returns 0, or -1 with out "(too long)" (truncated text
- * could show part of a password).
+ * Hide the secrets of the database value uri in text (a message of
+ * libpq's), or in uri itself when text is NULL (check-config). The
+ * secrets of a postgresql:// or postgres:// URI: the password of the user
+ * part (user:PASSWORD@host, as libpq reads it: up to the first '@' before
+ * any '/'), and the value of every password= or sslpassword= parameter
+ * (names percent-decoded, any case), each raw and percent-decoded. When
+ * the URI cannot be read reliably (an '@' beyond the user part, before
+ * the query: libpq would read something else than it seems), everything
+ * from "//" to the last '@' is secret, and a text holding any fragment of
+ * it is replaced by UTIL_URI_HIDDEN. Secrets become "***"; anything else
+ * is copied (any other database value, and its messages, unchanged).
+ * Returns 0, or -1 with out "(too long)" (truncated text could show part
+ * of a secret).
  */
-int	util_uri_redact(const char *in, char *out, size_t outsz);
+#define UTIL_URI_HIDDEN \
+	"cannot connect (details hidden: the URI may be malformed)"
+int	util_uri_hide(const char *uri, const char *text, char *out,
+	    size_t outsz);
 
 #define UTIL_EMAIL_MAX	254
 

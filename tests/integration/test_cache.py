@@ -144,6 +144,21 @@ class CacheTest(harness.TestCase):
         self.assertEqual(self.post_json(ag, '/auth/logout', t).status, 200)
         self.assert_invalidated(ag, t)
 
+    def test_entry_of_a_long_cache_ttl_is_kept(self):
+        """memcached reads an expiry over 30 days as a Unix time: with a
+        cache_ttl of 31 days every entry would expire at once. Every
+        expiry sent is at most 30 days."""
+        ag = self.start(cache_ttl=31 * 86400, session_lifetime=40 * 86400,
+                        session_max_lifetime=40 * 86400)
+        t = self.cached_session(ag)
+        dump = self.mc.command('lru_crawler metadump all')
+        rows = [dict(w.split('=', 1) for w in line.split())
+                for line in dump.splitlines() if token_key_hex(t) in line]
+        self.assertEqual(len(rows), 1, dump)
+        now = time.time()
+        self.assertLessEqual(int(rows[0]['exp']), now + 30 * 86400 + 5, rows)
+        self.assertGreater(int(rows[0]['exp']), now + 30 * 86400 - 60, rows)
+
     def test_logout_all_invalidates_every_session(self):
         ag = self.start()
         t1 = self.cached_session(ag)

@@ -342,3 +342,44 @@ class SessionCliTest(CliCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class UriSecretTest(harness.TestCase):
+    """A password in a PostgreSQL URI the program cannot read is never
+    shown: libpq quotes parts of such URIs (or all of it) in its
+    messages, which go to stderr and the log (review of issue 14,
+    finding 6). Nothing here reaches a server: libpq refuses each URI
+    before connecting."""
+
+    URIS = [
+        ('postgresql://u:se%zzcret@localhost/d', 'se%zzcret'),
+        ('postgresql://localhost/d?password=pw%zz', 'pw%zz'),
+        ('postgresql://u:pwsecret@[::1/db', 'pwsecret'),
+        ('postgresql://u:pa/ss@localhost/d', 'pa/ss'),
+        ('postgresql://localhost/d?pass%77ord=topsecret&port=x',
+         'topsecret'),
+        ('postgresql://localhost/d?sslpassword=keysecret&port=x',
+         'keysecret'),
+    ]
+
+    def test_uri_secrets_never_printed(self):
+        for i, (uri, secret) in enumerate(self.URIS):
+            d = os.path.join(self.tmpdir, 'h%d' % i)
+            os.mkdir(d)
+            ag = self.track(harness.Authgw(
+                d, database=uri, cache_file=os.path.join(d, 's.cache')))
+            out = ''
+            for args in (('check-config',), ('user', 'list')):
+                r = ag.cli(*args)
+                out += r.stdout + r.stderr
+                self.assertNotIn(secret, r.stdout + r.stderr,
+                                 '%s %s' % (uri, args))
+            try:
+                with open(ag.log_path, errors='replace') as f:
+                    log = f.read()
+            except OSError:
+                log = ''
+            self.assertNotIn(secret, log, uri)
+            # 'pa' alone would be libpq's port in the fourth URI.
+            self.assertNotIn('"pa"', out + log, uri)
+            self.assertIn('database = postgres', out, uri)

@@ -278,6 +278,7 @@ class SharedTest(HostsCase):
                            {'code': steps.fresh_code()})
         self.assertEqual(r.status, 200, r)
         self.assertEqual(len(r.json()['recovery_codes']), 10)
+        recovery = r.json()['recovery_codes'][0]
         self.assertEqual(b.fcgi('/auth/totp', headers=h).json(),
                          {'enabled': True})
         wait_for(lambda: b.check(before).status == 401, timeout=5,
@@ -308,9 +309,11 @@ class SharedTest(HostsCase):
             'pending': password_step(b), 'code': code})
         self.assertEqual(r.status, 401, r)
         self.assertEqual(r.json()['error'], 'wrong code', r)
-        # The pending login finished on B, again on A with a new code.
+        # The pending login finished on B, again on A with a right code
+        # (a recovery code: a secret's third time step would mean waiting
+        # for the clock; see test_totp.Steps).
         r = self.post_json(a, '/auth/login', body={
-            'pending': pending, 'code': steps.fresh_code()})
+            'pending': pending, 'code': recovery})
         self.assertEqual(r.status, 401, r)
         self.assertIn('sign in again', r.json()['error'])
         rows = self.pg.psql('SELECT count(*) FROM sessions WHERE mfa = 1')
@@ -331,6 +334,53 @@ class SharedTest(HostsCase):
             self.assertEqual(self.healthz(h)['postgresql'], 'ok')
 
 
+class LockTimeoutTest(HostsCase):
+
+    def test_unit_lock_held_by_a_stalled_host(self):
+        """A stalled host (here psql) holds the callers' unit lock: checks
+        pass; a registration of that address answers 503 within the lock
+        time-out instead of hanging; another address is not held up (the
+        unit lock is per address)."""
+        a, = self.hosts(1)
+        cached = a.login_cookie(USER, PASSWORD)
+        self.cached(a, cached)
+        held = 'held@example.com'
+        holder = subprocess.Popen(
+            ['psql', '-X', '-q', self.pg.uri], stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+        self.addCleanup(holder.wait)
+        self.addCleanup(holder.stdin.close)
+        # The old single lock (key '') and the held address's.
+        holder.stdin.write(
+            "SELECT pg_advisory_lock(%d, hashtext('')), "
+            "pg_advisory_lock(%d, hashtext('%s'));\n"
+            % (0x41475702, 0x41475702, held))
+        holder.stdin.flush()
+        wait_for(lambda: self.pg.psql(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND classid = %d" % 0x41475702)[0][0] == '2', timeout=10,
+            what='the locks held')
+        r = a.check(cached)
+        self.assertEqual((r.status, r.header('x-auth-source')),
+                         (200, 'cache'), r)
+        r = a.check(a.login_cookie(OTHER, PASSWORD))
+        self.assertEqual(r.status, 200, r)
+        t0 = time.monotonic()
+        r = a.fcgi('/auth/register', 'POST', headers={
+            'Content-Type': 'application/json', 'Accept': 'application/json'},
+            body=json.dumps({'email': 'free@example.com',
+                             'password': PASSWORD}).encode(), timeout=15)
+        self.assertIn(r.status, (200, 201, 202), r)
+        self.assertLess(time.monotonic() - t0, 4)
+        t0 = time.monotonic()
+        r = a.fcgi('/auth/register', 'POST', headers={
+            'Content-Type': 'application/json', 'Accept': 'application/json'},
+            body=json.dumps({'email': held, 'password': PASSWORD}).encode(),
+            timeout=15)
+        self.assertEqual(r.status, 503, r)
+        self.assertLess(time.monotonic() - t0, 9)
+
+
 class ListenerTest(HostsCase):
 
     def test_listener_gap_untrusts_the_table(self):
@@ -348,9 +398,11 @@ class ListenerTest(HostsCase):
         try:
             wait_for(lambda: self.healthz(b)['listener'] == 'down',
                      timeout=5, what='the table untrusted')
-            self.pg.psql("SELECT pg_terminate_backend(pid) FROM "
-                         "pg_stat_activity WHERE application_name = "
-                         "'authgw-listener'")
+            # Exactly one backend is the listener's (the URI names none).
+            rows = self.pg.psql("SELECT pg_terminate_backend(pid) FROM "
+                                "pg_stat_activity WHERE application_name "
+                                "= 'authgw-listener host1'")
+            self.assertEqual(rows, [['t']])
             self.assertEqual(self.post_json(a, '/auth/logout', t).status,
                              200)
             # No notice reaches B, yet B refuses: it asks the authority.
@@ -364,6 +416,93 @@ class ListenerTest(HostsCase):
         self.wait_listening(b)
         self.assertEqual(b.check(t).status, 401)
         self.cached(b, keep)
+
+    def test_listener_backend_is_named_authgw_listener(self):
+        """The listener's connection is named "authgw-listener <host>",
+        the others authgw (a name in the URI would win over both)."""
+        a, = self.hosts(1)
+        rows = self.pg.psql("SELECT application_name, count(*) FROM "
+                            "pg_stat_activity WHERE application_name "
+                            "LIKE 'authgw%' GROUP BY 1 ORDER BY 1")
+        self.assertEqual(rows[-1], ['authgw-listener host0', '1'], rows)
+        self.assertEqual(rows[0][0], 'authgw', rows)
+
+    def test_notice_arriving_during_a_listener_query_applied_before_trust(self):
+        """A notice that arrives while the listener runs a query of its
+        own (here its heartbeat row, held locked by another session) is
+        read by libpq with the query's answer: the socket is then empty.
+        The listener applies it before it vouches for its table again.
+        Deterministic: the hold outlasts the trust window (B refuses from
+        the authority meanwhile); once B trusts its table again, the
+        logout made during the hold is already in it."""
+        a, b = self.hosts()
+        t = a.login_cookie(USER, PASSWORD)
+        self.cached(b, t)
+        holder = subprocess.Popen(
+            ['psql', '-X', '-q', self.pg.uri], stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+        try:
+            holder.stdin.write("BEGIN; LOCK TABLE hosts IN EXCLUSIVE MODE;\n")
+            holder.stdin.flush()
+
+            def listener_waits():
+                rows = self.pg.psql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE "
+                    "application_name = 'authgw-listener host1' AND "
+                    "wait_event_type = 'Lock'")
+                return rows[0][0] != '0'
+            wait_for(listener_waits, timeout=25, interval=0.1,
+                     what="B's listener blocked on its heartbeat row")
+            self.assertEqual(self.post_json(a, '/auth/logout', t).status,
+                             200)
+            # B's listener cannot vouch while it waits: B asks the
+            # authority, before the hold ends.
+            wait_for(lambda: self.healthz(b)['listener'] == 'down',
+                     timeout=5, what='the table untrusted')
+            self.assertEqual(b.check(t).status, 401)
+            holder.stdin.write("COMMIT;\n")
+            holder.stdin.flush()
+        finally:
+            holder.stdin.close()
+            holder.wait()
+        self.wait_listening(b)
+        r = b.check(t)
+        self.assertEqual(r.status, 401, 'the notice read with the heartbeat '
+                         'was not applied: %s %s' %
+                         (r, r.header('x-auth-source')))
+
+    def test_listener_backend_stopped_untrusts_within_a_second(self):
+        """The listener's backend stops answering (SIGSTOP: a frozen
+        server, a silently dead connection): the beat carries the time
+        of the last proven round trip, so B stops trusting its table
+        within a second of the stop, whatever the listener's probe
+        period, and refuses a logout made meanwhile."""
+        a, b = self.hosts()
+        worst = 0.0
+        for _ in range(3):
+            t = a.login_cookie(USER, PASSWORD)
+            self.cached(b, t)
+            rows = self.pg.psql("SELECT pid FROM pg_stat_activity WHERE "
+                                "application_name = "
+                                "'authgw-listener host1'")
+            self.assertEqual(len(rows), 1, rows)
+            pid = int(rows[0][0])
+            os.kill(pid, signal.SIGSTOP)
+            t0 = time.monotonic()
+            try:
+                self.assertEqual(self.post_json(a, '/auth/logout',
+                                                t).status, 200)
+                wait_for(lambda: self.healthz(b)['listener'] == 'down',
+                         timeout=5, interval=0.02,
+                         what='the table untrusted')
+                worst = max(worst, time.monotonic() - t0)
+                self.assertEqual(b.check(t).status, 401)
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            self.wait_listening(b)
+            self.assertEqual(b.check(t).status, 401)
+        self.assertLess(worst, 1.5, 'B trusted its table %.2f s after its '
+                        'listener backend stopped' % worst)
 
     def test_listener_killed_is_restarted(self):
         a, b = self.hosts()
@@ -454,6 +593,59 @@ class PoolAcrossHostsTest(HostsCase):
         rows = self.pg.psql("SELECT value FROM shared WHERE key = "
                             "'namespace'")
         self.assertTrue(rows and int(rows[0][0]) >= 1, rows)
+
+
+    def test_forged_namespace_notice_does_not_move_it_back(self):
+        """Anyone who can connect can NOTIFY: 'n 0' after a move must not
+        take B back to the old namespace (where entries the move killed
+        are still in memcached). The listener reads the value from the
+        authority, and only raises it."""
+        mc = self.track(Memcached(self.tmpdir).start())
+        a, b = self.hosts(memcached=mc.addr, cache_local_ttl=1)
+        t = a.login_cookie(USER, PASSWORD)
+        self.cached(b, t)               # in memcached, namespace 0
+        self.pg.psql("WITH b AS (INSERT INTO shared (key, value) VALUES "
+                     "('namespace', 1) ON CONFLICT (key) DO UPDATE SET "
+                     "value = shared.value + 1 RETURNING value) SELECT "
+                     "pg_notify('authgw', 'n ' || b.value) FROM b")
+        # The session ends behind every cache's back (no notice): only
+        # the namespace move keeps the old memcached entry out of reach.
+        self.pg.psql("DELETE FROM sessions")
+        wait_for(lambda: b.check(t).status == 401, timeout=5,
+                 what='the old entry out of reach on B')
+        self.pg.psql("NOTIFY authgw, '*'")
+        self.pg.psql("NOTIFY authgw, 'n 0'")
+        time.sleep(0.5)
+        for _ in range(3):
+            r = b.check(t)
+            self.assertEqual(r.status, 401, '%s %s' %
+                             (r, r.header('x-auth-source')))
+            time.sleep(0.2)
+
+    def test_tombstone_of_a_long_cache_ttl_blocks_a_late_add(self):
+        """memcached reads an expiry over 30 days as a Unix time: with a
+        cache_ttl of 31 days a tombstone would expire at once, and a
+        refill that read the session before the logout could add it
+        back. The tombstone is sent for 30 days."""
+        mc = self.track(Memcached(self.tmpdir).start())
+        a, b = self.hosts(memcached=mc.addr, cache_ttl=31 * 86400,
+                          session_lifetime=40 * 86400,
+                          session_max_lifetime=40 * 86400)
+        t = a.login_cookie(USER, PASSWORD)
+        self.cached(b, t)
+        self.assertEqual(self.post_json(a, '/auth/logout', t).status, 200)
+        key = hashlib.sha256(base64.urlsafe_b64decode(
+            t + '=' * (-len(t) % 4))).hexdigest()
+        dump = mc.command('lru_crawler metadump all')
+        rows = [dict(w.split('=', 1) for w in line.split())
+                for line in dump.splitlines() if key in line]
+        self.assertEqual(len(rows), 1, dump)
+        now = time.time()
+        self.assertLessEqual(int(rows[0]['exp']), now + 30 * 86400 + 5, rows)
+        self.assertGreater(int(rows[0]['exp']), now + 30 * 86400 - 60, rows)
+        # A late refill's add finds it.
+        name = urllib.parse.unquote(rows[0]['key'])
+        self.assertIn('NOT_STORED', mc.command('add %s 0 60 1\r\nx' % name))
 
 
 class NginxHostsTest(HostsCase):

@@ -4,9 +4,18 @@ prefork authgw, and through a real nginx.
 Codes are computed here by an independent RFC 6238 implementation
 (hmac/hashlib/struct). The setup page's inline QR code is drawn into a
 PGM image and decoded with zbarimg (Debian's zbar-tools): it must give the
-otpauth:// URI the page prints. A step is never accepted twice, so each
-test takes codes with fresh_code(), which uses the one step of skew before
-waiting for the next 30 seconds."""
+otpauth:// URI the page prints.
+
+A step at or before the last accepted one is refused, and a secret has
+three acceptable steps at a time (now-1, now, now+1). No test waits for
+the clock: each needs at most two steps of a secret. Steps.fresh_code
+spends one; Steps.right_code gives the next one without spending it, for
+a request that must be refused before its code is spent (so it must come
+before the second fresh_code); both refuse a third step, whatever the
+time, and a test that needs more uses another user or a recovery code.
+Two, not three: near the end of a step the server's now may already be
+the next one, where now-1 is out of its window, so only now and now+1 are
+safe there."""
 
 import base64
 import hashlib
@@ -43,21 +52,59 @@ def b32key(secret):
     return base64.b32decode(secret + '=' * (-len(secret) % 8))
 
 
+# Seconds a request may take to reach the server after its code is made:
+# within them of the end of a step, the server's now may be the next step.
+STEP_MARGIN = 5
+
+
 class Steps:
-    """Codes of one secret, each step used once (no replay)."""
+    """Codes of one secret, each step used once (no replay), never waiting
+    for the clock: two steps at most per secret (see the module's text)."""
+
+    MAX_SPENT = 2
 
     def __init__(self, secret):
         self.key = b32key(secret)
-        self.last = -1
+        self.last = -1       # the last step spent (or maybe spent)
+        self.spent = 0
+
+    def next_step(self):
+        """The lowest step above the last spent one that the server
+        accepts whether its now is the test's now or the next step."""
+        if self.spent >= self.MAX_SPENT:
+            raise AssertionError('a step after %d spent ones of a secret: '
+                                 'the test would have to wait for the '
+                                 'clock; use another user' % self.MAX_SPENT)
+        t = time.time()
+        now = int(t) // 30
+        low = now - 1 if t + STEP_MARGIN < (now + 1) * 30 else now
+        step = max(self.last + 1, low)
+        if step > now + 1:      # cannot happen within MAX_SPENT
+            raise AssertionError('no fresh step left for this secret')
+        return step
 
     def fresh_code(self):
-        while True:
-            now = int(time.time()) // 30
-            for s in (now - 1, now, now + 1):
-                if s > self.last:
-                    self.last = s
-                    return hotp(self.key, s)
-            time.sleep(1)
+        """A right code, spent: never given again."""
+        step = self.next_step()
+        self.last = step
+        self.spent += 1
+        return hotp(self.key, step)
+
+    def right_code(self):
+        """A code the server would accept now, not spent here: for a
+        request that must be refused before its code is spent (a used,
+        tampered or expired pending login, a missing CSRF token, the
+        factor on already). Should the server spend it anyway, a later
+        fresh_code() of the same step is refused and the test fails."""
+        return hotp(self.key, self.next_step())
+
+    def old_code(self):
+        """A code of a step before the skew (two steps back): wrong."""
+        now = int(time.time()) // 30
+        code = hotp(self.key, now - 2)
+        if code in {hotp(self.key, s) for s in range(now - 1, now + 3)}:
+            code = hotp(self.key, now - 3)
+        return code
 
     def wrong_code(self):
         now = int(time.time()) // 30
@@ -184,7 +231,7 @@ class TotpJsonTest(TotpCase):
             'SELECT code_hash FROM totp_recovery'))
         for c in codes:
             self.assertNotIn(c.replace('-', '').encode(), dump)
-        r = self.post_json('/auth/totp/enable', {'code': steps.fresh_code()},
+        r = self.post_json('/auth/totp/enable', {'code': steps.right_code()},
                            cookie)
         self.assertEqual(r.status, 409, r)
         # Login: the password alone gives a pending login, no session.
@@ -203,6 +250,10 @@ class TotpJsonTest(TotpCase):
         # The same code again, with a new pending login: a replay.
         pending = self.password_step()
         r = self.code_step(pending, code)
+        self.assertEqual(r.status, 401, r)
+        self.assertEqual(r.json()['error'], 'wrong code', r)
+        # A code of a step before the skew: refused, without waiting.
+        r = self.code_step(pending, steps.old_code())
         self.assertEqual(r.status, 401, r)
         self.assertEqual(r.json()['error'], 'wrong code', r)
         # A session from before enabling: ended by it (review 16), but
@@ -244,27 +295,39 @@ class TotpJsonTest(TotpCase):
 
     def test_pending_token_used_twice_other_user_and_tampered(self):
         self.start()
-        steps, _, _ = self.enable()
-        other, _, _ = self.enable(OTHER)
-        pending = self.password_step()
-        self.session_of(self.code_step(pending, steps.fresh_code()))
-        # Used: refused even with a right code (sign in again).
-        r = self.code_step(pending, steps.fresh_code())
-        self.assertEqual(r.status, 401, r)
-        self.assertIn('sign in again', r.json()['error'])
+        steps, codes, _ = self.enable()
+        other, other_codes, _ = self.enable(OTHER)
         # Another user's pending login with my code: a wrong code for him.
         theirs = self.password_step(OTHER)
-        r = self.code_step(theirs, steps.fresh_code())
+        r = self.code_step(theirs, steps.right_code())
         self.assertEqual(r.status, 401, r)
         self.assertEqual(r.json()['error'], 'wrong code', r)
-        # Tampered: any change refuses it, before any code is tried.
         pending = self.password_step()
+        self.session_of(self.code_step(pending, steps.fresh_code()))
+        # Used: refused even with a right code (sign in again). My two
+        # steps are spent (enable, login): a right recovery code, which
+        # the refusal leaves unspent.
+        r = self.code_step(pending, codes[0])
+        self.assertEqual(r.status, 401, r)
+        self.assertIn('sign in again', r.json()['error'])
+        # And the other way round: used with a recovery code, then a
+        # right time code (the other user's second step, left unspent).
+        pending = self.password_step(OTHER)
+        self.session_of(self.code_step(pending, other_codes[0]))
+        r = self.code_step(pending, other.right_code())
+        self.assertEqual(r.status, 401, r)
+        self.assertIn('sign in again', r.json()['error'])
+        self.assertEqual(self.ag.query(
+            'SELECT count(*) FROM totp_recovery')[0][0], 19)
+        # Tampered: any change refuses it, before any code is tried. (The
+        # other user's pending login: mine has spent its two steps.)
+        pending = self.password_step(OTHER)
         raw = bytearray(base64.urlsafe_b64decode(pending + '=='))
         for i in (1, 9, 30, len(raw) - 1):
             t = bytearray(raw)
             t[i] ^= 1
             text = base64.urlsafe_b64encode(bytes(t)).decode().rstrip('=')
-            r = self.code_step(text, steps.fresh_code())
+            r = self.code_step(text, other.right_code())
             self.assertEqual(r.status, 401, r)
             self.assertIn('sign in again', r.json()['error'])
         for bad in ('', 'x', 'A' * 600, pending[:-1]):
@@ -273,7 +336,7 @@ class TotpJsonTest(TotpCase):
         # Not a session either.
         for text in (pending, pending[:43]):
             self.assertEqual(self.ag.check(text).status, 401)
-        self.session_of(self.code_step(pending, steps.fresh_code()))
+        self.session_of(self.code_step(pending, other.fresh_code()))
 
     def test_malformed_codes_are_400_and_not_counted(self):
         self.start(login_max_per_account=2)
@@ -325,8 +388,8 @@ class TotpJsonTest(TotpCase):
         self.start(totp_pending_ttl=2)
         steps, _, _ = self.enable()
         pending = self.password_step()
-        time.sleep(2.5)
-        r = self.code_step(pending, steps.fresh_code())
+        time.sleep(2.5)     # the pending TTL (2 s), not a time step
+        r = self.code_step(pending, steps.right_code())
         self.assertEqual(r.status, 401, r)
         self.assertIn('sign in again', r.json()['error'])
         pending = self.password_step()
@@ -463,7 +526,7 @@ class TotpHtmlTest(TotpCase):
         steps = Steps(secret)
         csrf = harness.html_field(page.text, 'csrf')
         # Without the CSRF token: refused, nothing changes.
-        r = request('POST', '/auth/totp/enable', {'code': steps.fresh_code()})
+        r = request('POST', '/auth/totp/enable', {'code': steps.right_code()})
         self.assertEqual(r.status, 403, r)
         self.assertEqual(self.ag.query('SELECT enabled FROM totp')[0][0], 0)
         r = request('POST', '/auth/totp/enable', {'csrf': csrf,
@@ -502,7 +565,7 @@ class TotpHtmlTest(TotpCase):
         self.assertEqual(r.status, 401, r)
         self.assertIn('wrong code', r.text)
         self.assertEqual(harness.html_field(r.text, 'pending'), pending)
-        r = form_post({'pending': pending, 'code': steps.fresh_code()})
+        r = form_post({'pending': pending, 'code': steps.right_code()})
         self.assertEqual(r.status, 403, r)      # no CSRF token
         r = form_post({'csrf': ccsrf, 'pending': pending,
                        'code': steps.fresh_code(), 'next': '/private/x'})

@@ -293,10 +293,9 @@ test_uri_redact(void **state)
 		  "postgresql://u:***@db.example/authgw" },
 		{ "postgres://u@db/authgw", "postgres://u@db/authgw" },
 		{ "postgresql://db/authgw", "postgresql://db/authgw" },
-		/* Encoded and raw @ : ? in the password. */
+		/* Encoded and raw ? and : in the password. */
 		{ "postgresql://u:p%40ss%3Aw@h:5432/d",
 		  "postgresql://u:***@h:5432/d" },
-		{ "postgresql://u:p@s:s@h/d", "postgresql://u:***@h/d" },
 		{ "postgresql://u:p?x=1@h/d", "postgresql://u:***@h/d" },
 		{ "POSTGRESQL://u:s@h/d", "POSTGRESQL://u:***@h/d" },
 		/* In the query, alone or with others, any case. */
@@ -307,24 +306,95 @@ test_uri_redact(void **state)
 		{ "postgresql://u:one@h/d?password=two",
 		  "postgresql://u:***@h/d?password=***" },
 		{ "postgresql://u@h?password=a@b", "postgresql://u@h?password=***" },
+		/* libpq decodes parameter names; sslpassword too. */
+		{ "postgresql://h/d?pass%77ord=topsecret",
+		  "postgresql://h/d?pass%77ord=***" },
+		{ "postgresql://h/d?sslpassword=keypw&sslmode=require",
+		  "postgresql://h/d?sslpassword=***&sslmode=require" },
+		{ "postgresql://h/d?%73slpassword=keypw",
+		  "postgresql://h/d?%73slpassword=***" },
+		/* A name that does not decode: its value hidden too. */
+		{ "postgresql://h/d?pass%zzword=x1", "postgresql://h/d?pass%zzword=***" },
 		/* Not a parameter name: kept. */
 		{ "postgresql://h/d?application_name=mypassword=x",
 		  "postgresql://h/d?application_name=mypassword=x" },
+		/* Malformed (an '@' beyond the user part as libpq reads it):
+		 * everything from // to the last '@'. */
+		{ "postgresql://u:p@s:s@h/d", "postgresql://***@h/d" },
+		{ "postgresql://u:pa/ss@h/d", "postgresql://***@h/d" },
+		{ "postgresql://u:se%zzcret@h/d", "postgresql://u:***@h/d" },
+		{ "postgresql://u:pw@[::1/db", "postgresql://u:***@[::1/db" },
 	};
 	char	 out[128], small[20];
 	size_t	 i;
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(util_uri_redact(cases[i][0], out, sizeof(out)),
-		    0);
+		assert_int_equal(util_uri_hide(cases[i][0], NULL, out,
+		    sizeof(out)), 0);
 		assert_string_equal(out, cases[i][1]);
 	}
 	/* Too long: no truncated text (it could hold part of a password). */
-	assert_int_equal(util_uri_redact("postgresql://u:secret@host/db",
+	assert_int_equal(util_uri_hide("postgresql://u:secret@host/db", NULL,
 	    small, sizeof(small)), -1);
 	assert_string_equal(small, "(too long)");
 	assert_null(strstr(small, "sec"));
+}
+
+/*
+ * libpq's messages for URIs it cannot read quote parts of them (review
+ * of issue 14, finding 6): each message as libpq 15 words it.
+ */
+static void
+test_uri_hide_libpq_messages(void **state)
+{
+	static const char *const cases[][4] = {
+		/* uri, libpq's message, the secret, what is shown */
+		{ "postgresql://u:se%zzcret@h/d",
+		  "invalid percent-encoded token: \"se%zzcret\"", "zzcret",
+		  "invalid percent-encoded token: \"***\"" },
+		{ "postgresql://h/d?password=pw%zz",
+		  "invalid percent-encoded token: \"pw%zz\"", "pw%zz",
+		  "invalid percent-encoded token: \"***\"" },
+		{ "postgresql://u:pw@[::1/db",
+		  "end of string reached when looking for matching \"]\" in "
+		  "IPv6 host address in URI: \"postgresql://u:pw@[::1/db\"",
+		  ":pw@", NULL },
+		{ "postgresql://u:pa/ss@h/d",
+		  "invalid integer value \"pa\" for connection option \"port\"",
+		  "\"pa\"", UTIL_URI_HIDDEN },
+		{ "postgresql://u:p@s:s@h/d",
+		  "invalid integer value \"s@h\" for connection option "
+		  "\"port\"", "s@h", UTIL_URI_HIDDEN },
+		/* A decoded password, as libpq could echo it. */
+		{ "postgresql://u:top%73ecret@h/d",
+		  "password authentication failed (topsecret)", "topsecret",
+		  "password authentication failed (***)" },
+		{ "postgresql://h/d?pass%77ord=topsecret",
+		  "connection to server failed: topsecret", "topsecret",
+		  "connection to server failed: ***" },
+		{ "postgresql://h/d?sslpassword=keypw",
+		  "could not decrypt key with keypw", "keypw",
+		  "could not decrypt key with ***" },
+		/* Nothing secret in it: unchanged. */
+		{ "postgresql://u:secret@h/d",
+		  "connection to server at \"h\" failed: Connection refused",
+		  "secret",
+		  "connection to server at \"h\" failed: Connection refused" },
+		{ "/var/lib/authgw/authgw.db", "disk I/O error", "none",
+		  "disk I/O error" },
+	};
+	char	 out[256];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(util_uri_hide(cases[i][0], cases[i][1], out,
+		    sizeof(out)), 0);
+		assert_null(strstr(out, cases[i][2]));
+		if (cases[i][3] != NULL)
+			assert_string_equal(out, cases[i][3]);
+	}
 }
 
 int
@@ -348,6 +418,7 @@ main(void)
 		cmocka_unit_test(test_email_length_limit),
 		cmocka_unit_test(test_time_utc),
 		cmocka_unit_test(test_uri_redact),
+		cmocka_unit_test(test_uri_hide_libpq_messages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
