@@ -31,7 +31,7 @@ import unittest
 import urllib.parse
 
 import harness
-from harness import FCGI_AUTHORIZER, Memcached
+from harness import FCGI_AUTHORIZER, Memcached, wait_for
 
 USER = 'user@example.com'
 OTHER = 'other@example.com'
@@ -278,6 +278,36 @@ class TotpJsonTest(TotpCase):
         # The admin figures count it.
         self.assertEqual(self.ag.query(
             'SELECT count(*) FROM totp WHERE enabled = 1')[0][0], 1)
+
+    def test_verification_link_signs_no_one_in_with_the_factor_on(self):
+        """A verification link confirms the address but makes no session
+        for an account with the factor on (a link and its password would
+        be a second way in around the code)."""
+        self.start(require_verified_email=False)
+        new = 'late@example.com'
+        r = self.post_json('/auth/register', {'email': new,
+                                              'password': PASSWORD})
+        self.assertEqual(r.status, 202, r)
+        link = re.compile(r'(?m)^http://\S+/auth/verify\?token='
+                          r'([A-Za-z0-9_-]+)\r?$')
+        out = os.path.join(self.tmpdir, 'mail.out')
+
+        def token():
+            try:
+                with open(out) as f:
+                    return link.findall(f.read())
+            except OSError:
+                return []
+        found = wait_for(token, timeout=15, what='the verification mail')
+        self.enable(new)
+        r = self.post_json('/auth/verify', {'token': found[0],
+                                            'password': PASSWORD})
+        self.assertEqual(r.status, 401, r)
+        self.assertNotIn(self.ag.cookie_name, r.set_cookies(), r)
+        self.assertEqual(self.ag.query('SELECT verified FROM users WHERE '
+                                       'email = ?', new)[0][0], 1)
+        # The login still asks for the code.
+        self.password_step(new)
 
     def test_recovery_code_single_use(self):
         self.start()
