@@ -359,17 +359,6 @@ mc_del(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
 	return 0;
 }
 
-/* Several hosts: this host's workers stop believing memcached about the
- * hash before its tombstone is written (shmcache_revoke). */
-static void
-cache_revoke(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
-{
-	int64_t	 now = util_now();
-
-	shmcache_revoke(c->l1, hash, now, now + c->cfg->cache_ttl +
-	    SHMCACHE_CLOCK_SKEW);
-}
-
 int
 cache_drop(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
 {
@@ -377,7 +366,7 @@ cache_drop(struct cache *c, const unsigned char hash[CRYPTO_SHA256_LEN])
 
 	if (c->l1 != NULL) {
 		if (c->shared)
-			cache_revoke(c, hash);
+			shmcache_revoke_for(c->l1, hash, c->cfg->cache_ttl);
 		shmcache_drop(c->l1, hash);
 	}
 	if (cache_mc(c) != NULL)
@@ -394,7 +383,8 @@ cache_drop_user(struct cache *c, int64_t user_id,
 
 	if (c->l1 != NULL) {
 		for (i = 0; c->shared && i < n; i++)
-			cache_revoke(c, hashes[i]);
+			shmcache_revoke_for(c->l1, hashes[i],
+			    c->cfg->cache_ttl);
 		shmcache_drop_user(c->l1, user_id, hashes, n);
 	}
 	for (i = 0; n > 0 && cache_mc(c) != NULL && i < n; i++)

@@ -183,21 +183,6 @@ namespace_copy(struct listener *l, int set)
 }
 
 /*
- * Before its generation moves: this host's workers stop believing
- * memcached about the hash for as long as an entry loaded before the
- * change can live there (the writer's tombstone may not be there yet, or
- * someone may hand memcached the old entry back).
- */
-static void
-revoke_hash(struct listener *l, const unsigned char hash[CRYPTO_SHA256_LEN])
-{
-	int64_t	 now = util_now();
-
-	shmcache_revoke(l->l1, hash, now, now + l->cfg->cache_ttl +
-	    SHMCACHE_CLOCK_SKEW);
-}
-
-/*
  * Forget every entry, at most once per LISTENER_CLEAR_US: a flood of '*'
  * costs one clear a second, the excess coalesced into one more at the end
  * of the second (clear_due; no beat until then). 0, or -1 (reconnect).
@@ -224,15 +209,16 @@ table_clear(struct listener *l)
 static int
 item_apply(struct listener *l, const char *item)
 {
-	unsigned char	 h[CRYPTO_SHA256_LEN];
+	unsigned char		 h[CRYPTO_SHA256_LEN];
 	struct session_hashes	 hs = SESSION_HASHES_INIT;
-	int64_t			 uid;
+	int64_t			 uid, v;
 	size_t			 i;
 	int			 rc;
 
 	if (item[0] == 'h' && item[1] == ' ' &&
 	    crypto_unhex(item + 2, strlen(item + 2), h, sizeof(h)) == 0) {
-		revoke_hash(l, h);
+		/* Revoked before the generation moves (shmcache.h). */
+		shmcache_revoke_for(l->l1, h, l->cfg->cache_ttl);
 		shmcache_drop(l->l1, h);
 		return 0;
 	}
@@ -247,7 +233,8 @@ item_apply(struct listener *l, const char *item)
 			    session_hashes_collect, &hs) == STORE_OK &&
 			    !hs.failed ? 0 : -1;
 			for (i = 0; rc == 0 && i < hs.n; i++)
-				revoke_hash(l, hs.h[i]);
+				shmcache_revoke_for(l->l1, hs.h[i],
+				    l->cfg->cache_ttl);
 			if (rc == 0)
 				shmcache_drop_user(l->l1, uid,
 				    (const unsigned char (*)[CRYPTO_SHA256_LEN])
@@ -258,7 +245,7 @@ item_apply(struct listener *l, const char *item)
 	}
 	if (item[0] == 'n' && item[1] == ' ' &&
 	    util_parse_int64(item + 2, strlen(item + 2), 0, INT64_MAX,
-	    &uid) == 0) {
+	    &v) == 0) {
 		/* The key namespace moved: the table itself stays. The value
 		 * is the authority's, not the notice's. */
 		return namespace_copy(l, 0);

@@ -510,6 +510,18 @@ shmcache_revoke(struct shmcache *c,
 	atomic_store_explicit(&victim->key, k, memory_order_release);
 }
 
+/* Seconds another host's clock may be ahead of this one's. */
+#define SHM_CLOCK_SKEW	60
+
+void
+shmcache_revoke_for(struct shmcache *c,
+    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t ttl)
+{
+	int64_t	 now = util_now();
+
+	shmcache_revoke(c, hash, now, now + ttl + SHM_CLOCK_SKEW);
+}
+
 int
 shmcache_revoked(struct shmcache *c,
     const unsigned char hash[CRYPTO_SHA256_LEN], int64_t now)

@@ -108,12 +108,14 @@ void		 shmcache_authority_ns_raise(struct shmcache *, uint64_t ns);
  * (more than the table holds within cache_ttl) makes every hash count as
  * revoked until its time is up: memcached unused meanwhile, never wrong.
  */
-/* Seconds another host's clock may be ahead of this one's: an entry's end
- * is its writer's clock, a revocation's this host's. */
-#define SHMCACHE_CLOCK_SKEW	60
 void		 shmcache_revoke(struct shmcache *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t now,
 		    int64_t until);
+/* Revoke hash from now for as long as an entry loaded before now can
+ * live in memcached: ttl (cache_ttl) and a margin for another host's
+ * clock being ahead (an entry's end is its writer's clock). */
+void		 shmcache_revoke_for(struct shmcache *,
+		    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t ttl);
 int		 shmcache_revoked(struct shmcache *,
 		    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t now);
 void		 shmcache_listener_beat(struct shmcache *, int64_t mono_us);
